@@ -1,0 +1,32 @@
+/**
+ * What the engine needs from a quote source. Polling sources (tencent, sina, eastmoney) answer a
+ * batch request; streaming sources (sina-ws, replay) push snapshots as they arrive.
+ */
+import type { Snapshot } from '../domain/types.ts';
+
+export interface FetchResult {
+  snapshots: Snapshot[];
+  /** Requested symbols the source answered for with no usable record (unknown code, empty record). */
+  missing: string[];
+}
+
+export interface PollingFeed {
+  readonly kind: 'poll';
+  readonly name: string;
+  /** Most codes one request may carry (Tencent 500, Sina 800, ...). */
+  readonly maxBatch: number;
+  /** One request for at most maxBatch canonical symbols. Rejects on transport or protocol failure. */
+  fetch(symbols: string[], signal?: AbortSignal): Promise<FetchResult>;
+}
+
+export type StreamState = 'connecting' | 'open' | 'closed' | 'ended';
+
+export interface StreamingFeed {
+  readonly kind: 'stream';
+  readonly name: string;
+  start(symbols: string[], onSnapshot: (s: Snapshot) => void, onState?: (s: StreamState, detail?: string) => void): void;
+  setSymbols(symbols: string[]): void;
+  stop(): Promise<void>;
+}
+
+export type QuoteFeed = PollingFeed | StreamingFeed;
