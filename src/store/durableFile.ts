@@ -1,0 +1,70 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/**
+ * Replace `file` with `text` so that a crash or power loss at any instant leaves either the old
+ * or the new contents, never a torn mix. lowdb's own TextFile (steno) renames a temp file but
+ * never fsyncs: after a power cut the rename can be on disk while the data blocks are not, which
+ * leaves an empty or partial file — for the order-intent store that would mean forgetting an
+ * in-flight sell. So: write temp in the same directory (rename is only atomic within one
+ * filesystem), fsync it, rename over the target, then fsync the directory so the rename itself
+ * is durable.
+ */
+export async function writeFileDurable(file: string, text: string | Uint8Array): Promise<void> {
+  const dir = dirname(file);
+  await mkdir(dir, { recursive: true });
+  const tmp = join(dir, tempName(file));
+  const handle = await open(tmp, 'wx', 0o600);
+  try {
+    try {
+      await handle.writeFile(text);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, file);
+  } catch (error) {
+    await unlink(tmp).catch(() => {});
+    throw error;
+  }
+  await syncDirectory(dir);
+}
+
+/** Temp files of a write that was killed midway; they are never the committed state. */
+export async function removeStaleTempFiles(file: string): Promise<string[]> {
+  const dir = dirname(file);
+  const prefix = `.${basename(file)}.`;
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch (error) {
+    if (isErrno(error, 'ENOENT')) return [];
+    throw error;
+  }
+  const stale = entries.filter((name) => name.startsWith(prefix) && name.endsWith('.tmp'));
+  for (const name of stale) await unlink(join(dir, name)).catch(() => {});
+  return stale;
+}
+
+function tempName(file: string): string {
+  return `.${basename(file)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch (error) {
+    // Some platforms (Windows, a few network filesystems) cannot fsync a directory; the rename
+    // is still atomic there, only its durability across power loss is weaker.
+    if (!isErrno(error, 'EISDIR', 'EINVAL', 'EPERM', 'EACCES', 'ENOTSUP')) throw error;
+  } finally {
+    await handle?.close();
+  }
+}
+
+export function isErrno(error: unknown, ...codes: string[]): boolean {
+  return error instanceof Error && codes.includes((error as NodeJS.ErrnoException).code ?? '');
+}
