@@ -1,0 +1,181 @@
+/**
+ * A BRIDGE-PROTOCOL.md v1 server on 127.0.0.1:0 for the bridge client's tests: real HTTP, real
+ * idempotency (same key + same body → 200 replayed, different body → 409), and scripted faults
+ * for the next POSTs ('503', '504', 'hang', 'reset', '401', '422').
+ */
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type Fault = '503' | '504' | 'hang' | 'reset' | '422';
+
+export interface Logged {
+  method: string;
+  path: string;
+  idempotencyKey?: string;
+  auth?: string;
+  body?: unknown;
+}
+
+export interface FakeBridge {
+  url: string;
+  token: string;
+  log: Logged[];
+  /** Orders the fake "broker" actually received, by client order id. */
+  orders: Map<string, Record<string, unknown>>;
+  /** Faults applied to the next POST /v1/orders, in order. A '504' still places the order. */
+  faults: Fault[];
+  /** When true, GET /v1/orders/{id} answers 404 even for known orders (a bridge that lags). */
+  lagging: boolean;
+  close(): Promise<void>;
+}
+
+export async function startFakeBridge(token = 'test-token-s3cret'): Promise<FakeBridge> {
+  const state: Omit<FakeBridge, 'url' | 'close'> = {
+    token,
+    log: [],
+    orders: new Map(),
+    faults: [],
+    lagging: false,
+  };
+  const bodies = new Map<string, string>();
+  let seq = 100;
+
+  const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const raw = await readBody(req);
+    const path = (req.url ?? '').split('?')[0] as string;
+    const entry: Logged = { method: req.method ?? '', path };
+    if (req.headers['idempotency-key']) entry.idempotencyKey = String(req.headers['idempotency-key']);
+    if (req.headers.authorization) entry.auth = req.headers.authorization;
+    if (raw) entry.body = JSON.parse(raw);
+    state.log.push(entry);
+
+    const send = (status: number, body: unknown): void => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    const fail = (status: number, code: string, message: string): void =>
+      send(status, { error: { code, message, retryable: status === 503 } });
+
+    if (req.headers.authorization !== `Bearer ${state.token}`) return fail(401, 'UNAUTHORIZED', 'bad token');
+
+    if (req.method === 'GET' && path === '/v1/health') {
+      return send(200, {
+        status: 'ok',
+        broker: 'qmt',
+        connected: true,
+        account_id: '****0365',
+        trading_day: '2026-11-24',
+        server_time: '2026-11-24T10:01:02+08:00',
+      });
+    }
+    if (req.method === 'GET' && path === '/v1/account') {
+      return send(200, {
+        account_id: '****0365',
+        total_asset: '1023456.78',
+        cash_available: '500000.00',
+        market_value: '523456.78',
+      });
+    }
+    if (req.method === 'GET' && path === '/v1/positions') {
+      return send(200, {
+        positions: [
+          {
+            symbol: '002116.SZ',
+            name: '中国海诚',
+            quantity: 10000,
+            sellable_quantity: 10000,
+            avg_cost: '9.50',
+            last_price: '10.02',
+            market_value: '100200.00',
+          },
+        ],
+      });
+    }
+    if (req.method === 'POST' && path === '/v1/orders') {
+      const fault = state.faults.shift();
+      if (fault === '503') return fail(503, 'BROKER_DISCONNECTED', 'QMT not connected');
+      if (fault === '422') return fail(422, 'INSUFFICIENT_POSITION', 'sellable 5000 < 10000');
+      if (fault === 'reset') {
+        req.socket.destroy();
+        return;
+      }
+      const body = JSON.parse(raw) as Record<string, unknown>;
+      const key = entry.idempotencyKey ?? '';
+      const known = bodies.get(key);
+      if (known !== undefined) {
+        if (known !== raw) return fail(409, 'IDEMPOTENCY_CONFLICT', 'same key, different body');
+        const o = state.orders.get(key)!;
+        return send(200, {
+          client_order_id: key,
+          broker_order_id: o.broker_order_id,
+          status: 'submitted',
+          replayed: true,
+        });
+      }
+      bodies.set(key, raw);
+      const order = {
+        client_order_id: key,
+        broker_order_id: String(++seq),
+        symbol: body.symbol,
+        side: 'sell',
+        quantity: body.quantity,
+        filled_quantity: 0,
+        avg_fill_price: null,
+        limit_price: body.limit_price,
+        status: 'submitted',
+        updated_at: '2026-11-24T10:01:02+08:00',
+      };
+      state.orders.set(key, order);
+      if (fault === '504') return fail(504, 'OUTCOME_UNKNOWN', 'broker did not answer in time');
+      if (fault === 'hang') return; // placed, never answered
+      return send(201, {
+        client_order_id: key,
+        broker_order_id: order.broker_order_id,
+        status: 'submitted',
+        replayed: false,
+      });
+    }
+    const m = /^\/v1\/orders\/([^/]+)(\/cancel)?$/.exec(path);
+    if (m) {
+      const id = decodeURIComponent(m[1] as string);
+      const o = [...state.orders.values()].find((x) => x.client_order_id === id || x.broker_order_id === id);
+      if (!o || (state.lagging && !m[2])) return fail(404, 'ORDER_NOT_FOUND', `no order ${id}`);
+      if (req.method === 'GET' && !m[2]) return send(200, o);
+      if (req.method === 'POST' && m[2]) {
+        if (o.status === 'filled' || o.status === 'cancelled')
+          return fail(422, 'NOT_CANCELLABLE', `order ${id} is ${o.status}`);
+        o.status = 'pending_cancel';
+        return send(202, { client_order_id: o.client_order_id, status: 'pending_cancel' });
+      }
+    }
+    if (req.method === 'GET' && path === '/v1/orders')
+      return send(200, { orders: [...state.orders.values()] });
+    fail(404, 'ORDER_NOT_FOUND', `no route ${path}`);
+  };
+
+  const server: Server = createServer((req, res) => {
+    handler(req, res).catch((err: unknown) => {
+      res.writeHead(500);
+      res.end(String(err));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return Object.assign(state, {
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  }) as FakeBridge;
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
