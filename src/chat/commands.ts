@@ -1,0 +1,283 @@
+/**
+ * The command language, shared by every channel: `/watch 600519 2000w`, `/trigger 600519 drop 50%`...
+ * Parsing is strict: a bad argument gets one line saying what is wrong and an example, and changes
+ * nothing. Handlers talk to the engine's API only.
+ */
+import { formatAmount, parseAmount } from '../domain/amounts.ts';
+import { formatTicks } from '../domain/prices.ts';
+import { parseSymbol } from '../domain/symbols.ts';
+import { formatExchangeTime } from '../domain/time.ts';
+import type { TriggerConfig } from '../domain/triggers.ts';
+import { InputError } from '../domain/types.ts';
+import type { GuardApi } from '../engine/api.ts';
+import type { Mode } from '../engine/events.ts';
+import { NotWatchedError, UnknownCodeError } from '../engine/guard.ts';
+import type { TriggerOverrides } from '../engine/state.ts';
+import { reply, type Reply } from './reply.ts';
+
+export interface CommandSpec {
+  name: string;
+  args: string;
+  help: string;
+  example: string;
+}
+
+export const COMMANDS: CommandSpec[] = [
+  { name: 'watch', args: '<code> <amount> [auto|confirm|alert]', help: '盯板: sell when the seal drops below the amount', example: '/watch 600519 2000w' },
+  { name: 'unwatch', args: '<code>', help: 'stop watching a code', example: '/unwatch 600519' },
+  { name: 'list', args: '', help: 'watched codes: holding, limit-up, seal, triggers, mode', example: '/list' },
+  { name: 'mode', args: '<code|all> <auto|confirm|alert>', help: 'auto sells, confirm asks first, alert only tells', example: '/mode all confirm' },
+  { name: 'trigger', args: '<code|all> <rule> <value>', help: 'rules: amount 2000w, drop 50%, window 30%/60s, cap 0.5%, confirm 1, onbreak on, floor 9.80; value off disables', example: '/trigger 600519 drop 50%' },
+  { name: 'positions', args: '', help: 'holdings from the broker (sellable today: T+1)', example: '/positions' },
+  { name: 'balance', args: '', help: 'account balance', example: '/balance' },
+  { name: 'orders', args: '', help: "today's sell orders", example: '/orders' },
+  { name: 'summary', args: '[YYYY-MM-DD]', help: 'the day in review', example: '/summary' },
+  { name: 'pause', args: '', help: 'pause automatic selling (alerts continue)', example: '/pause' },
+  { name: 'resume', args: '', help: 'resume automatic selling', example: '/resume' },
+  { name: 'status', args: '', help: 'quote sources, broker, clock, session', example: '/status' },
+  { name: 'confirm', args: '<action id>', help: 'sell now for a pending confirm', example: '/confirm Ab3dE9xy' },
+  { name: 'hold', args: '<action id>', help: 'decline a pending confirm', example: '/hold Ab3dE9xy' },
+  { name: 'help', args: '', help: 'this list', example: '/help' },
+];
+
+export interface Invocation {
+  /** Who sent it, for the audit trail ("telegram:12345"). Authorization happens before this layer. */
+  user: string;
+  text: string;
+}
+
+class UsageError extends Error {}
+
+const MODES: readonly Mode[] = ['auto', 'confirm', 'alert'];
+
+function usage(name: string, why: string): never {
+  const spec = COMMANDS.find((c) => c.name === name);
+  throw new UsageError(`${why}. Example: ${spec?.example ?? '/help'}`);
+}
+
+function parseMode(name: string, s: string | undefined): Mode {
+  if (!s || !MODES.includes(s.toLowerCase() as Mode)) usage(name, `mode must be auto, confirm or alert${s ? ` (got "${s}")` : ''}`);
+  return s.toLowerCase() as Mode;
+}
+
+function parsePct(name: string, s: string): number {
+  const m = /^(\d+(?:\.\d+)?)%?$/.exec(s);
+  const v = m ? Number(m[1]) : NaN;
+  if (!(v > 0 && v <= 100)) usage(name, `"${s}" is not a percentage between 0 and 100`);
+  return v;
+}
+
+/** Parses `/trigger` rule + value into a settings patch. */
+export function parseTrigger(rule: string, value: string): { patch: TriggerOverrides; floor?: string | null } {
+  const r = rule.toLowerCase();
+  const off = /^(off|none|关|0)$/i.test(value);
+  switch (r) {
+    case 'amount':
+    case 'threshold':
+    case 'seal':
+      return { patch: { amount: off ? null : parseAmount(value) } };
+    case 'drop':
+    case 'peak':
+    case 'dropfrompeak':
+      return { patch: { dropFromPeak: off ? null : parsePct('trigger', value) } };
+    case 'window':
+    case 'dropinwindow': {
+      if (off) return { patch: { dropInWindow: null } };
+      const m = /^(\d+(?:\.\d+)?)%?\/(\d+)(s|m)?$/i.exec(value);
+      if (!m) usage('trigger', `window takes percent/seconds like 30%/60s (got "${value}")`);
+      const windowSec = Number(m[2]) * (m[3]?.toLowerCase() === 'm' ? 60 : 1);
+      if (windowSec < 3 || windowSec > 3600) usage('trigger', 'the window must be 3 s to 60 min');
+      return { patch: { dropInWindow: { pct: parsePct('trigger', m[1]!), windowSec } } };
+    }
+    case 'cap':
+    case 'capratio':
+      return { patch: { capRatio: off ? null : parsePct('trigger', value) } };
+    case 'confirm': {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 0 || n > 10) usage('trigger', `confirm takes a count of snapshots 0-10 (got "${value}")`);
+      return { patch: { confirm: n } };
+    }
+    case 'onbreak':
+    case 'break': {
+      const v = value.toLowerCase();
+      if (!['on', 'off', 'true', 'false', 'yes', 'no'].includes(v)) usage('trigger', `onbreak takes on or off (got "${value}")`);
+      return { patch: { onBreak: ['on', 'true', 'yes'].includes(v) } };
+    }
+    case 'floor':
+      if (off) return { patch: {}, floor: null };
+      if (!/^\d+(\.\d{1,3})?$/.test(value)) usage('trigger', `floor takes a price like 9.80 (got "${value}")`);
+      return { patch: {}, floor: value };
+    default:
+      usage('trigger', `unknown rule "${rule}" (amount, drop, window, cap, confirm, onbreak, floor)`);
+  }
+}
+
+export function describeTriggers(t: TriggerConfig): string {
+  const parts: string[] = [];
+  if (t.amount) parts.push(`<${formatAmount(t.amount)}`);
+  if (t.dropFromPeak) parts.push(`drop ${t.dropFromPeak}%`);
+  if (t.dropInWindow) parts.push(`${t.dropInWindow.pct}%/${t.dropInWindow.windowSec}s`);
+  if (t.capRatio) parts.push(`cap ${t.capRatio}%`);
+  if (t.confirm) parts.push(`confirm ${t.confirm}`);
+  if (t.onBreak) parts.push('onbreak');
+  return parts.join(', ') || 'none';
+}
+
+const STATE_WORDS: Record<string, string> = {
+  idle: '未封',
+  sealing: '封板中',
+  sealed: '封板',
+  weakening: '封单减弱',
+  triggered: '已触发',
+  broken: '炸板',
+  resealed: '回封',
+};
+
+export function helpReply(): Reply {
+  return {
+    title: 'SealGuard 封板卫士 commands',
+    lines: COMMANDS.map((c) => `/${c.name}${c.args ? ' ' + c.args : ''}: ${c.help}`),
+  };
+}
+
+/** Runs one command line. Never throws: every failure becomes a one-line reply. */
+export async function runCommand(api: GuardApi, inv: Invocation): Promise<Reply> {
+  try {
+    return await dispatch(api, inv);
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof InputError || err instanceof UnknownCodeError || err instanceof NotWatchedError)
+      return reply(undefined, `✗ ${err.message}`);
+    return reply(undefined, `✗ Failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+async function dispatch(api: GuardApi, inv: Invocation): Promise<Reply> {
+  const words = inv.text.trim().split(/\s+/).filter(Boolean);
+  const head = (words.shift() ?? '').replace(/^\//, '').replace(/@\w+$/, '').toLowerCase();
+  const a = words;
+  switch (head) {
+    case '':
+    case 'help':
+    case 'start':
+      return helpReply();
+    case 'watch': {
+      if (a.length < 1 || a.length > 3) usage('watch', 'watch takes a code and an amount');
+      const sec = parseSymbol(a[0]!);
+      const threshold = a[1] !== undefined ? parseAmount(a[1]) : undefined;
+      const mode = a[2] !== undefined ? parseMode('watch', a[2]) : undefined;
+      const w = await api.watch(sec.id, threshold, mode);
+      const v = api.list().find((x) => x.symbol === sec.id);
+      return reply(
+        undefined,
+        `✓ Watching ${w.name ?? ''} ${sec.id}: sell trigger ${describeTriggers(v?.triggers ?? {})}, mode ${v?.mode ?? mode ?? ''}.`.replace('  ', ' '),
+      );
+    }
+    case 'unwatch': {
+      if (a.length !== 1) usage('unwatch', 'unwatch takes one code');
+      const r = await api.unwatch(a[0]!);
+      if (!r.wasWatched) return reply(undefined, `${r.symbol} was not watched; nothing changed.`);
+      return reply(undefined, `✓ Stopped watching ${r.symbol}.${r.held ? ' It is still held; /watch it again to guard it.' : ''}`);
+    }
+    case 'list':
+      return listReply(api);
+    case 'mode': {
+      if (a.length !== 2) usage('mode', 'mode takes a code (or all) and a mode');
+      const mode = parseMode('mode', a[1]);
+      const target = a[0]!.toLowerCase() === 'all' ? 'all' : parseSymbol(a[0]!).id;
+      const changed = await api.setMode(target, mode);
+      return reply(undefined, `✓ Mode ${mode} for ${target === 'all' ? `all (${changed.length} watched)` : target}.`);
+    }
+    case 'trigger': {
+      if (a.length !== 3) usage('trigger', 'trigger takes a code (or all), a rule and a value');
+      const target = a[0]!.toLowerCase() === 'all' ? 'all' : parseSymbol(a[0]!).id;
+      const { patch, floor } = parseTrigger(a[1]!, a[2]!);
+      if (floor !== undefined) {
+        if (target === 'all') usage('trigger', 'a floor price is per code');
+        await api.setFloor(target, floor ?? undefined);
+        return reply(undefined, floor ? `✓ ${target}: never sell below ${floor} after a break.` : `✓ ${target}: floor removed (limit-down is the floor).`);
+      }
+      const t = await api.setTriggers(target, patch);
+      return reply(undefined, `✓ ${target === 'all' ? 'Default triggers' : target}: ${describeTriggers(t)}.`);
+    }
+    case 'positions': {
+      const ps = await api.positions();
+      if (ps.length === 0) return reply('Positions', 'No holdings.');
+      return {
+        title: 'Positions 持仓',
+        lines: [],
+        pre: ps.map((p) => `${p.symbol} ${p.name ?? ''} ${p.quantity} (sellable ${p.sellable})${p.avgCost ? ` cost ${p.avgCost}` : ''}${p.lastPrice ? ` last ${p.lastPrice}` : ''}`),
+      };
+    }
+    case 'balance': {
+      const b = await api.balance();
+      return reply('Balance 资金', `Account ${b.accountId}`, `Total ${b.totalAsset}`, `Cash available ${b.cashAvailable}`, `Market value ${b.marketValue}`);
+    }
+    case 'orders': {
+      const { orders, intents } = await api.orders();
+      if (orders.length === 0 && intents.length === 0) return reply('Orders today', 'No orders today.');
+      const lines = intents.map((i) => {
+        const o = i.order ?? orders.find((x) => x.clientOrderId === i.clientOrderId);
+        const st = o ? `${o.status} ${o.filledQuantity}/${o.quantity}${o.avgFillPrice ? ` @ ${o.avgFillPrice}` : ''}` : i.state;
+        return `${i.name} ${i.symbol} sell ${i.quantity} @ ${i.limitPrice}: ${st} (${i.rule})`;
+      });
+      const known = new Set(intents.map((i) => i.clientOrderId));
+      for (const o of orders) if (!known.has(o.clientOrderId)) lines.push(`${o.symbol} ${o.side} ${o.quantity} @ ${o.limitPrice}: ${o.status} ${o.filledQuantity}/${o.quantity}`);
+      return { title: 'Orders today 今日委托', lines: [], pre: lines };
+    }
+    case 'summary': {
+      if (a.length > 1 || (a[0] && !/^\d{4}-\d{2}-\d{2}$/.test(a[0]))) usage('summary', 'summary takes an optional date YYYY-MM-DD');
+      return reply(undefined, await api.summary(a[0]));
+    }
+    case 'pause':
+      await api.pause();
+      return reply(undefined, '⏸ Automatic selling paused. Alerts and confirms continue; /resume to re-enable.');
+    case 'resume':
+      await api.resume();
+      return reply(undefined, '▶ Automatic selling resumed.');
+    case 'status':
+      return statusReply(api);
+    case 'confirm':
+    case 'sell':
+    case 'hold': {
+      if (a.length !== 1) usage(head === 'hold' ? 'hold' : 'confirm', 'give the action id shown with the alert');
+      const r = await api.resolve(a[0]!, head === 'hold' ? 'hold' : 'sell', inv.user);
+      return reply(undefined, `${r.ok ? '✓' : '✗'} ${r.message}`);
+    }
+    default:
+      return reply(undefined, `✗ Unknown command "/${head}". Send /help for the list.`);
+  }
+}
+
+function listReply(api: GuardApi): Reply {
+  const rows = api.list();
+  if (rows.length === 0) return reply('Watching nothing', 'Add a code: /watch 600519 2000w (holdings are watched automatically).');
+  const lines = rows.map((v) => {
+    const held = v.position ? `held ${v.position.quantity} (sellable ${v.position.sellable})` : 'not held';
+    const seal = v.sealAmount > 0 ? ` seal ${formatAmount(v.sealAmount)}` : '';
+    const peak = v.segmentPeak > 0 ? ` peak ${formatAmount(v.segmentPeak)}` : '';
+    const up = v.limitUp ? `涨停 ${v.limitUp}` : '涨停 —';
+    return `${v.name} ${v.symbol} · ${held} · ${up} · ${STATE_WORDS[v.state] ?? v.state}${seal}${peak} · trigger ${describeTriggers(v.triggers)} · ${v.mode}`;
+  });
+  return { title: `Watching ${rows.length} 盯板列表${api.paused ? ' (auto-sell paused)' : ''}`, lines };
+}
+
+function statusReply(api: GuardApi): Reply {
+  const s = api.status();
+  const lines = [
+    `Clock ${s.clock}${s.simulated ? ' (simulated)' : ''} · ${s.tradingDay} · ${s.phase}`,
+    `Broker ${s.broker.name}: ${s.broker.ok === undefined ? 'not checked yet' : s.broker.ok ? 'ok' : `DOWN (${s.broker.error})`}`,
+    ...s.sources.map(
+      (x) =>
+        `Quotes ${x.name}${x.active ? ' (active)' : ''}: ${x.ok ? 'ok' : 'failing'}${x.lastQuoteAgeMs !== undefined ? `, last quote ${(x.lastQuoteAgeMs / 1000).toFixed(1)} s ago` : ''}${x.lastError && !x.ok ? ` (${x.lastError})` : ''}`,
+    ),
+    `Watching ${s.watched} · pending confirms ${s.pendingActions} · auto-sell ${s.paused ? 'PAUSED' : 'on'}`,
+  ];
+  return { title: 'Status', lines };
+}
+
+/** Formats a price from ticks for messages. */
+export function px(ticks: number, decimals: 2 | 3): string {
+  return formatTicks(ticks, decimals);
+}
+
+export { formatExchangeTime };

@@ -1,0 +1,155 @@
+/**
+ * The engine as the chat layer sees it. Channels call these and render the answers; they never
+ * touch a broker or a feed themselves.
+ */
+import type { Account, Broker, Order, Position } from '../broker/broker.ts';
+import type { Clock } from '../domain/clock.ts';
+import { phaseAt } from '../domain/session.ts';
+import { exchangeDate, formatExchangeTime } from '../domain/time.ts';
+import type { Phase } from '../domain/types.ts';
+import type { EventBus, Listener } from './bus.ts';
+import type { Mode } from './events.ts';
+import type { ResolveResult } from './executor.ts';
+import type { Guard, StockView } from './guard.ts';
+import type { Intent, PendingAction, TriggerOverrides, Watch } from './state.ts';
+
+export interface SourceStatus {
+  name: string;
+  active: boolean;
+  ok: boolean;
+  /** Age of the newest quote from this source by the market clock, ms; undefined when none yet. */
+  lastQuoteAgeMs?: number;
+  lastError?: string;
+}
+
+export interface StatusInfo {
+  clock: string;
+  simulated: boolean;
+  phase: Phase;
+  tradingDay: string;
+  paused: boolean;
+  broker: { name: string; ok: boolean | undefined; error: string };
+  sources: SourceStatus[];
+  watched: number;
+  pendingActions: number;
+}
+
+export interface SummaryProvider {
+  (date: string): Promise<string>;
+}
+
+export interface GuardApiOptions {
+  guard: Guard;
+  broker: Broker;
+  bus: EventBus;
+  clock: Clock;
+  simulatedClock: boolean;
+  sources: () => SourceStatus[];
+  summary?: SummaryProvider;
+}
+
+export class GuardApi {
+  constructor(private readonly o: GuardApiOptions) {}
+
+  now(): number {
+    return this.o.clock.now();
+  }
+
+  subscribe(name: string, fn: Listener): () => void {
+    return this.o.bus.subscribe(name, fn);
+  }
+
+  watch(code: string, threshold: number | undefined, mode?: Mode): Promise<Watch> {
+    return this.o.guard.watch(code, { ...(threshold !== undefined ? { threshold } : {}), ...(mode ? { mode } : {}) });
+  }
+
+  unwatch(code: string): ReturnType<Guard['unwatch']> {
+    return this.o.guard.unwatch(code);
+  }
+
+  list(): StockView[] {
+    return this.o.guard.watchedSymbols().map((s) => this.o.guard.view(s));
+  }
+
+  setMode(target: string, mode: Mode): Promise<string[]> {
+    return this.o.guard.setMode(target, mode);
+  }
+
+  setTriggers(target: string, patch: TriggerOverrides): ReturnType<Guard['setTriggers']> {
+    return this.o.guard.setTriggers(target, patch);
+  }
+
+  setFloor(target: string, floor: string | undefined): Promise<void> {
+    return this.o.guard.setFloor(target, floor);
+  }
+
+  async positions(): Promise<Position[]> {
+    return (await this.o.guard.refreshPositions()) ?? Promise.reject(new Error(this.o.guard.brokerStatus().error || 'broker unavailable'));
+  }
+
+  balance(): Promise<Account> {
+    return this.o.broker.account();
+  }
+
+  async orders(): Promise<{ orders: Order[]; intents: Intent[] }> {
+    const day = exchangeDate(this.now());
+    const intents = this.o.guard.executor.intentsOf(day);
+    let orders: Order[] = [];
+    try {
+      orders = await this.o.broker.todayOrders();
+    } catch {
+      orders = intents.flatMap((i) => (i.order ? [i.order] : []));
+    }
+    return { orders, intents };
+  }
+
+  async summary(date?: string): Promise<string> {
+    const d = date ?? exchangeDate(this.now());
+    if (!this.o.summary) return `No summary available for ${d}.`;
+    return this.o.summary(d);
+  }
+
+  pause(): Promise<void> {
+    return this.o.guard.setPaused(true);
+  }
+
+  resume(): Promise<void> {
+    return this.o.guard.setPaused(false);
+  }
+
+  get paused(): boolean {
+    return this.o.guard.paused;
+  }
+
+  resolve(actionId: string, decision: 'sell' | 'hold', by: string): Promise<ResolveResult> {
+    return this.o.guard.executor.resolve(actionId, decision, by);
+  }
+
+  attachMessage(actionId: string, channel: string, ref: string): Promise<void> {
+    return this.o.guard.executor.attachMessage(actionId, channel, ref);
+  }
+
+  pendingActions(): PendingAction[] {
+    return Object.values(this.o.guard.stores.actions.data.actions).filter((a) => a.status === 'pending');
+  }
+
+  action(id: string): PendingAction | undefined {
+    return this.o.guard.stores.actions.data.actions[id];
+  }
+
+  status(): StatusInfo {
+    const now = this.now();
+    const b = this.o.guard.brokerStatus();
+    return {
+      clock: formatExchangeTime(now),
+      simulated: this.o.simulatedClock,
+      phase: phaseAt(now),
+      tradingDay: exchangeDate(now),
+      paused: this.o.guard.paused,
+      broker: { name: this.o.broker.name, ok: b.ok, error: b.error },
+      sources: this.o.sources(),
+      watched: this.o.guard.watchedSymbols().length,
+      pendingActions: this.pendingActions().length,
+    };
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * What the guard tells the world. Channels subscribe to these; the engine never waits for them.
+ * Every event carries `at` (market-clock epoch ms) and, where it concerns a stock, its symbol and name.
+ */
+import type { TriggerEvidence } from '../domain/triggers.ts';
+import type { Order } from '../broker/broker.ts';
+
+export type Mode = 'auto' | 'confirm' | 'alert';
+
+interface Base {
+  at: number;
+}
+interface StockBase extends Base {
+  symbol: string;
+  name: string;
+}
+
+export type GuardEvent =
+  | (StockBase & { type: 'SealFormed'; segment: number; sealAmount: number; limitUp: string })
+  | (StockBase & {
+      type: 'SealWeakening';
+      segment: number;
+      sealAmount: number;
+      segmentPeak: number;
+      dropPct: number;
+      limitUp: string;
+    })
+  | (StockBase & {
+      type: 'SellTriggered';
+      evidence: TriggerEvidence;
+      mode: Mode;
+      limitUp: string;
+      sellable: number;
+      /** Set when mode is confirm: the pending action the user taps on. */
+      actionId?: string;
+      /** Market-clock deadline of the confirm, epoch ms. */
+      deadline?: number;
+      /** What happens when the deadline passes. */
+      onTimeout?: 'sell' | 'hold';
+      /** Why nothing will be sold (paused, nothing sellable, alert mode...). */
+      noSellReason?: string;
+    })
+  | (StockBase & { type: 'OrderPlaced'; order: Order; reason: string })
+  | (StockBase & { type: 'OrderFilled'; order: Order })
+  | (StockBase & { type: 'OrderRejected'; order?: Order; clientOrderId: string; reason: string })
+  | (StockBase & { type: 'OrderUpdate'; order: Order })
+  | (StockBase & {
+      type: 'BoardBroken';
+      segment: number;
+      bid1: string | null;
+      last: string;
+      triggered: boolean;
+    })
+  | (StockBase & { type: 'Resealed'; segment: number; sealAmount: number })
+  | (StockBase & { type: 'ConfirmExpired'; actionId: string; applied: 'sell' | 'hold' })
+  | (StockBase & { type: 'ActionResolved'; actionId: string; outcome: string; byUser?: string })
+  | (StockBase & { type: 'LimitMismatch'; published: string; computed: string })
+  | (Base & { type: 'FeedStale'; symbols: string[]; source: string })
+  | (Base & { type: 'SourceChanged'; from: string; to: string; reason: string })
+  | (Base & { type: 'BrokerDown'; message: string })
+  | (Base & { type: 'BrokerUp' })
+  | (Base & { type: 'Info'; text: string });
+
+export type GuardEventType = GuardEvent['type'];

@@ -1,0 +1,518 @@
+/**
+ * The guard: keeps the watch list (user codes plus broker holdings), runs one seal monitor per
+ * watched stock on every snapshot, publishes what it sees, and hands triggers to the executor in
+ * the same cycle that showed them.
+ */
+import type { Logger } from 'pino';
+import type { Broker, Position } from '../broker/broker.ts';
+import type { Clock } from '../domain/clock.ts';
+import { resolveLimits } from '../domain/limits.ts';
+import { formatTicks, toTicks } from '../domain/prices.ts';
+import { bookSealedUp, sealAmountUp } from '../domain/seal.ts';
+import { initialMonitorState, step, type MonitorEvent, type MonitorState } from '../domain/sealMonitor.ts';
+import { phaseAt } from '../domain/session.ts';
+import { parseSymbol } from '../domain/symbols.ts';
+import { exchangeDate } from '../domain/time.ts';
+import { mergeTriggerConfig, type TriggerConfig } from '../domain/triggers.ts';
+import type { Phase, Security, Snapshot, Ticks } from '../domain/types.ts';
+import type { EventBus } from './bus.ts';
+import type { GuardEvent, Mode } from './events.ts';
+import { Executor, type MarketView } from './executor.ts';
+import type { GuardStores, TriggerOverrides, Watch } from './state.ts';
+
+export interface GuardOptions {
+  clock: Clock;
+  broker: Broker;
+  stores: GuardStores;
+  bus: EventBus;
+  log: Logger;
+  defaultMode: Mode;
+  /** DEFAULT_THRESHOLD plus the built-in defaults of the other rules. */
+  defaultTriggers: TriggerConfig;
+  confirmTimeoutS: number;
+  confirmDefault: 'sell' | 'hold';
+  /** Snapshots needed to confirm a seal. */
+  confirmSnapshots?: number;
+  /** Is this code a real, listed instrument? Resolves its name, or null. */
+  lookup?: (symbol: string) => Promise<{ name: string } | null>;
+  /** Called whenever the set of symbols to poll changes. */
+  onSymbols?: (symbols: string[]) => void;
+  /** Every snapshot also goes here (the paper broker fills against it). */
+  onSnapshot?: (s: Snapshot) => void;
+  positionsRefreshMs?: number;
+}
+
+export interface StockView {
+  symbol: string;
+  name: string;
+  watch?: Watch;
+  position?: Position;
+  snapshot?: Snapshot;
+  limitUp?: string;
+  limitDown?: string;
+  state: string;
+  segment: number;
+  sealAmount: number;
+  segmentPeak: number;
+  dayPeak: number;
+  mode: Mode;
+  triggers: TriggerConfig;
+}
+
+export class Guard {
+  readonly executor: Executor;
+  private readonly secs = new Map<string, Security>();
+  private readonly last = new Map<string, Snapshot>();
+  private readonly limitsCache = new Map<string, { key: string; up: Ticks; down: Ticks } | null>();
+  private readonly mismatchReported = new Set<string>();
+  private monitors = new Map<string, MonitorState>();
+  private monitorsDay = '';
+  private positions = new Map<string, Position>();
+  private brokerOk: boolean | undefined;
+  private brokerError = '';
+  private timers: NodeJS.Timeout[] = [];
+  private persistTimer: NodeJS.Timeout | undefined;
+  private ticking = false;
+  private accountKey = '';
+  lastPositionsAt = 0;
+
+  constructor(private readonly o: GuardOptions) {
+    this.executor = new Executor({
+      broker: o.broker,
+      stores: o.stores,
+      bus: o.bus,
+      clock: o.clock,
+      log: o.log,
+      account: () => this.accountKey || o.broker.name,
+      view: (s) => this.marketView(s),
+      isPaused: () => o.stores.settings.data.paused,
+      confirmTimeoutS: o.confirmTimeoutS,
+      confirmDefault: o.confirmDefault,
+      onOrderFinal: () => void this.refreshPositions(),
+    });
+  }
+
+  private now(): number {
+    return this.o.clock.now();
+  }
+
+  get stores(): GuardStores {
+    return this.o.stores;
+  }
+
+  private publish(e: GuardEvent): void {
+    this.o.bus.publish(e);
+  }
+
+  async start(): Promise<void> {
+    const saved = this.o.stores.monitors.data;
+    const today = exchangeDate(this.now());
+    if (saved.day === today) {
+      this.monitorsDay = today;
+      for (const [sym, st] of Object.entries(saved.monitors)) this.monitors.set(sym, st as MonitorState);
+    }
+    try {
+      const h = await this.o.broker.health();
+      this.accountKey = `${this.o.broker.name}:${h.accountId ?? ''}`;
+    } catch {
+      this.accountKey = this.o.broker.name;
+    }
+    const rec = await this.executor.recover();
+    if (rec.expired > 0)
+      this.publish({ type: 'Info', at: this.now(), text: `${rec.expired} confirm(s) from before the restart were closed; no order was placed from them.` });
+    await this.refreshPositions();
+    this.emitSymbols();
+    this.timers.push(setInterval(() => void this.refreshPositions(), this.o.positionsRefreshMs ?? 30_000));
+    this.timers.push(setInterval(() => void this.tick(), 1000));
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    if (this.persistTimer) clearTimeout(this.persistTimer);
+    await this.persistMonitors();
+  }
+
+  async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      await this.executor.tick();
+    } catch (err) {
+      this.o.log.warn({ err }, 'executor tick failed');
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  // ---- watch list -------------------------------------------------------------------------
+
+  sec(symbol: string): Security {
+    let s = this.secs.get(symbol);
+    if (!s) {
+      s = parseSymbol(symbol);
+      this.secs.set(symbol, s);
+    }
+    return s;
+  }
+
+  /** Holdings are watched automatically unless the user unwatched them; user codes always. */
+  watchedSymbols(): string[] {
+    const set = new Set(Object.keys(this.o.stores.settings.data.watches));
+    const ignored = new Set(this.o.stores.settings.data.ignored);
+    for (const p of this.positions.values()) if (p.quantity > 0 && !ignored.has(p.symbol)) set.add(p.symbol);
+    return [...set].sort();
+  }
+
+  private emitSymbols(): void {
+    this.o.onSymbols?.(this.watchedSymbols());
+  }
+
+  async watch(input: string, patch: { threshold?: number; mode?: Mode }): Promise<Watch> {
+    const sec = parseSymbol(input);
+    const existing = this.o.stores.settings.data.watches[sec.id];
+    let name = existing?.name ?? this.last.get(sec.id)?.name ?? this.positions.get(sec.id)?.name;
+    if (!name && this.o.lookup) {
+      const found = await this.o.lookup(sec.id);
+      if (!found) throw new UnknownCodeError(`${input}: no such listed code (the quote source does not know ${sec.id})`);
+      name = found.name;
+    }
+    await this.o.stores.settings.update((d) => {
+      const w: Watch = d.watches[sec.id] ?? { symbol: sec.id, origin: 'user', addedAt: this.now() };
+      if (name) w.name = name;
+      if (patch.mode) w.mode = patch.mode;
+      if (patch.threshold !== undefined) w.triggers = { ...w.triggers, amount: patch.threshold };
+      w.origin = 'user';
+      d.watches[sec.id] = w;
+      d.ignored = d.ignored.filter((s) => s !== sec.id);
+    });
+    this.emitSymbols();
+    return this.o.stores.settings.data.watches[sec.id]!;
+  }
+
+  async unwatch(input: string): Promise<{ symbol: string; wasWatched: boolean; held: boolean }> {
+    const sec = parseSymbol(input);
+    const wasWatched = this.watchedSymbols().includes(sec.id);
+    const held = (this.positions.get(sec.id)?.quantity ?? 0) > 0;
+    await this.o.stores.settings.update((d) => {
+      delete d.watches[sec.id];
+      if (held && !d.ignored.includes(sec.id)) d.ignored.push(sec.id);
+    });
+    this.emitSymbols();
+    return { symbol: sec.id, wasWatched, held };
+  }
+
+  /** Sets the mode of one watched code, or of all (the global default). */
+  async setMode(target: string, mode: Mode): Promise<string[]> {
+    if (target === 'all') {
+      await this.o.stores.settings.update((d) => {
+        d.mode = mode;
+        for (const w of Object.values(d.watches)) delete w.mode;
+      });
+      return this.watchedSymbols();
+    }
+    const sec = parseSymbol(target);
+    await this.ensureWatchEntry(sec.id);
+    await this.o.stores.settings.update((d) => {
+      d.watches[sec.id]!.mode = mode;
+    });
+    return [sec.id];
+  }
+
+  async setTriggers(target: string, patch: TriggerOverrides): Promise<TriggerConfig> {
+    if (target === 'all') {
+      await this.o.stores.settings.update((d) => {
+        d.triggers = { ...d.triggers, ...patch };
+      });
+      return this.effectiveTriggers(undefined);
+    }
+    const sec = parseSymbol(target);
+    await this.ensureWatchEntry(sec.id);
+    await this.o.stores.settings.update((d) => {
+      const w = d.watches[sec.id]!;
+      w.triggers = { ...w.triggers, ...patch };
+    });
+    return this.effectiveTriggers(sec.id);
+  }
+
+  async setFloor(target: string, floor: string | undefined): Promise<void> {
+    const sec = parseSymbol(target);
+    if (floor !== undefined) toTicks(floor, sec.decimals);
+    await this.ensureWatchEntry(sec.id);
+    await this.o.stores.settings.update((d) => {
+      const w = d.watches[sec.id]!;
+      if (floor === undefined) delete w.floor;
+      else w.floor = floor;
+    });
+  }
+
+  /** Holdings are watched without an entry; settings on them create one (origin: holding). */
+  private async ensureWatchEntry(symbol: string): Promise<void> {
+    if (this.o.stores.settings.data.watches[symbol]) return;
+    if (!this.watchedSymbols().includes(symbol)) throw new NotWatchedError(`${symbol} is not watched: /watch it first`);
+    await this.o.stores.settings.update((d) => {
+      d.watches[symbol] = {
+        symbol,
+        origin: 'holding',
+        addedAt: this.now(),
+        ...(this.positions.get(symbol)?.name ? { name: this.positions.get(symbol)!.name } : {}),
+      };
+    });
+  }
+
+  async setPaused(paused: boolean): Promise<void> {
+    await this.o.stores.settings.update((d) => {
+      d.paused = paused;
+    });
+  }
+
+  get paused(): boolean {
+    return this.o.stores.settings.data.paused;
+  }
+
+  modeOf(symbol: string): Mode {
+    return this.o.stores.settings.data.watches[symbol]?.mode ?? this.o.stores.settings.data.mode ?? this.o.defaultMode;
+  }
+
+  effectiveTriggers(symbol: string | undefined): TriggerConfig {
+    const g = mergeTriggerConfig(this.o.defaultTriggers, this.o.stores.settings.data.triggers);
+    return symbol ? mergeTriggerConfig(g, this.o.stores.settings.data.watches[symbol]?.triggers) : g;
+  }
+
+  // ---- broker state -----------------------------------------------------------------------
+
+  async refreshPositions(): Promise<Position[] | undefined> {
+    try {
+      const list = await this.o.broker.positions();
+      const before = this.watchedSymbols().join(',');
+      this.positions = new Map(list.map((p) => [p.symbol, p]));
+      this.lastPositionsAt = this.now();
+      if (this.brokerOk === false) this.publish({ type: 'BrokerUp', at: this.now() });
+      this.brokerOk = true;
+      this.brokerError = '';
+      if (this.watchedSymbols().join(',') !== before) this.emitSymbols();
+      return list;
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      if (this.brokerOk !== false) this.publish({ type: 'BrokerDown', at: this.now(), message: msg });
+      this.brokerOk = false;
+      this.brokerError = msg;
+      this.o.log.warn({ err: msg }, 'broker positions failed');
+      return undefined;
+    }
+  }
+
+  brokerStatus(): { ok: boolean | undefined; error: string; positionsAt: number } {
+    return { ok: this.brokerOk, error: this.brokerError, positionsAt: this.lastPositionsAt };
+  }
+
+  position(symbol: string): Position | undefined {
+    return this.positions.get(symbol);
+  }
+
+  // ---- market -----------------------------------------------------------------------------
+
+  private limitsFor(sec: Security, s: Snapshot): { up: Ticks; down: Ticks } | null {
+    const day = exchangeDate(s.ts);
+    const key = `${day}|${s.prevClose}|${s.limitUp}|${s.limitDown}|${s.name}`;
+    const c = this.limitsCache.get(sec.id);
+    if (c !== undefined && (c === null ? false : c.key === key)) return c;
+    const r = resolveLimits(sec, s, day);
+    if (r?.mismatch && !this.mismatchReported.has(`${day}|${sec.id}`)) {
+      this.mismatchReported.add(`${day}|${sec.id}`);
+      this.publish({
+        type: 'LimitMismatch',
+        at: this.now(),
+        symbol: sec.id,
+        name: s.name,
+        published: `${formatTicks(r.up, sec.decimals)}/${formatTicks(r.down, sec.decimals)}`,
+        computed: `${r.computedUp === null ? '-' : formatTicks(r.computedUp, sec.decimals)}/${r.computedDown === null ? '-' : formatTicks(r.computedDown, sec.decimals)}`,
+      });
+    }
+    const v = r ? { key, up: r.up, down: r.down } : null;
+    this.limitsCache.set(sec.id, v);
+    return v;
+  }
+
+  /**
+   * One cycle's snapshots. Decisions for every symbol are made before anything is awaited, then
+   * triggers go to the executor at once: the sell leaves in the cycle that showed the weakness.
+   */
+  async onSnapshots(snaps: Snapshot[]): Promise<void> {
+    const now = this.now();
+    const today = exchangeDate(now);
+    const phase: Phase = phaseAt(now);
+    if (today !== this.monitorsDay) {
+      this.monitors.clear();
+      this.monitorsDay = today;
+    }
+    const watched = new Set(this.watchedSymbols());
+    const triggers: { symbol: string; ev: Extract<MonitorEvent, { type: 'Triggered' }> }[] = [];
+    let changed = false;
+    for (const s of snaps) {
+      this.last.set(s.symbol, s);
+      this.o.onSnapshot?.(s);
+      if (!watched.has(s.symbol)) continue;
+      let sec: Security;
+      try {
+        sec = this.sec(s.symbol);
+      } catch {
+        continue;
+      }
+      const limits = this.limitsFor(sec, s);
+      const prev = this.monitors.get(s.symbol) ?? initialMonitorState(s.symbol, today);
+      const held = (this.positions.get(s.symbol)?.sellable ?? 0) > 0;
+      const res = step(prev, s, {
+        limits: limits ? { up: limits.up, down: limits.down } : null,
+        phase,
+        now,
+        today,
+        triggers: this.effectiveTriggers(s.symbol),
+        held,
+        ...(this.o.confirmSnapshots ? { sealConfirm: this.o.confirmSnapshots } : {}),
+      });
+      this.monitors.set(s.symbol, res.state);
+      if (res.events.length === 0) continue;
+      changed = true;
+      for (const ev of res.events) {
+        if (ev.type === 'Triggered') triggers.push({ symbol: s.symbol, ev });
+        else this.publishMonitorEvent(sec, s, limits, ev);
+      }
+    }
+    if (triggers.length > 0) {
+      // The segment number is part of the client order id: persist it before selling.
+      await this.persistMonitors();
+      await Promise.all(
+        triggers.map((t) =>
+          this.executor
+            .onTrigger({ symbol: t.symbol, evidence: t.ev.evidence, mode: this.modeOf(t.symbol) })
+            .catch((err) => this.o.log.error({ err, symbol: t.symbol }, 'trigger handling failed')),
+        ),
+      );
+    } else if (changed) this.schedulePersist();
+  }
+
+  private publishMonitorEvent(sec: Security, s: Snapshot, limits: { up: Ticks; down: Ticks } | null, ev: MonitorEvent): void {
+    const base = { at: ev.at ?? this.now(), symbol: s.symbol, name: s.name };
+    const up = limits ? formatTicks(limits.up, sec.decimals) : '';
+    switch (ev.type) {
+      case 'SealFormed':
+        this.publish({ type: 'SealFormed', ...base, segment: ev.segment, sealAmount: ev.sealAmount, limitUp: up });
+        break;
+      case 'SealWeakening':
+        this.publish({
+          type: 'SealWeakening',
+          ...base,
+          segment: ev.segment,
+          sealAmount: ev.sealAmount,
+          segmentPeak: ev.segmentPeak,
+          dropPct: ev.dropPct,
+          limitUp: up,
+        });
+        break;
+      case 'BoardBroken':
+        this.publish({
+          type: 'BoardBroken',
+          ...base,
+          segment: ev.segment,
+          bid1: s.bids[0] ? formatTicks(s.bids[0][0], sec.decimals) : null,
+          last: formatTicks(s.last, sec.decimals),
+          triggered: ev.triggered,
+        });
+        break;
+      case 'Resealed':
+        this.publish({ type: 'Resealed', ...base, segment: ev.segment, sealAmount: sealAmountUp(s) });
+        break;
+      default:
+        break;
+    }
+  }
+
+  private schedulePersist(): void {
+    if (this.persistTimer) return;
+    this.persistTimer = setTimeout(() => {
+      this.persistTimer = undefined;
+      void this.persistMonitors();
+    }, 1000);
+  }
+
+  private async persistMonitors(): Promise<void> {
+    const monitors = Object.fromEntries(this.monitors);
+    const day = this.monitorsDay;
+    try {
+      await this.o.stores.monitors.update((d) => {
+        d.day = day;
+        d.monitors = monitors;
+      });
+    } catch (err) {
+      this.o.log.error({ err }, 'could not persist seal monitors');
+    }
+  }
+
+  marketView(symbol: string): MarketView | undefined {
+    let sec: Security;
+    try {
+      sec = this.sec(symbol);
+    } catch {
+      return undefined;
+    }
+    const s = this.last.get(symbol);
+    const limits = s ? this.limitsFor(sec, s) : null;
+    const w = this.o.stores.settings.data.watches[symbol];
+    const pos = this.positions.get(symbol);
+    const view: MarketView = {
+      sec,
+      name: s?.name ?? w?.name ?? pos?.name ?? symbol,
+      limits: limits ? { up: limits.up, down: limits.down } : null,
+      sealedNow: !!(s && limits && bookSealedUp(s, limits.up)),
+      sellable: pos?.sellable ?? 0,
+    };
+    if (s) view.snapshot = s;
+    if (w?.floor) view.floor = toTicks(w.floor, sec.decimals);
+    return view;
+  }
+
+  lastSnapshot(symbol: string): Snapshot | undefined {
+    return this.last.get(symbol);
+  }
+
+  /** Everything /list shows about one stock. */
+  view(symbol: string): StockView {
+    const s = this.last.get(symbol);
+    const sec = this.sec(symbol);
+    const limits = s ? this.limitsFor(sec, s) : null;
+    const m = this.monitors.get(symbol);
+    const w = this.o.stores.settings.data.watches[symbol];
+    const pos = this.positions.get(symbol);
+    const v: StockView = {
+      symbol,
+      name: s?.name ?? w?.name ?? pos?.name ?? '',
+      state: m?.status ?? 'idle',
+      segment: m?.segment ?? 0,
+      sealAmount: s && limits && bookSealedUp(s, limits.up) ? sealAmountUp(s) : 0,
+      segmentPeak: m?.segmentPeak ?? 0,
+      dayPeak: m?.dayPeak ?? 0,
+      mode: this.modeOf(symbol),
+      triggers: this.effectiveTriggers(symbol),
+    };
+    if (w) v.watch = w;
+    if (pos) v.position = pos;
+    if (s) v.snapshot = s;
+    if (limits) {
+      v.limitUp = formatTicks(limits.up, sec.decimals);
+      v.limitDown = formatTicks(limits.down, sec.decimals);
+    }
+    return v;
+  }
+
+  monitorStates(): Map<string, MonitorState> {
+    return this.monitors;
+  }
+}
+
+export class UnknownCodeError extends Error {
+  override name = 'UnknownCodeError';
+}
+export class NotWatchedError extends Error {
+  override name = 'NotWatchedError';
+}

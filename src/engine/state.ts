@@ -1,0 +1,168 @@
+/**
+ * The guard's durable state, one lowdb file per concern so a hot file (orders) never rewrites a
+ * cold one (settings): settings.json (watches, modes, triggers, pause), orders.json (sell intents,
+ * written before any broker call), actions.json (pending confirms), monitors.json (today's seal
+ * segments, so a restart keeps segment numbers and never re-sells a segment).
+ */
+import { z } from 'zod';
+import { join } from 'node:path';
+import { openJsonStore, type JsonStore } from '../store/jsonStore.ts';
+
+export const modeSchema = z.enum(['auto', 'confirm', 'alert']);
+
+export const triggerConfigSchema = z
+  .object({
+    amount: z.number().int().positive().nullable(),
+    dropFromPeak: z.number().positive().max(100).nullable(),
+    dropInWindow: z
+      .object({ pct: z.number().positive().max(100), windowSec: z.number().int().positive().max(3600) })
+      .nullable(),
+    capRatio: z.number().positive().max(100).nullable(),
+    confirm: z.number().int().min(0).max(10),
+    onBreak: z.boolean(),
+  })
+  .partial();
+export type TriggerOverrides = z.infer<typeof triggerConfigSchema>;
+
+export const watchSchema = z.object({
+  symbol: z.string(),
+  name: z.string().optional(),
+  mode: modeSchema.optional(),
+  triggers: triggerConfigSchema.optional(),
+  /** Lowest price the user accepts after a break, decimal string. */
+  floor: z.string().optional(),
+  origin: z.enum(['user', 'holding']),
+  addedAt: z.number(),
+});
+export type Watch = z.infer<typeof watchSchema>;
+
+export const notifyLevel = z.enum(['on', 'silent', 'off']);
+
+export const settingsSchema = z.object({
+  watches: z.record(z.string(), watchSchema),
+  /** Holdings the user explicitly unwatched: never auto-watched again until re-added. */
+  ignored: z.array(z.string()),
+  mode: modeSchema.optional(),
+  triggers: triggerConfigSchema.optional(),
+  paused: z.boolean(),
+  notify: z.record(z.string(), notifyLevel),
+});
+export type Settings = z.infer<typeof settingsSchema>;
+
+export const orderSchema = z.object({
+  clientOrderId: z.string(),
+  brokerOrderId: z.string().optional(),
+  symbol: z.string(),
+  side: z.enum(['sell', 'buy']),
+  quantity: z.number().int(),
+  filledQuantity: z.number().int(),
+  avgFillPrice: z.string().optional(),
+  limitPrice: z.string(),
+  status: z.enum([
+    'pending_new',
+    'submitted',
+    'partially_filled',
+    'pending_cancel',
+    'filled',
+    'cancelled',
+    'partially_cancelled',
+    'rejected',
+    'unknown',
+  ]),
+  updatedAt: z.string(),
+  message: z.string().optional(),
+});
+
+export const intentSchema = z.object({
+  clientOrderId: z.string(),
+  day: z.string(),
+  symbol: z.string(),
+  name: z.string(),
+  segment: z.number().int(),
+  quantity: z.number().int().positive(),
+  limitPrice: z.string(),
+  reason: z.string(),
+  rule: z.string(),
+  createdAt: z.number(),
+  /** intent: written, broker not yet answered; placed: acknowledged; unknown: outcome unknown, reconciling; final: order done; failed: refused, never placed. */
+  state: z.enum(['intent', 'placed', 'unknown', 'final', 'failed']),
+  order: orderSchema.optional(),
+  error: z.string().optional(),
+  /** Sends that the broker refused as not ready (503); the same request is resent up to a limit. */
+  attempts: z.number().int().min(0).optional(),
+  actionId: z.string().optional(),
+});
+export type Intent = z.infer<typeof intentSchema>;
+
+export const ordersSchema = z.object({ intents: z.record(z.string(), intentSchema) });
+export type OrdersState = z.infer<typeof ordersSchema>;
+
+export const actionSchema = z.object({
+  id: z.string(),
+  day: z.string(),
+  symbol: z.string(),
+  name: z.string(),
+  segment: z.number().int(),
+  rule: z.string(),
+  evidenceText: z.string(),
+  sellable: z.number().int(),
+  limitUp: z.string(),
+  createdAt: z.number(),
+  deadline: z.number(),
+  onTimeout: z.enum(['sell', 'hold']),
+  status: z.enum(['pending', 'executing', 'sold', 'failed', 'held', 'expired']),
+  resolvedBy: z.string().optional(),
+  resolvedAt: z.number().optional(),
+  outcome: z.string().optional(),
+  clientOrderId: z.string().optional(),
+  /** Where the confirm was shown, so the message can be edited later: channel -> message ref. */
+  messages: z.record(z.string(), z.string()),
+});
+export type PendingAction = z.infer<typeof actionSchema>;
+
+export const actionsSchema = z.object({ actions: z.record(z.string(), actionSchema) });
+export type ActionsState = z.infer<typeof actionsSchema>;
+
+export const monitorsSchema = z.object({
+  day: z.string(),
+  /** MonitorState per symbol (domain/sealMonitor.ts); kept as opaque JSON here. */
+  monitors: z.record(z.string(), z.unknown()),
+});
+export type MonitorsState = z.infer<typeof monitorsSchema>;
+
+export interface GuardStores {
+  settings: JsonStore<Settings>;
+  orders: JsonStore<OrdersState>;
+  actions: JsonStore<ActionsState>;
+  monitors: JsonStore<MonitorsState>;
+}
+
+export async function openGuardStores(dataDir: string): Promise<GuardStores> {
+  const [settings, orders, actions, monitors] = await Promise.all([
+    openJsonStore({
+      file: join(dataDir, 'settings.json'),
+      schema: settingsSchema,
+      version: 1,
+      defaults: () => ({ watches: {}, ignored: [], paused: false, notify: {} }),
+    }),
+    openJsonStore({
+      file: join(dataDir, 'orders.json'),
+      schema: ordersSchema,
+      version: 1,
+      defaults: () => ({ intents: {} }),
+    }),
+    openJsonStore({
+      file: join(dataDir, 'actions.json'),
+      schema: actionsSchema,
+      version: 1,
+      defaults: () => ({ actions: {} }),
+    }),
+    openJsonStore({
+      file: join(dataDir, 'monitors.json'),
+      schema: monitorsSchema,
+      version: 1,
+      defaults: () => ({ day: '', monitors: {} }),
+    }),
+  ]);
+  return { settings, orders, actions, monitors };
+}
