@@ -1,0 +1,43 @@
+"""Command line and environment; the token may come from the environment so it stays out of
+shell history and process listings."""
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Optional, Sequence
+
+from .server import BridgeConfig
+
+
+def parse_config(argv: Optional[Sequence[str]] = None, env: Optional[dict[str, str]] = None) -> BridgeConfig:
+    env = dict(os.environ) if env is None else env
+    parser = argparse.ArgumentParser(
+        prog="python -m qmt_bridge", description="SealGuard bridge v1 for QMT/miniQMT (xtquant)"
+    )
+    parser.add_argument("--host", default=env.get("SEALGUARD_BRIDGE_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(env.get("SEALGUARD_BRIDGE_PORT", "8765")))
+    parser.add_argument("--token", default=env.get("SEALGUARD_BRIDGE_TOKEN", ""),
+                        help="bearer token; prefer the SEALGUARD_BRIDGE_TOKEN environment variable")
+    parser.add_argument("--qmt-path", default=env.get("QMT_PATH", ""),
+                        help=r"miniQMT userdata_mini folder, e.g. D:\国金证券QMT交易端\userdata_mini")
+    parser.add_argument("--account", default=env.get("QMT_ACCOUNT", ""), help="stock account id")
+    parser.add_argument("--session-id", type=int, default=int(env.get("QMT_SESSION_ID", "561203")),
+                        help="xtquant session id, unique per process; reconnects use the next ids")
+    parser.add_argument("--store", default=env.get("SEALGUARD_BRIDGE_STORE", "sealguard-qmt-orders.sqlite3"),
+                        help="idempotency database (sqlite3)")
+    parser.add_argument("--deadline", type=float, default=5.0,
+                        help="seconds to wait for QMT before answering 504 OUTCOME_UNKNOWN")
+    args = parser.parse_args(argv)
+    missing = [name for name, value in
+               (("--token", args.token), ("--qmt-path", args.qmt_path), ("--account", args.account))
+               if not value]
+    if missing:
+        parser.error("missing " + ", ".join(missing))
+    if not 0 <= args.port <= 65535:
+        parser.error("--port must be 0..65535")
+    if args.deadline <= 0:
+        parser.error("--deadline must be positive")
+    return BridgeConfig(
+        token=args.token, qmt_path=args.qmt_path, account=args.account, session_id=args.session_id,
+        store_path=args.store, host=args.host, port=args.port, deadline=args.deadline,
+    )

@@ -1,0 +1,324 @@
+"""Orders: place once, replay, reconcile by order_remark, query and cancel.
+
+Never placing twice rests on three rules: the id is on disk before order_stock(); an id whose
+broker answer is missing is looked up by order_remark in today's orders before anything is sent;
+and an id stays "in flight" until its order_stock() call returns, however long that takes.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any, Callable, Optional
+
+from . import errors
+from .errors import BridgeError
+from .session import BrokerTimeout, QmtSession
+from .store import IdempotencyStore, Record
+from .wire import (
+    FINAL_STATUSES,
+    SellOrder,
+    iso_time,
+    order_json,
+    remark_for,
+    status_of,
+    trading_day,
+)
+
+log = logging.getLogger("qmt_bridge.desk")
+
+STRATEGY_NAME = "sealguard"
+STOCK_SELL = 24  # xtconstant.STOCK_SELL
+FIX_PRICE = 11  # xtconstant.FIX_PRICE
+CANCELLED_CODES = {53, 54}
+
+Response = tuple[int, dict[str, Any]]
+
+
+class OrderDesk:
+    def __init__(
+        self,
+        session: QmtSession,
+        store: IdempotencyStore,
+        deadline: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._session = session
+        self._store = store
+        self._deadline = deadline
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._in_flight: set[str] = set()
+        self._pushed_at: dict[str, float] = {}
+        self._errors: dict[str, str] = {}
+
+    @property
+    def _account(self) -> str:
+        return self._session.account_id
+
+    def _day(self) -> str:
+        return trading_day(self._clock())
+
+    # -- pushes from xtquant ---------------------------------------------------------------
+
+    def order_pushed(self, order: Any) -> None:
+        self._pushed_at[str(order.order_id)] = self._clock()
+
+    def order_failed(self, error: Any) -> None:
+        self._errors[str(error.order_id)] = f"{error.error_id} {error.error_msg}".strip()
+
+    # -- place ---------------------------------------------------------------------------
+
+    def place(self, order: SellOrder) -> Response:
+        day = self._day()
+        cid = order.client_order_id
+        with self._lock:
+            if cid in self._in_flight:
+                raise errors.in_flight(cid)
+            record = self._store.get(self._account, day, cid)
+            if record is not None and record.fingerprint != order.fingerprint():
+                raise errors.idempotency_conflict(cid)
+            if record is not None and record.state in ("placed", "rejected"):
+                return _replay(record)
+            if not self._session.connected:
+                raise errors.disconnected()
+            self._in_flight.add(cid)
+        handed_off = False
+        try:
+            if record is not None and record.state == "pending":
+                found = self._find_by_remark(record.remark)
+                if found is not None:
+                    return self._adopt(record, found)
+            if record is None:
+                self._store.insert_pending(
+                    self._account, day, cid, order.fingerprint(), remark_for(cid), self._clock()
+                )
+            elif record.state == "not_placed":
+                self._store.settle(self._account, day, cid, "pending", self._clock())
+            handed_off = True
+            return self._send(order, day)
+        finally:
+            if not handed_off:
+                self._release(cid)
+
+    def _send(self, order: SellOrder, day: str) -> Response:
+        cid = order.client_order_id
+        remark = remark_for(cid)
+        price = float(order.limit_price)
+
+        def call(trader: Any, account: Any) -> Response:
+            try:
+                order_id = trader.order_stock(
+                    account, order.symbol, STOCK_SELL, order.quantity, FIX_PRICE, price,
+                    STRATEGY_NAME, remark,
+                )
+                return self._settle(cid, day, order_id)
+            except BridgeError:
+                raise
+            except Exception as exc:  # outcome unknown: stays pending, reconciled by remark
+                log.warning("order_stock raised for %s: %s", cid, exc)
+                raise errors.outcome_unknown(cid) from exc
+            finally:
+                self._release(cid)
+
+        try:
+            future = self._session.submit(call)
+        except BridgeError:
+            self._store.settle(self._account, day, cid, "not_placed", self._clock())
+            self._release(cid)
+            raise
+        try:
+            return future.result(timeout=self._deadline)
+        except FutureTimeout:
+            log.warning("order_stock for %s outlived %.1fs", cid, self._deadline)
+            raise errors.outcome_unknown(cid) from None
+
+    def _settle(self, cid: str, day: str, order_id: Any) -> Response:
+        now = self._clock()
+        if isinstance(order_id, int) and order_id > 0:
+            body = {
+                "client_order_id": cid,
+                "broker_order_id": str(order_id),
+                "status": "submitted",
+                "replayed": False,
+            }
+            self._store.settle(self._account, day, cid, "placed", now, str(order_id), 201, body)
+            log.info("placed %s as QMT order %s", cid, order_id)
+            return 201, body
+        if not self._session.connected:
+            self._store.settle(self._account, day, cid, "not_placed", now)
+            raise errors.disconnected()
+        refused = errors.broker_rejected(f"QMT refused the order (order_stock returned {order_id})")
+        self._store.settle(
+            self._account, day, cid, "rejected", now, None, refused.http_status, refused.envelope()
+        )
+        raise refused
+
+    def _adopt(self, record: Record, order: Any) -> Response:
+        """A restart found the order QMT already has: record it instead of placing again."""
+        body = {
+            "client_order_id": record.client_order_id,
+            "broker_order_id": str(order.order_id),
+            "status": status_of(order.order_status),
+            "replayed": False,
+        }
+        self._store.settle(
+            self._account, record.trading_day, record.client_order_id, "placed", self._clock(),
+            str(order.order_id), 201, body,
+        )
+        log.info("reconciled %s to QMT order %s", record.client_order_id, order.order_id)
+        return 200, {**body, "replayed": True}
+
+    def _release(self, cid: str) -> None:
+        with self._lock:
+            self._in_flight.discard(cid)
+
+    # -- query ---------------------------------------------------------------------------
+
+    def get(self, order_ref: str) -> dict[str, Any]:
+        record, order = self._resolve(order_ref)
+        if order is not None:
+            return self._order_json(order, record)
+        if record is None or record.state == "not_placed":
+            raise errors.not_found(order_ref)
+        return self._unseen_json(record)
+
+    def list_today(self) -> list[dict[str, Any]]:
+        orders = self._today_orders()
+        records = self._store.today(self._account, self._day())
+        by_remark = {r.remark: r for r in records}
+        listed = [self._order_json(o, by_remark.get(str(o.order_remark or ""))) for o in orders]
+        seen = {str(o.order_remark or "") for o in orders}
+        for record in records:
+            if record.remark not in seen and record.state != "not_placed":
+                listed.append(self._unseen_json(record))
+        return listed
+
+    def cancel(self, order_ref: str) -> Response:
+        record, order = self._resolve(order_ref)
+        if order is None:
+            if record is not None and record.client_order_id in self._in_flight:
+                raise errors.in_flight(record.client_order_id)
+            raise errors.not_found(order_ref)
+        status = status_of(order.order_status)
+        if status in FINAL_STATUSES:
+            raise errors.not_cancellable(order_ref, status)
+        order_id = int(order.order_id)
+        try:
+            rc = self._session.call(lambda t, a: t.cancel_order_stock(a, order_id), self._deadline)
+        except BrokerTimeout:
+            raise errors.outcome_unknown(order_ref) from None
+        if rc != 0:
+            if not self._session.connected:
+                raise errors.disconnected()
+            raise errors.broker_rejected(f"QMT refused to cancel order {order_id} (rc {rc})")
+        cid = record.client_order_id if record else _client_id(order)
+        return 202, {"client_order_id": cid, "broker_order_id": str(order_id), "status": "pending_cancel"}
+
+    def reconcile_pending(self) -> None:
+        """At start-up: records left pending by a crash are matched to QMT's orders by remark."""
+        pending = [r for r in self._store.today(self._account, self._day()) if r.state == "pending"]
+        for record in pending:
+            if record.client_order_id in self._in_flight:
+                continue
+            try:
+                found = self._find_by_remark(record.remark)
+            except BridgeError as exc:
+                log.warning("cannot reconcile %s yet: %s", record.client_order_id, exc.message)
+                return
+            if found is not None:
+                self._adopt(record, found)
+
+    def _resolve(self, order_ref: str) -> tuple[Optional[Record], Any]:
+        day = self._day()
+        record = self._store.get(self._account, day, order_ref) or self._store.by_broker_id(
+            self._account, day, order_ref
+        )
+        if record is not None and record.broker_order_id:
+            order = self._query_order(int(record.broker_order_id))
+            return record, order or self._find_by_remark(record.remark)
+        if record is not None:
+            found = self._find_by_remark(record.remark)
+            if found is not None and record.client_order_id not in self._in_flight:
+                self._adopt(record, found)
+            return record, found
+        if order_ref.isdigit():
+            order = self._query_order(int(order_ref))
+            if order is not None:
+                by_remark = self._store.by_remark(self._account, day, str(order.order_remark or ""))
+                return by_remark, order
+        return None, None
+
+    def _query_order(self, order_id: int) -> Any:
+        return self._session.query(lambda t, a: t.query_stock_order(a, order_id), self._deadline)
+
+    def _find_by_remark(self, remark: str) -> Any:
+        for order in self._today_orders():
+            if str(order.order_remark or "") == remark:
+                return order
+        return None
+
+    def _today_orders(self) -> list[Any]:
+        """xtquant answers None both for "no orders" and for a failed query (brokers.md §2.3):
+        only when the asset query works too is None taken to mean an empty day."""
+        orders = self._session.query(lambda t, a: t.query_stock_orders(a, False), self._deadline)
+        if orders is not None:
+            return list(orders)
+        asset = self._session.query(lambda t, a: t.query_stock_asset(a), self._deadline)
+        if asset is None:
+            raise errors.not_ready("QMT cannot list today's orders right now")
+        return []
+
+    def _order_json(self, order: Any, record: Optional[Record]) -> dict[str, Any]:
+        order_id = str(order.order_id)
+        updated = self._pushed_at.get(order_id) or float(getattr(order, "order_time", 0) or 0)
+        cid = record.client_order_id if record else _client_id(order)
+        return order_json(order, cid, updated or self._clock(), self._errors.get(order_id))
+
+    def _unseen_json(self, record: Record) -> dict[str, Any]:
+        """An order QMT does not list (yet): still in flight, refused, or lost in a crash."""
+        fields = _fingerprint_fields(record)
+        if record.state == "rejected":
+            status, message = "rejected", (record.response or {}).get("error", {}).get("message")
+        elif record.client_order_id in self._in_flight:
+            status, message = "pending_new", "being sent to QMT"
+        elif record.state == "placed":
+            status, message = "submitted", None
+        else:
+            status = "unknown"
+            message = "QMT has no order with this id; POST it again with the same id to place it"
+        result = {
+            "client_order_id": record.client_order_id,
+            "broker_order_id": record.broker_order_id,
+            "symbol": fields.get("symbol"),
+            "side": "sell",
+            "quantity": fields.get("quantity"),
+            "filled_quantity": 0,
+            "avg_fill_price": None,
+            "limit_price": fields.get("limit_price"),
+            "status": status,
+            "updated_at": iso_time(record.updated_at),
+        }
+        if message:
+            result["message"] = message
+        return result
+
+
+def _replay(record: Record) -> Response:
+    stored = dict(record.response or {})
+    if record.state == "rejected":
+        error = stored.get("error", {})
+        raise BridgeError(record.http_status or 422, error.get("code", "BROKER_REJECTED"), error.get("message", ""))
+    return 200, {**stored, "replayed": True}
+
+
+def _client_id(order: Any) -> Optional[str]:
+    remark = str(getattr(order, "order_remark", "") or "")
+    return remark or None
+
+
+def _fingerprint_fields(record: Record) -> dict[str, Any]:
+    fields: dict[str, Any] = json.loads(record.fingerprint)
+    return fields

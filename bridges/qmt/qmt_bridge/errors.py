@@ -1,0 +1,68 @@
+"""The protocol's error envelope: every failure the client sees is one of these."""
+from __future__ import annotations
+
+from typing import Any
+
+
+class BridgeError(Exception):
+    """An answer the client must act on, carrying its HTTP status and protocol code."""
+
+    def __init__(self, http_status: int, code: str, message: str, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+
+    def envelope(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, "retryable": self.retryable}}
+
+
+def invalid(message: str) -> BridgeError:
+    return BridgeError(400, "INVALID_ARGUMENT", message)
+
+
+def unauthorized() -> BridgeError:
+    return BridgeError(401, "UNAUTHORIZED", "missing or wrong bearer token")
+
+
+def not_found(what: str) -> BridgeError:
+    return BridgeError(404, "ORDER_NOT_FOUND", f"no order {what!r} today")
+
+
+def idempotency_conflict(client_order_id: str) -> BridgeError:
+    return BridgeError(
+        409,
+        "IDEMPOTENCY_CONFLICT",
+        f"client_order_id {client_order_id!r} was already used with a different order",
+    )
+
+
+def in_flight(client_order_id: str) -> BridgeError:
+    return BridgeError(
+        409, "ORDER_IN_FLIGHT", f"order {client_order_id!r} is being sent to QMT right now; query it"
+    )
+
+
+def not_cancellable(what: str, status: str) -> BridgeError:
+    return BridgeError(422, "NOT_CANCELLABLE", f"order {what!r} is already {status}")
+
+
+def broker_rejected(message: str) -> BridgeError:
+    return BridgeError(422, "BROKER_REJECTED", message)
+
+
+def disconnected() -> BridgeError:
+    return BridgeError(503, "BROKER_DISCONNECTED", "not connected to miniQMT; retry later", True)
+
+
+def not_ready(message: str) -> BridgeError:
+    return BridgeError(503, "BRIDGE_NOT_READY", message, True)
+
+
+def outcome_unknown(client_order_id: str) -> BridgeError:
+    return BridgeError(
+        504,
+        "OUTCOME_UNKNOWN",
+        f"QMT did not answer in time for {client_order_id!r}; GET /v1/orders/{client_order_id}",
+    )

@@ -1,0 +1,199 @@
+"""HTTP front: bearer auth, routing and the error envelope of BRIDGE-PROTOCOL.md v1."""
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Optional
+from urllib.parse import urlsplit
+
+from . import errors
+from .desk import OrderDesk
+from .errors import BridgeError
+from .session import QmtSession
+from .store import IdempotencyStore
+from .wire import account_json, iso_time, mask_account, parse_sell_order, position_json, trading_day
+
+log = logging.getLogger("qmt_bridge.http")
+
+MAX_BODY = 16 * 1024
+ORDER_PATH = re.compile(r"^/v1/orders/([A-Za-z0-9_-]{1,64})$")
+CANCEL_PATH = re.compile(r"^/v1/orders/([A-Za-z0-9_-]{1,64})/cancel$")
+
+
+@dataclass
+class BridgeConfig:
+    token: str
+    qmt_path: str
+    account: str
+    session_id: int
+    store_path: str
+    host: str = "127.0.0.1"
+    port: int = 8765
+    deadline: float = 5.0
+    backoff: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+
+
+class Bridge:
+    """The running bridge: session, store, desk and HTTP server, started and stopped together."""
+
+    def __init__(self, config: BridgeConfig, clock: Callable[[], float] = time.time) -> None:
+        if not config.token:
+            raise ValueError("a bearer token is required (--token or SEALGUARD_BRIDGE_TOKEN)")
+        self.config = config
+        self.clock = clock
+        self.store = IdempotencyStore(config.store_path)
+        self.session = QmtSession(
+            config.qmt_path,
+            config.account,
+            config.session_id,
+            backoff=config.backoff,
+            on_order=lambda order: self.desk.order_pushed(order),
+            on_order_error=lambda error: self.desk.order_failed(error),
+        )
+        self.desk = OrderDesk(self.session, self.store, config.deadline, clock)
+        self.httpd = ThreadingHTTPServer((config.host, config.port), _handler_for(self))
+        self.httpd.daemon_threads = True
+        self._serving: Optional[threading.Thread] = None
+
+    @property
+    def port(self) -> int:
+        return int(self.httpd.server_address[1])
+
+    def start(self) -> None:
+        self.session.start()
+        self._serving = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="http", daemon=True
+        )
+        self._serving.start()
+        threading.Thread(target=self._reconcile_when_connected, name="reconcile", daemon=True).start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.session.stop()
+        self.store.close()
+
+    def _reconcile_when_connected(self) -> None:
+        if self.session.wait_connected(timeout=60):
+            try:
+                self.desk.reconcile_pending()
+            except Exception as exc:  # best effort: every POST reconciles again anyway
+                log.warning("start-up reconcile failed: %s", exc)
+
+    # -- endpoints -------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        now = self.clock()
+        connected = self.session.connected
+        return {
+            "status": "ok" if connected else "degraded",
+            "broker": "qmt",
+            "connected": connected,
+            "account_id": mask_account(self.config.account),
+            "trading_day": trading_day(now),
+            "server_time": iso_time(now),
+        }
+
+    def account(self) -> dict[str, Any]:
+        asset = self.session.query(lambda t, a: t.query_stock_asset(a), self.config.deadline)
+        if asset is None:
+            raise errors.not_ready("QMT returned no account data")
+        return account_json(asset, mask_account(self.config.account))
+
+    def positions(self) -> dict[str, Any]:
+        rows = self.session.query(lambda t, a: t.query_stock_positions(a), self.config.deadline)
+        if rows is None:
+            # None is also how xtquant says "no positions": trust it only if the account answers.
+            self.account()
+            rows = []
+        return {"positions": [position_json(p) for p in rows if int(p.volume) > 0]}
+
+
+def _handler_for(bridge: Bridge) -> type[BaseHTTPRequestHandler]:
+    expected = f"Bearer {bridge.config.token}".encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "SealGuardQmtBridge/1"
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            self._serve("GET")
+
+        def do_POST(self) -> None:
+            self._serve("POST")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            # The request line only; headers (and so the token) are never logged.
+            log.info("%s %s", self.address_string(), format % args)
+
+        def _serve(self, method: str) -> None:
+            try:
+                self._authorize()
+                status, body = self._route(method, urlsplit(self.path).path)
+            except BridgeError as exc:
+                status, body = exc.http_status, exc.envelope()
+            except Exception:
+                log.exception("unexpected failure on %s %s", method, urlsplit(self.path).path)
+                status, body = 500, {
+                    "error": {"code": "INTERNAL", "message": "bridge error; see its log", "retryable": True}
+                }
+            self._send(status, body)
+
+        def _authorize(self) -> None:
+            given = (self.headers.get("Authorization") or "").encode()
+            if not hmac.compare_digest(given, expected):
+                raise errors.unauthorized()
+
+        def _route(self, method: str, path: str) -> tuple[int, Any]:
+            if method == "GET":
+                if path == "/v1/health":
+                    return 200, bridge.health()
+                if path == "/v1/account":
+                    return 200, bridge.account()
+                if path == "/v1/positions":
+                    return 200, bridge.positions()
+                if path == "/v1/orders":
+                    return 200, {"orders": bridge.desk.list_today()}
+                match = ORDER_PATH.match(path)
+                if match:
+                    return 200, bridge.desk.get(match.group(1))
+            if method == "POST":
+                if path == "/v1/orders":
+                    order = parse_sell_order(self._json_body(), self.headers.get("Idempotency-Key"))
+                    return bridge.desk.place(order)
+                match = CANCEL_PATH.match(path)
+                if match:
+                    self._json_body(optional=True)
+                    return bridge.desk.cancel(match.group(1))
+            raise BridgeError(404, "NOT_FOUND", f"no endpoint {method} {path}")
+
+        def _json_body(self, optional: bool = False) -> Any:
+            length_header = self.headers.get("Content-Length")
+            length = int(length_header) if length_header and length_header.isdigit() else 0
+            if length > MAX_BODY:
+                raise errors.invalid(f"body larger than {MAX_BODY} bytes")
+            raw = self.rfile.read(length) if length else b""
+            if not raw:
+                if optional:
+                    return None
+                raise errors.invalid("a JSON body is required")
+            try:
+                return json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError):
+                raise errors.invalid("body is not valid UTF-8 JSON") from None
+
+        def _send(self, status: int, body: Any) -> None:
+            data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    return Handler
