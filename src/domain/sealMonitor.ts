@@ -210,11 +210,14 @@ function stepUp(
       st.status = 'sealing';
       st.run = 0;
       st.runStart = s.ts;
-      st.sealAmount = 0;
+      st.segmentPeak = 0;
       st.breakPending = false;
     }
     st.run += 1;
+    // The run's snapshots are part of the segment once it is confirmed, so they count for its peak.
     st.sealAmount = amount;
+    if (amount > st.segmentPeak) st.segmentPeak = amount;
+    if (amount > st.dayPeak) st.dayPeak = amount;
     if (st.run >= need) formSegment(st, s, ctx, amount, baseline, events);
     return;
   }
@@ -243,7 +246,6 @@ function formSegment(
   st.status = st.segment === 1 ? 'sealed' : 'resealed';
   st.segmentStart = st.runStart;
   st.run = 0;
-  st.segmentPeak = 0;
   st.warned = false;
   st.triggered = false;
   st.breakPending = false;
