@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { GuardApi } from '../engine/api.ts';
 import type { GuardEvent } from '../engine/events.ts';
+import type { PendingAction } from '../engine/state.ts';
 import type { Channel } from './channel.ts';
 import { NotificationPolicy, render, type NotifyLevel } from './notify.ts';
 import { plainText } from './reply.ts';
@@ -49,16 +50,26 @@ export class ChatHub {
     }
   }
 
+  /** Edits the confirm message in place: first the decision's outcome, later the fill or the error. */
+  private async settle(ch: Channel, e: GuardEvent): Promise<void> {
+    let a: PendingAction | undefined;
+    let outcome: string | undefined;
+    if (e.type === 'ActionResolved' || e.type === 'ConfirmExpired') {
+      a = this.api.action(e.actionId);
+      outcome = a?.outcome ?? (e.type === 'ActionResolved' ? e.outcome : plainText(render(e)));
+    } else if (e.type === 'OrderFilled' || e.type === 'OrderRejected' || e.type === 'OrderUpdate') {
+      const id = e.type === 'OrderRejected' ? e.clientOrderId : e.order.clientOrderId;
+      a = this.api.actionByOrder(id);
+      outcome = plainText(render(e));
+    }
+    const ref = a?.messages[ch.name];
+    if (!a || !ref || !outcome || !ch.settleAction) return;
+    await ch.settleAction(a.id, ref, `${a.name} ${a.symbol} · 涨停 ${a.limitUp}\n${a.evidenceText}\n→ ${outcome}`);
+  }
+
   private async deliver(ch: Channel, e: GuardEvent, n: ReturnType<NotificationPolicy['decide']>): Promise<void> {
     try {
-      if ((e.type === 'ActionResolved' || e.type === 'ConfirmExpired') && ch.settleAction) {
-        const a = this.api.action(e.actionId);
-        const ref = a?.messages[ch.name];
-        if (ref) {
-          const text = e.type === 'ActionResolved' ? (a?.outcome ?? e.outcome) : (a?.outcome ?? plainText(render(e)));
-          await ch.settleAction(e.actionId, ref, text);
-        }
-      }
+      if (ch.settleAction) await this.settle(ch, e);
       if (!n) return;
       const ref = await ch.send(n);
       if (n.actionId && ref) await this.api.attachMessage(n.actionId, ch.name, ref);

@@ -137,6 +137,12 @@ export class GuardApi {
     return this.o.guard.stores.actions.data.actions[id];
   }
 
+  actionByOrder(clientOrderId: string): PendingAction | undefined {
+    const st = this.o.guard.stores;
+    const actionId = st.orders.data.intents[clientOrderId]?.actionId;
+    return actionId ? st.actions.data.actions[actionId] : undefined;
+  }
+
   status(): StatusInfo {
     const now = this.now();
     const b = this.o.guard.brokerStatus();
