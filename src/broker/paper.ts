@@ -21,7 +21,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Account, Broker, BrokerHealth, Order, OrderStatus, Position, SellRequest } from './broker.ts';
-import { BrokerError, FINAL_STATUSES } from './broker.ts';
+import { BrokerError } from './broker.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { Snapshot, Ticks } from '../domain/types.ts';
 import { InputError } from '../domain/types.ts';
@@ -130,9 +130,12 @@ export class PaperBroker implements Broker {
   onQuote(s: Snapshot): Promise<void> {
     this.lastSeen.set(s.symbol, s);
     const d = this.store.data;
-    const relevant = d.orders.some((o) => o.symbol === s.symbol && OPEN.has(o.status)) || d.taken[s.symbol] !== undefined;
+    const relevant =
+      d.orders.some((o) => o.symbol === s.symbol && OPEN.has(o.status)) || d.taken[s.symbol] !== undefined;
     if (!relevant && d.tradingDay === exchangeDate(this.opts.clock.now())) return Promise.resolve();
-    return this.exclusive(() => this.mutate((draft, ctx) => match(draft, s, this.opts.clock.now(), ctx))).then(
+    return this.exclusive(() =>
+      this.mutate((draft, ctx) => match(draft, s, this.opts.clock.now(), ctx)),
+    ).then(
       () => {},
       (err: unknown) => (this.opts.onError ?? ((e: Error) => process.emitWarning(e)))(err as Error),
     );
@@ -189,7 +192,13 @@ export class PaperBroker implements Broker {
         const now = this.opts.clock.now();
         const existing = draft.orders.find((o) => o.clientOrderId === c.clientOrderId);
         if (existing) {
-          if (!sameSell(c, { symbol: existing.symbol, quantity: existing.quantity, priceTicks: existing.limitTicks })) {
+          if (
+            !sameSell(c, {
+              symbol: existing.symbol,
+              quantity: existing.quantity,
+              priceTicks: existing.limitTicks,
+            })
+          ) {
             throw new BrokerError(
               'IDEMPOTENCY_CONFLICT',
               `order ${c.clientOrderId} exists as ${existing.symbol} ${existing.quantity} @ ${formatTicks(existing.limitTicks, existing.decimals)}`,
@@ -201,10 +210,16 @@ export class PaperBroker implements Broker {
         const sym = c.security.id;
         const q = this.quote(sym);
         if (q?.limitUp != null && c.priceTicks > q.limitUp) {
-          throw new BrokerError('PRICE_OUT_OF_RANGE', `limitPrice ${req.limitPrice} is above the limit-up price ${formatTicks(q.limitUp, q.decimals)}`);
+          throw new BrokerError(
+            'PRICE_OUT_OF_RANGE',
+            `limitPrice ${req.limitPrice} is above the limit-up price ${formatTicks(q.limitUp, q.decimals)}`,
+          );
         }
         if (q?.limitDown != null && c.priceTicks < q.limitDown) {
-          throw new BrokerError('PRICE_OUT_OF_RANGE', `limitPrice ${req.limitPrice} is below the limit-down price ${formatTicks(q.limitDown, q.decimals)}`);
+          throw new BrokerError(
+            'PRICE_OUT_OF_RANGE',
+            `limitPrice ${req.limitPrice} is below the limit-down price ${formatTicks(q.limitDown, q.decimals)}`,
+          );
         }
         const pos = draft.positions.find((p) => p.symbol === sym);
         const committed = draft.orders
@@ -218,7 +233,10 @@ export class PaperBroker implements Broker {
           );
         }
         if (!isValidSellQuantity(c.security.board, c.quantity, available, c.security.exchange)) {
-          throw new BrokerError('LOT_SIZE', `${sym}: ${c.quantity} shares is not a valid sell quantity with ${available} available`);
+          throw new BrokerError(
+            'LOT_SIZE',
+            `${sym}: ${c.quantity} shares is not a valid sell quantity with ${available} available`,
+          );
         }
         draft.seq += 1;
         const order: PaperOrder = {
@@ -257,7 +275,8 @@ export class PaperBroker implements Broker {
       this.mutate((draft, ctx) => {
         const o = draft.orders.find((x) => x.clientOrderId === id || x.brokerOrderId === id);
         if (!o) throw new BrokerError('ORDER_NOT_FOUND', `no paper order ${JSON.stringify(id)} today`);
-        if (!OPEN.has(o.status)) throw new BrokerError('NOT_CANCELLABLE', `order ${o.clientOrderId} is already ${o.status}`);
+        if (!OPEN.has(o.status))
+          throw new BrokerError('NOT_CANCELLABLE', `order ${o.clientOrderId} is already ${o.status}`);
         o.status = o.filledQuantity > 0 ? 'partially_cancelled' : 'cancelled';
         o.updatedAt = this.opts.clock.now();
         ctx.changed.add(o.clientOrderId);
@@ -284,16 +303,18 @@ export class PaperBroker implements Broker {
   private async mutate(fn: (draft: PaperState, ctx: Ctx) => void): Promise<void> {
     const today = exchangeDate(this.opts.clock.now());
     const ctx: Ctx = { changed: new Set(), dirty: false };
-    await this.store.update((draft) => {
-      if (draft.tradingDay !== today) {
-        rollover(draft, today);
-        ctx.dirty = true;
-      }
-      fn(draft, ctx);
-      if (!ctx.dirty && ctx.changed.size === 0) throw NOTHING;
-    }).catch((err: unknown) => {
-      if (err !== NOTHING) throw err;
-    });
+    await this.store
+      .update((draft) => {
+        if (draft.tradingDay !== today) {
+          rollover(draft, today);
+          ctx.dirty = true;
+        }
+        fn(draft, ctx);
+        if (!ctx.dirty && ctx.changed.size === 0) throw NOTHING;
+      })
+      .catch((err: unknown) => {
+        if (err !== NOTHING) throw err;
+      });
     for (const id of ctx.changed) {
       const o = this.store.data.orders.find((x) => x.clientOrderId === id);
       if (!o) continue;
@@ -340,7 +361,9 @@ function match(d: PaperState, s: Snapshot, now: number, ctx: Ctx): void {
     if (Object.keys(taken).length === 0) delete d.taken[s.symbol];
   }
   if (s.status !== 'normal') return;
-  const open = d.orders.filter((o) => o.symbol === s.symbol && OPEN.has(o.status)).sort((a, b) => a.createdAt - b.createdAt);
+  const open = d.orders
+    .filter((o) => o.symbol === s.symbol && OPEN.has(o.status))
+    .sort((a, b) => a.createdAt - b.createdAt);
   for (const o of open) {
     let remaining = o.quantity - o.filledQuantity;
     for (const [price, volume] of s.bids) {
@@ -392,7 +415,9 @@ function averagePrice(value: number, shares: number, decimals: 2 | 3): string {
   const places = decimals + 3;
   const scaled = Math.round((value * 1000) / shares);
   const scale = 10 ** places;
-  const frac = String(scaled % scale).padStart(places, '0').replace(/0+$/, '');
+  const frac = String(scaled % scale)
+    .padStart(places, '0')
+    .replace(/0+$/, '');
   return `${Math.floor(scaled / scale)}.${frac.padEnd(decimals, '0')}`;
 }
 
@@ -409,11 +434,18 @@ function startingState(opts: PaperBrokerOptions): PaperState {
     } catch (err) {
       throw new InputError(`${where}: ${(err as Error).message}`);
     }
-    if (!Number.isSafeInteger(p.quantity) || p.quantity < 0) throw new InputError(`${where}: quantity must be a whole number of shares`);
+    if (!Number.isSafeInteger(p.quantity) || p.quantity < 0)
+      throw new InputError(`${where}: quantity must be a whole number of shares`);
     if (!Number.isSafeInteger(p.sellable) || p.sellable < 0 || p.sellable > p.quantity) {
-      throw new InputError(`${where}: sellable must be a whole number between 0 and quantity (${p.quantity})`);
+      throw new InputError(
+        `${where}: sellable must be a whole number between 0 and quantity (${p.quantity})`,
+      );
     }
-    const out: PaperState['positions'][number] = { symbol: sec.id, quantity: p.quantity, sellable: p.sellable };
+    const out: PaperState['positions'][number] = {
+      symbol: sec.id,
+      quantity: p.quantity,
+      sellable: p.sellable,
+    };
     if (p.name) out.name = p.name;
     if (p.avgCost !== undefined) {
       try {

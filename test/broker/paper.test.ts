@@ -58,7 +58,12 @@ function snap(bids: Level[], symbol = '002116.SZ'): Snapshot {
   };
 }
 
-const atLimit = (id: string, quantity = 10000): SellRequest => ({ clientOrderId: id, symbol: '002116.SZ', quantity, limitPrice: '11.02' });
+const atLimit = (id: string, quantity = 10000): SellRequest => ({
+  clientOrderId: id,
+  symbol: '002116.SZ',
+  quantity,
+  limitPrice: '11.02',
+});
 
 async function rejection(p: Promise<unknown>): Promise<BrokerError> {
   const err = await p.then(
@@ -82,7 +87,10 @@ describe('paper fills at the limit-up price', () => {
     expect((await b.getOrder('sg20261124seg1'))?.filledQuantity).toBe(0);
 
     await b.onQuote(snap([[1102, 3000]]));
-    expect(await b.getOrder('sg20261124seg1')).toMatchObject({ status: 'partially_filled', filledQuantity: 3000 });
+    expect(await b.getOrder('sg20261124seg1')).toMatchObject({
+      status: 'partially_filled',
+      filledQuantity: 3000,
+    });
 
     await b.onQuote(snap([[1102, 3000]])); // the same 3,000 shares we already took
     expect((await b.getOrder('sg20261124seg1'))?.filledQuantity).toBe(3000);
@@ -121,7 +129,12 @@ describe('paper fills at the limit-up price', () => {
 
   it('a lower limit walks the bids best first, at their prices, and stops at its limit', async () => {
     const b = await open();
-    await b.placeSell({ clientOrderId: 'sg20261124brk1', symbol: '002116.SZ', quantity: 5000, limitPrice: '10.50' });
+    await b.placeSell({
+      clientOrderId: 'sg20261124brk1',
+      symbol: '002116.SZ',
+      quantity: 5000,
+      limitPrice: '10.50',
+    });
     await b.onQuote(
       snap([
         [1060, 1000],
@@ -166,19 +179,28 @@ describe('paper order checks', () => {
     await b.placeSell(atLimit('sg20261124cmt1', 6000));
     const err = await rejection(b.placeSell(atLimit('sg20261124cmt2', 6000)));
     expect(err.code).toBe('INSUFFICIENT_POSITION');
-    expect(err.message).toBe('002116.SZ: selling 6000 but only 4000 sellable (10000 sellable today, 6000 in open sells)');
+    expect(err.message).toBe(
+      '002116.SZ: selling 6000 but only 4000 sellable (10000 sellable today, 6000 in open sells)',
+    );
     await b.cancel('sg20261124cmt1');
     expect((await b.placeSell(atLimit('sg20261124cmt3', 6000))).status).toBe('submitted');
   });
 
   it('lots: main board in hundreds unless the odd remainder goes at once; STAR at least 200', async () => {
     const b = await open();
-    const sh = (id: string, quantity: number): SellRequest => ({ clientOrderId: id, symbol: '600000.SH', quantity, limitPrice: '8.00' });
+    const sh = (id: string, quantity: number): SellRequest => ({
+      clientOrderId: id,
+      symbol: '600000.SH',
+      quantity,
+      limitPrice: '8.00',
+    });
     expect((await rejection(b.placeSell(sh('sg20261124lot1', 130)))).code).toBe('LOT_SIZE');
     expect((await b.placeSell(sh('sg20261124lot2', 150))).status).toBe('submitted'); // includes the 50-share remainder
     const star = { clientOrderId: 'sg20261124lot3', symbol: '688001.SH', quantity: 150, limitPrice: '50.00' };
     expect((await rejection(b.placeSell(star))).code).toBe('LOT_SIZE');
-    expect((await b.placeSell({ ...star, clientOrderId: 'sg20261124lot4', quantity: 201 })).status).toBe('submitted');
+    expect((await b.placeSell({ ...star, clientOrderId: 'sg20261124lot4', quantity: 201 })).status).toBe(
+      'submitted',
+    );
   });
 
   it('refuses bad prices and prices beyond the limits, naming the input', async () => {
@@ -204,7 +226,10 @@ describe('paper order checks', () => {
     await b.placeSell(atLimit('sg20261124cx02', 4000));
     await b.onQuote(snap([[1102, 1000]]));
     await b.cancel('sg20261124cx02');
-    expect(await b.getOrder('sg20261124cx02')).toMatchObject({ status: 'partially_cancelled', filledQuantity: 1000 });
+    expect(await b.getOrder('sg20261124cx02')).toMatchObject({
+      status: 'partially_cancelled',
+      filledQuantity: 1000,
+    });
     await b.onQuote(snap([[1102, 90000]])); // a cancelled order never fills again
     expect((await b.getOrder('sg20261124cx02'))?.filledQuantity).toBe(1000);
     expect((await rejection(b.cancel('nosuchorder1'))).code).toBe('ORDER_NOT_FOUND');
@@ -214,12 +239,21 @@ describe('paper order checks', () => {
 describe('paper state', () => {
   it('T+1: shares bought today become sellable on the next trading day; yesterday’s orders are gone', async () => {
     const b = await open();
-    const tooMany = { clientOrderId: 'sg20261124t1aa', symbol: '600000.SH', quantity: 10050, limitPrice: '8.00' };
+    const tooMany = {
+      clientOrderId: 'sg20261124t1aa',
+      symbol: '600000.SH',
+      quantity: 10050,
+      limitPrice: '8.00',
+    };
     expect((await rejection(b.placeSell(tooMany))).code).toBe('INSUFFICIENT_POSITION');
     await b.placeSell({ ...tooMany, clientOrderId: 'sg20261124t1bb', quantity: 4000 });
 
     now = exchangeTs('2026-11-25', '09:31:00');
-    expect((await b.positions()).find((p) => p.symbol === '600000.SH')).toEqual({ symbol: '600000.SH', quantity: 10050, sellable: 10050 });
+    expect((await b.positions()).find((p) => p.symbol === '600000.SH')).toEqual({
+      symbol: '600000.SH',
+      quantity: 10050,
+      sellable: 10050,
+    });
     expect(await b.todayOrders()).toEqual([]);
     expect((await b.placeSell({ ...tooMany, clientOrderId: 'sg20261125t1aa' })).quantity).toBe(10050);
   });
@@ -249,7 +283,9 @@ describe('paper state', () => {
   });
 
   it('a bad starting position is refused with a message naming it', async () => {
-    await expect(open({ positions: [{ symbol: '002116.SZ', quantity: 100, sellable: 200 }] })).rejects.toThrow(
+    await expect(
+      open({ positions: [{ symbol: '002116.SZ', quantity: 100, sellable: 200 }] }),
+    ).rejects.toThrow(
       'paper position #1 ("002116.SZ"): sellable must be a whole number between 0 and quantity (100)',
     );
   });
