@@ -165,12 +165,22 @@ export class WecomCrypto {
     this.key = encodingAESKey;
   }
 
+  /** Constant-time check of msg_signature over the encrypted value. */
+  verify(msgSignature: string, timestamp: string, nonce: string, encrypted: string): boolean {
+    return verifySignature(this.token, timestamp, nonce, encrypted, msgSignature);
+  }
+
+  /** Decrypts and checks the receive id (no signature check: callers verify first). */
+  unseal(encrypted: string): string {
+    return decrypt(this.key, encrypted, this.receiveId).message;
+  }
+
   /** Checks msg_signature over encrypted, then decrypts it and checks the receive id. */
   open(msgSignature: string, timestamp: string, nonce: string, encrypted: string): string {
-    if (!verifySignature(this.token, timestamp, nonce, encrypted, msgSignature)) {
+    if (!this.verify(msgSignature, timestamp, nonce, encrypted)) {
       throw new WecomCryptoError(WecomCryptoCode.ValidateSignature, 'msg_signature does not match');
     }
-    return decrypt(this.key, encrypted, this.receiveId).message;
+    return this.unseal(encrypted);
   }
 
   /** Encrypts and signs a message (a passive reply, or a test's simulated WeCom delivery). */
