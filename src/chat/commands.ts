@@ -23,19 +23,49 @@ export interface CommandSpec {
 }
 
 export const COMMANDS: CommandSpec[] = [
-  { name: 'watch', args: '<code> <amount> [auto|confirm|alert]', help: '盯板: sell when the seal drops below the amount', example: '/watch 600519 2000w' },
+  {
+    name: 'watch',
+    args: '<code> <amount> [auto|confirm|alert]',
+    help: '盯板: sell when the seal drops below the amount',
+    example: '/watch 600519 2000w',
+  },
   { name: 'unwatch', args: '<code>', help: 'stop watching a code', example: '/unwatch 600519' },
-  { name: 'list', args: '', help: 'watched codes: holding, limit-up, seal, triggers, mode', example: '/list' },
-  { name: 'mode', args: '<code|all> <auto|confirm|alert>', help: 'auto sells, confirm asks first, alert only tells', example: '/mode all confirm' },
-  { name: 'trigger', args: '<code|all> <rule> <value>', help: 'rules: amount 2000w, drop 50%, window 30%/60s, cap 0.5%, confirm 1, onbreak on, floor 9.80; value off disables', example: '/trigger 600519 drop 50%' },
-  { name: 'positions', args: '', help: 'holdings from the broker (sellable today: T+1)', example: '/positions' },
+  {
+    name: 'list',
+    args: '',
+    help: 'watched codes: holding, limit-up, seal, triggers, mode',
+    example: '/list',
+  },
+  {
+    name: 'mode',
+    args: '<code|all> <auto|confirm|alert>',
+    help: 'auto sells, confirm asks first, alert only tells',
+    example: '/mode all confirm',
+  },
+  {
+    name: 'trigger',
+    args: '<code|all> <rule> <value>',
+    help: 'rules: amount 2000w, drop 50%, window 30%/60s, cap 0.5%, confirm 1, onbreak on, floor 9.80; value off disables',
+    example: '/trigger 600519 drop 50%',
+  },
+  {
+    name: 'positions',
+    args: '',
+    help: 'holdings from the broker (sellable today: T+1)',
+    example: '/positions',
+  },
   { name: 'balance', args: '', help: 'account balance', example: '/balance' },
   { name: 'orders', args: '', help: "today's sell orders", example: '/orders' },
   { name: 'summary', args: '[YYYY-MM-DD]', help: 'the day in review', example: '/summary' },
   { name: 'pause', args: '', help: 'pause automatic selling (alerts continue)', example: '/pause' },
   { name: 'resume', args: '', help: 'resume automatic selling', example: '/resume' },
   { name: 'status', args: '', help: 'quote sources, broker, clock, session', example: '/status' },
-  { name: 'confirm', args: '<action id>', help: 'sell now for a pending confirm', example: '/confirm Ab3dE9xy' },
+  {
+    name: 'confirm',
+    args: '<action id>',
+    help: 'sell now for a pending confirm',
+    example: '/confirm Ab3dE9xy',
+  },
   { name: 'hold', args: '<action id>', help: 'decline a pending confirm', example: '/hold Ab3dE9xy' },
   { name: 'help', args: '', help: 'this list', example: '/help' },
 ];
@@ -56,7 +86,8 @@ function usage(name: string, why: string): never {
 }
 
 function parseMode(name: string, s: string | undefined): Mode {
-  if (!s || !MODES.includes(s.toLowerCase() as Mode)) usage(name, `mode must be auto, confirm or alert${s ? ` (got "${s}")` : ''}`);
+  if (!s || !MODES.includes(s.toLowerCase() as Mode))
+    usage(name, `mode must be auto, confirm or alert${s ? ` (got "${s}")` : ''}`);
   return s.toLowerCase() as Mode;
 }
 
@@ -68,7 +99,10 @@ function parsePct(name: string, s: string): number {
 }
 
 /** Parses `/trigger` rule + value into a settings patch. */
-export function parseTrigger(rule: string, value: string): { patch: TriggerOverrides; floor?: string | null } {
+export function parseTrigger(
+  rule: string,
+  value: string,
+): { patch: TriggerOverrides; floor?: string | null } {
   const r = rule.toLowerCase();
   const off = /^(off|none|关|0)$/i.test(value);
   switch (r) {
@@ -94,18 +128,21 @@ export function parseTrigger(rule: string, value: string): { patch: TriggerOverr
       return { patch: { capRatio: off ? null : parsePct('trigger', value) } };
     case 'confirm': {
       const n = Number(value);
-      if (!Number.isInteger(n) || n < 0 || n > 10) usage('trigger', `confirm takes a count of snapshots 0-10 (got "${value}")`);
+      if (!Number.isInteger(n) || n < 0 || n > 10)
+        usage('trigger', `confirm takes a count of snapshots 0-10 (got "${value}")`);
       return { patch: { confirm: n } };
     }
     case 'onbreak':
     case 'break': {
       const v = value.toLowerCase();
-      if (!['on', 'off', 'true', 'false', 'yes', 'no'].includes(v)) usage('trigger', `onbreak takes on or off (got "${value}")`);
+      if (!['on', 'off', 'true', 'false', 'yes', 'no'].includes(v))
+        usage('trigger', `onbreak takes on or off (got "${value}")`);
       return { patch: { onBreak: ['on', 'true', 'yes'].includes(v) } };
     }
     case 'floor':
       if (off) return { patch: {}, floor: null };
-      if (!/^\d+(\.\d{1,3})?$/.test(value)) usage('trigger', `floor takes a price like 9.80 (got "${value}")`);
+      if (!/^\d+(\.\d{1,3})?$/.test(value))
+        usage('trigger', `floor takes a price like 9.80 (got "${value}")`);
       return { patch: {}, floor: value };
     default:
       usage('trigger', `unknown rule "${rule}" (amount, drop, window, cap, confirm, onbreak, floor)`);
@@ -145,7 +182,12 @@ export async function runCommand(api: GuardApi, inv: Invocation): Promise<Reply>
   try {
     return await dispatch(api, inv);
   } catch (err) {
-    if (err instanceof UsageError || err instanceof InputError || err instanceof UnknownCodeError || err instanceof NotWatchedError)
+    if (
+      err instanceof UsageError ||
+      err instanceof InputError ||
+      err instanceof UnknownCodeError ||
+      err instanceof NotWatchedError
+    )
       return reply(undefined, `✗ ${err.message}`);
     return reply(undefined, `✗ Failed: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -169,14 +211,20 @@ async function dispatch(api: GuardApi, inv: Invocation): Promise<Reply> {
       const v = api.list().find((x) => x.symbol === sec.id);
       return reply(
         undefined,
-        `✓ Watching ${w.name ?? ''} ${sec.id}: sell trigger ${describeTriggers(v?.triggers ?? {})}, mode ${v?.mode ?? mode ?? ''}.`.replace('  ', ' '),
+        `✓ Watching ${w.name ?? ''} ${sec.id}: sell trigger ${describeTriggers(v?.triggers ?? {})}, mode ${v?.mode ?? mode ?? ''}.`.replace(
+          '  ',
+          ' ',
+        ),
       );
     }
     case 'unwatch': {
       if (a.length !== 1) usage('unwatch', 'unwatch takes one code');
       const r = await api.unwatch(a[0]!);
       if (!r.wasWatched) return reply(undefined, `${r.symbol} was not watched; nothing changed.`);
-      return reply(undefined, `✓ Stopped watching ${r.symbol}.${r.held ? ' It is still held; /watch it again to guard it.' : ''}`);
+      return reply(
+        undefined,
+        `✓ Stopped watching ${r.symbol}.${r.held ? ' It is still held; /watch it again to guard it.' : ''}`,
+      );
     }
     case 'list':
       return listReply(api);
@@ -185,7 +233,10 @@ async function dispatch(api: GuardApi, inv: Invocation): Promise<Reply> {
       const mode = parseMode('mode', a[1]);
       const target = a[0]!.toLowerCase() === 'all' ? 'all' : parseSymbol(a[0]!).id;
       const changed = await api.setMode(target, mode);
-      return reply(undefined, `✓ Mode ${mode} for ${target === 'all' ? `all (${changed.length} watched)` : target}.`);
+      return reply(
+        undefined,
+        `✓ Mode ${mode} for ${target === 'all' ? `all (${changed.length} watched)` : target}.`,
+      );
     }
     case 'trigger': {
       if (a.length !== 3) usage('trigger', 'trigger takes a code (or all), a rule and a value');
@@ -194,7 +245,12 @@ async function dispatch(api: GuardApi, inv: Invocation): Promise<Reply> {
       if (floor !== undefined) {
         if (target === 'all') usage('trigger', 'a floor price is per code');
         await api.setFloor(target, floor ?? undefined);
-        return reply(undefined, floor ? `✓ ${target}: never sell below ${floor} after a break.` : `✓ ${target}: floor removed (limit-down is the floor).`);
+        return reply(
+          undefined,
+          floor
+            ? `✓ ${target}: never sell below ${floor} after a break.`
+            : `✓ ${target}: floor removed (limit-down is the floor).`,
+        );
       }
       const t = await api.setTriggers(target, patch);
       return reply(undefined, `✓ ${target === 'all' ? 'Default triggers' : target}: ${describeTriggers(t)}.`);
@@ -205,32 +261,51 @@ async function dispatch(api: GuardApi, inv: Invocation): Promise<Reply> {
       return {
         title: 'Positions 持仓',
         lines: [],
-        pre: ps.map((p) => `${p.symbol} ${p.name ?? ''} ${p.quantity} (sellable ${p.sellable})${p.avgCost ? ` cost ${p.avgCost}` : ''}${p.lastPrice ? ` last ${p.lastPrice}` : ''}`),
+        pre: ps.map(
+          (p) =>
+            `${p.symbol} ${p.name ?? ''} ${p.quantity} (sellable ${p.sellable})${p.avgCost ? ` cost ${p.avgCost}` : ''}${p.lastPrice ? ` last ${p.lastPrice}` : ''}`,
+        ),
       };
     }
     case 'balance': {
       const b = await api.balance();
-      return reply('Balance 资金', `Account ${b.accountId}`, `Total ${b.totalAsset}`, `Cash available ${b.cashAvailable}`, `Market value ${b.marketValue}`);
+      return reply(
+        'Balance 资金',
+        `Account ${b.accountId}`,
+        `Total ${b.totalAsset}`,
+        `Cash available ${b.cashAvailable}`,
+        `Market value ${b.marketValue}`,
+      );
     }
     case 'orders': {
       const { orders, intents } = await api.orders();
       if (orders.length === 0 && intents.length === 0) return reply('Orders today', 'No orders today.');
       const lines = intents.map((i) => {
         const o = i.order ?? orders.find((x) => x.clientOrderId === i.clientOrderId);
-        const st = o ? `${o.status} ${o.filledQuantity}/${o.quantity}${o.avgFillPrice ? ` @ ${o.avgFillPrice}` : ''}` : i.state;
+        const st = o
+          ? `${o.status} ${o.filledQuantity}/${o.quantity}${o.avgFillPrice ? ` @ ${o.avgFillPrice}` : ''}`
+          : i.state;
         return `${i.name} ${i.symbol} sell ${i.quantity} @ ${i.limitPrice}: ${st} (${i.rule})`;
       });
       const known = new Set(intents.map((i) => i.clientOrderId));
-      for (const o of orders) if (!known.has(o.clientOrderId)) lines.push(`${o.symbol} ${o.side} ${o.quantity} @ ${o.limitPrice}: ${o.status} ${o.filledQuantity}/${o.quantity}`);
+      for (const o of orders)
+        if (!known.has(o.clientOrderId))
+          lines.push(
+            `${o.symbol} ${o.side} ${o.quantity} @ ${o.limitPrice}: ${o.status} ${o.filledQuantity}/${o.quantity}`,
+          );
       return { title: 'Orders today 今日委托', lines: [], pre: lines };
     }
     case 'summary': {
-      if (a.length > 1 || (a[0] && !/^\d{4}-\d{2}-\d{2}$/.test(a[0]))) usage('summary', 'summary takes an optional date YYYY-MM-DD');
+      if (a.length > 1 || (a[0] && !/^\d{4}-\d{2}-\d{2}$/.test(a[0])))
+        usage('summary', 'summary takes an optional date YYYY-MM-DD');
       return reply(undefined, await api.summary(a[0]));
     }
     case 'pause':
       await api.pause();
-      return reply(undefined, '⏸ Automatic selling paused. Alerts and confirms continue; /resume to re-enable.');
+      return reply(
+        undefined,
+        '⏸ Automatic selling paused. Alerts and confirms continue; /resume to re-enable.',
+      );
     case 'resume':
       await api.resume();
       return reply(undefined, '▶ Automatic selling resumed.');
@@ -239,7 +314,8 @@ async function dispatch(api: GuardApi, inv: Invocation): Promise<Reply> {
     case 'confirm':
     case 'sell':
     case 'hold': {
-      if (a.length !== 1) usage(head === 'hold' ? 'hold' : 'confirm', 'give the action id shown with the alert');
+      if (a.length !== 1)
+        usage(head === 'hold' ? 'hold' : 'confirm', 'give the action id shown with the alert');
       const r = await api.resolve(a[0]!, head === 'hold' ? 'hold' : 'sell', inv.user);
       return reply(undefined, `${r.ok ? '✓' : '✗'} ${r.message}`);
     }
@@ -250,7 +326,8 @@ async function dispatch(api: GuardApi, inv: Invocation): Promise<Reply> {
 
 function listReply(api: GuardApi): Reply {
   const rows = api.list();
-  if (rows.length === 0) return reply('Watching nothing', 'Add a code: /watch 600519 2000w (holdings are watched automatically).');
+  if (rows.length === 0)
+    return reply('Watching nothing', 'Add a code: /watch 600519 2000w (holdings are watched automatically).');
   const lines = rows.map((v) => {
     const held = v.position ? `held ${v.position.quantity} (sellable ${v.position.sellable})` : 'not held';
     const seal = v.sealAmount > 0 ? ` seal ${formatAmount(v.sealAmount)}` : '';

@@ -34,7 +34,12 @@ export class ConsoleChannel implements Channel {
 
   private write(text: string): void {
     const stamp = this.o.timestamp ? `[${this.o.timestamp(this.api.now())}] ` : '';
-    this.out.write(text.split('\n').map((l, i) => (i === 0 ? stamp + l : ' '.repeat(stamp.length) + l)).join('\n') + '\n');
+    this.out.write(
+      text
+        .split('\n')
+        .map((l, i) => (i === 0 ? stamp + l : ' '.repeat(stamp.length) + l))
+        .join('\n') + '\n',
+    );
   }
 
   async start(): Promise<void> {
@@ -57,7 +62,10 @@ export class ConsoleChannel implements Channel {
     if (!text) return;
     const user = this.o.user ?? 'console';
     const bare = /^[A-Za-z0-9_-]{6,16}$/.test(text) && this.api.action(text);
-    const r = await runCommand(this.api, { user, text: bare ? `/confirm ${text}` : text.startsWith('/') ? text : `/${text}` });
+    const r = await runCommand(this.api, {
+      user,
+      text: bare ? `/confirm ${text}` : text.startsWith('/') ? text : `/${text}`,
+    });
     this.write(plainText(r));
   }
 

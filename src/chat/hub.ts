@@ -64,17 +64,28 @@ export class ChatHub {
     }
     const ref = a?.messages[ch.name];
     if (!a || !ref || !outcome || !ch.settleAction) return;
-    await ch.settleAction(a.id, ref, `${a.name} ${a.symbol} · 涨停 ${a.limitUp}\n${a.evidenceText}\n→ ${outcome}`);
+    await ch.settleAction(
+      a.id,
+      ref,
+      `${a.name} ${a.symbol} · 涨停 ${a.limitUp}\n${a.evidenceText}\n→ ${outcome}`,
+    );
   }
 
-  private async deliver(ch: Channel, e: GuardEvent, n: ReturnType<NotificationPolicy['decide']>): Promise<void> {
+  private async deliver(
+    ch: Channel,
+    e: GuardEvent,
+    n: ReturnType<NotificationPolicy['decide']>,
+  ): Promise<void> {
     try {
       if (ch.settleAction) await this.settle(ch, e);
       if (!n) return;
       const ref = await ch.send(n);
       if (n.actionId && ref) await this.api.attachMessage(n.actionId, ch.name, ref);
     } catch (err) {
-      this.log.warn({ err: err instanceof Error ? err.message : String(err), channel: ch.name, event: e.type }, 'notification failed');
+      this.log.warn(
+        { err: err instanceof Error ? err.message : String(err), channel: ch.name, event: e.type },
+        'notification failed',
+      );
     }
   }
 }

@@ -32,7 +32,14 @@ export const DEFAULT_LEVELS: Record<GuardEventType, NotifyLevel> = {
 };
 
 /** Types whose repeats within the cooldown are folded (per symbol). */
-const FLAPPY: ReadonlySet<GuardEventType> = new Set(['SealFormed', 'SealWeakening', 'BoardBroken', 'Resealed', 'FeedStale', 'LimitMismatch']);
+const FLAPPY: ReadonlySet<GuardEventType> = new Set([
+  'SealFormed',
+  'SealWeakening',
+  'BoardBroken',
+  'Resealed',
+  'FeedStale',
+  'LimitMismatch',
+]);
 
 export interface Notification {
   type: GuardEventType;
@@ -75,10 +82,16 @@ export function render(e: GuardEvent): Reply {
   const t = hhmmss(e.at);
   switch (e.type) {
     case 'SealFormed':
-      return { lines: [`🔒 ${e.name} ${e.symbol} sealed at limit-up ${e.limitUp}: seal ${formatAmount(e.sealAmount)} (${t}, segment ${e.segment})`] };
+      return {
+        lines: [
+          `🔒 ${e.name} ${e.symbol} sealed at limit-up ${e.limitUp}: seal ${formatAmount(e.sealAmount)} (${t}, segment ${e.segment})`,
+        ],
+      };
     case 'SealWeakening':
       return {
-        lines: [`⚠️ ${e.name} ${e.symbol} seal weakening: ${formatAmount(e.sealAmount)}, ${e.dropPct}% below peak ${formatAmount(e.segmentPeak)} (${t})`],
+        lines: [
+          `⚠️ ${e.name} ${e.symbol} seal weakening: ${formatAmount(e.sealAmount)}, ${e.dropPct}% below peak ${formatAmount(e.segmentPeak)} (${t})`,
+        ],
       };
     case 'SellTriggered': {
       const ev = e.evidence;
@@ -95,28 +108,66 @@ export function render(e: GuardEvent): Reply {
           `No answer by ${hhmmss(e.deadline ?? e.at)}: ${e.onTimeout === 'sell' ? 'SELL' : 'HOLD'} (the configured default).`,
         );
       else if (e.mode === 'auto') lines.push(`Auto mode: selling ${e.sellable} at ${e.limitUp} now.`);
-      return { title: `🚨 Sell trigger 封单减弱 ${e.name} ${e.symbol}`, lines, ...(e.actionId && e.mode === 'confirm' && !e.noSellReason ? { action: { id: e.actionId, sellLabel: '卖出 Sell', holdLabel: '持有 Hold' } } : {}) };
+      return {
+        title: `🚨 Sell trigger 封单减弱 ${e.name} ${e.symbol}`,
+        lines,
+        ...(e.actionId && e.mode === 'confirm' && !e.noSellReason
+          ? { action: { id: e.actionId, sellLabel: '卖出 Sell', holdLabel: '持有 Hold' } }
+          : {}),
+      };
     }
     case 'OrderPlaced':
-      return { lines: [`📤 Sell order placed: ${e.name} ${e.symbol} ${e.order.quantity} @ ${e.order.limitPrice} (${e.order.status}, id ${e.order.clientOrderId})`] };
+      return {
+        lines: [
+          `📤 Sell order placed: ${e.name} ${e.symbol} ${e.order.quantity} @ ${e.order.limitPrice} (${e.order.status}, id ${e.order.clientOrderId})`,
+        ],
+      };
     case 'OrderFilled':
-      return { lines: [`✅ Sold ${e.name} ${e.symbol}: ${e.order.filledQuantity} @ ${e.order.avgFillPrice ?? e.order.limitPrice}`] };
+      return {
+        lines: [
+          `✅ Sold ${e.name} ${e.symbol}: ${e.order.filledQuantity} @ ${e.order.avgFillPrice ?? e.order.limitPrice}`,
+        ],
+      };
     case 'OrderRejected':
       return { lines: [`❌ Sell of ${e.name} ${e.symbol} failed: ${e.reason}`] };
     case 'OrderUpdate':
-      return { lines: [`${e.name} ${e.symbol} order ${e.order.status}: filled ${e.order.filledQuantity}/${e.order.quantity}`] };
+      return {
+        lines: [
+          `${e.name} ${e.symbol} order ${e.order.status}: filled ${e.order.filledQuantity}/${e.order.quantity}`,
+        ],
+      };
     case 'BoardBroken':
-      return { lines: [`💥 ${e.name} ${e.symbol} board broken 炸板 at ${t}: last ${e.last}, bid1 ${e.bid1 ?? '—'}${e.triggered ? ' (after our trigger)' : ''}`] };
+      return {
+        lines: [
+          `💥 ${e.name} ${e.symbol} board broken 炸板 at ${t}: last ${e.last}, bid1 ${e.bid1 ?? '—'}${e.triggered ? ' (after our trigger)' : ''}`,
+        ],
+      };
     case 'Resealed':
-      return { lines: [`🔁 ${e.name} ${e.symbol} re-sealed 回封: seal ${formatAmount(e.sealAmount)} (${t}, segment ${e.segment})`] };
+      return {
+        lines: [
+          `🔁 ${e.name} ${e.symbol} re-sealed 回封: seal ${formatAmount(e.sealAmount)} (${t}, segment ${e.segment})`,
+        ],
+      };
     case 'ConfirmExpired':
-      return { lines: [`⌛ ${e.name} ${e.symbol}: no answer in time, default applied: ${e.applied === 'sell' ? 'SELL' : 'HOLD'}.`] };
+      return {
+        lines: [
+          `⌛ ${e.name} ${e.symbol}: no answer in time, default applied: ${e.applied === 'sell' ? 'SELL' : 'HOLD'}.`,
+        ],
+      };
     case 'ActionResolved':
       return { lines: [`${e.name} ${e.symbol}: ${e.outcome}`] };
     case 'LimitMismatch':
-      return { lines: [`⚠️ ${e.name} ${e.symbol}: published limits ${e.published} differ from computed ${e.computed}; using the published ones.`] };
+      return {
+        lines: [
+          `⚠️ ${e.name} ${e.symbol}: published limits ${e.published} differ from computed ${e.computed}; using the published ones.`,
+        ],
+      };
     case 'FeedStale':
-      return { lines: [`📡 Quotes stale (${e.source}): no fresh snapshot for ${e.symbols.slice(0, 5).join(', ')}${e.symbols.length > 5 ? ` and ${e.symbols.length - 5} more` : ''}.`] };
+      return {
+        lines: [
+          `📡 Quotes stale (${e.source}): no fresh snapshot for ${e.symbols.slice(0, 5).join(', ')}${e.symbols.length > 5 ? ` and ${e.symbols.length - 5} more` : ''}.`,
+        ],
+      };
     case 'SourceChanged':
       return { lines: [`📡 Quote source ${e.from} → ${e.to}: ${e.reason}`] };
     case 'BrokerDown':

@@ -37,7 +37,11 @@ export function htmlText(r: Reply): string {
 }
 
 /** Splits text into chunks of at most `max` units (characters or UTF-8 bytes), on line boundaries where possible. */
-export function splitText(text: string, max: number, measure: (s: string) => number = (s) => s.length): string[] {
+export function splitText(
+  text: string,
+  max: number,
+  measure: (s: string) => number = (s) => s.length,
+): string[] {
   if (measure(text) <= max) return [text];
   const chunks: string[] = [];
   let cur = '';
@@ -48,7 +52,6 @@ export function splitText(text: string, max: number, measure: (s: string) => num
       continue;
     }
     if (cur) chunks.push(cur);
-    cur = '';
     let rest = line;
     while (measure(rest) > max) {
       let cut = Math.min(rest.length, max);

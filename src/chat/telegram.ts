@@ -103,9 +103,14 @@ export class TelegramChannel implements Channel {
     bot.use(async (ctx, next) => {
       const uid = ctx.from?.id;
       if (uid !== undefined && this.allowed.has(uid)) return next();
-      this.o.log.warn({ userId: uid, chatId: ctx.chat?.id, kind: ctx.callbackQuery ? 'tap' : 'message' }, 'telegram: refused a user not in TELEGRAM_ALLOWED_USERS');
-      if (ctx.callbackQuery) await ctx.answerCallbackQuery({ text: 'Not authorized.', show_alert: true }).catch(() => {});
-      else if (ctx.message && ctx.chat?.type === 'private') await ctx.reply('Not authorized.').catch(() => {});
+      this.o.log.warn(
+        { userId: uid, chatId: ctx.chat?.id, kind: ctx.callbackQuery ? 'tap' : 'message' },
+        'telegram: refused a user not in TELEGRAM_ALLOWED_USERS',
+      );
+      if (ctx.callbackQuery)
+        await ctx.answerCallbackQuery({ text: 'Not authorized.', show_alert: true }).catch(() => {});
+      else if (ctx.message && ctx.chat?.type === 'private')
+        await ctx.reply('Not authorized.').catch(() => {});
     });
     // 2. Button taps: answer at once, decide synchronously, do the sell detached.
     bot.callbackQuery(CB, (ctx) => this.onTap(ctx));
@@ -119,14 +124,21 @@ export class TelegramChannel implements Channel {
       return undefined;
     });
     bot.catch((err) => {
-      this.o.log.warn({ err: err.error instanceof Error ? err.error.message : String(err.error), update: err.ctx.update.update_id }, 'telegram handler error');
+      this.o.log.warn(
+        {
+          err: err.error instanceof Error ? err.error.message : String(err.error),
+          update: err.ctx.update.update_id,
+        },
+        'telegram handler error',
+      );
     });
   }
 
   private async runDetached(chatId: number, user: string, text: string): Promise<void> {
     try {
       const r = await runCommand(this.o.api, { user, text });
-      for (const chunk of toHtmlChunks(r)) await this.bot.api.sendMessage(chatId, chunk, { parse_mode: 'HTML' });
+      for (const chunk of toHtmlChunks(r))
+        await this.bot.api.sendMessage(chatId, chunk, { parse_mode: 'HTML' });
     } catch (err) {
       this.o.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'telegram reply failed');
     }
@@ -153,19 +165,31 @@ export class TelegramChannel implements Channel {
     // The engine decides pending -> executing synchronously; a racing second tap gets ok:false.
     const pending = this.o.api.resolve(id, decision, user);
     if (msg && decision === 'sell')
-      await this.edit(msg.chat.id, msg.message_id, `${escapeHtml(msg.text ?? '')}\n\n⏳ <b>selling…</b>`).catch(() => {});
+      await this.edit(
+        msg.chat.id,
+        msg.message_id,
+        `${escapeHtml(msg.text ?? '')}\n\n⏳ <b>selling…</b>`,
+      ).catch(() => {});
     void pending.then(
       async (r) => {
         if (!r.ok && msg) await ctx.answerCallbackQuery().catch(() => {});
-        if (r.ok && msg && r.action) await this.o.api.attachMessage(id, this.name, `${msg.chat.id}:${msg.message_id}`);
+        if (r.ok && msg && r.action)
+          await this.o.api.attachMessage(id, this.name, `${msg.chat.id}:${msg.message_id}`);
       },
-      (err) => this.o.log.warn({ err: err instanceof Error ? err.message : String(err), actionId: id }, 'confirm failed'),
+      (err) =>
+        this.o.log.warn(
+          { err: err instanceof Error ? err.message : String(err), actionId: id },
+          'confirm failed',
+        ),
     );
   }
 
   private async edit(chatId: number, messageId: number, html: string): Promise<void> {
     try {
-      await this.bot.api.editMessageText(chatId, messageId, html.slice(0, MAX_TEXT), { parse_mode: 'HTML', reply_markup: { inline_keyboard: [] } });
+      await this.bot.api.editMessageText(chatId, messageId, html.slice(0, MAX_TEXT), {
+        parse_mode: 'HTML',
+        reply_markup: { inline_keyboard: [] },
+      });
     } catch (err) {
       if (!isNotModified(err)) throw err;
     }
@@ -175,7 +199,9 @@ export class TelegramChannel implements Channel {
     await this.bot.init();
     await this.bot.api
       .setMyCommands(COMMANDS.map((c) => ({ command: c.name, description: c.help.slice(0, 256) })))
-      .catch((err) => this.o.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'setMyCommands failed'));
+      .catch((err) =>
+        this.o.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'setMyCommands failed'),
+      );
     this.running = this.bot.start({ allowed_updates: ['message', 'callback_query'] }).catch((err) => {
       this.o.log.error({ err: err instanceof Error ? err.message : String(err) }, 'telegram polling stopped');
     });

@@ -60,7 +60,10 @@ export class GuardApi {
   }
 
   watch(code: string, threshold: number | undefined, mode?: Mode): Promise<Watch> {
-    return this.o.guard.watch(code, { ...(threshold !== undefined ? { threshold } : {}), ...(mode ? { mode } : {}) });
+    return this.o.guard.watch(code, {
+      ...(threshold !== undefined ? { threshold } : {}),
+      ...(mode ? { mode } : {}),
+    });
   }
 
   unwatch(code: string): ReturnType<Guard['unwatch']> {
@@ -84,7 +87,10 @@ export class GuardApi {
   }
 
   async positions(): Promise<Position[]> {
-    return (await this.o.guard.refreshPositions()) ?? Promise.reject(new Error(this.o.guard.brokerStatus().error || 'broker unavailable'));
+    return (
+      (await this.o.guard.refreshPositions()) ??
+      Promise.reject(new Error(this.o.guard.brokerStatus().error || 'broker unavailable'))
+    );
   }
 
   balance(): Promise<Account> {
@@ -94,7 +100,7 @@ export class GuardApi {
   async orders(): Promise<{ orders: Order[]; intents: Intent[] }> {
     const day = exchangeDate(this.now());
     const intents = this.o.guard.executor.intentsOf(day);
-    let orders: Order[] = [];
+    let orders: Order[];
     try {
       orders = await this.o.broker.todayOrders();
     } catch {

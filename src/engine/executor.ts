@@ -87,7 +87,11 @@ export class Executor {
     let mode = t.mode;
     let noSellReason: string | undefined;
     if (mode === 'alert') noSellReason = 'alert mode: message only';
-    else if (qty <= 0) noSellReason = v.sellable > 0 ? 'sellable quantity is not a valid lot' : 'nothing sellable (not held, or bought today: T+1)';
+    else if (qty <= 0)
+      noSellReason =
+        v.sellable > 0
+          ? 'sellable quantity is not a valid lot'
+          : 'nothing sellable (not held, or bought today: T+1)';
     else if (mode === 'auto' && this.o.isPaused()) {
       mode = 'alert';
       noSellReason = 'automatic selling is paused (/resume to re-enable)';
@@ -154,19 +158,37 @@ export class Executor {
     if (decision === 'hold') {
       const outcome = `Held by ${by}: no order placed.`;
       await this.setAction(a.id, { status: 'held', resolvedBy: by, resolvedAt: this.now(), outcome });
-      this.o.bus.publish({ type: 'ActionResolved', at: this.now(), symbol: a.symbol, name: a.name, actionId: a.id, outcome, byUser: by });
+      this.o.bus.publish({
+        type: 'ActionResolved',
+        at: this.now(),
+        symbol: a.symbol,
+        name: a.name,
+        actionId: a.id,
+        outcome,
+        byUser: by,
+      });
       return { ok: true, message: outcome, action: this.o.stores.actions.data.actions[a.id] };
     }
     await this.setAction(a.id, { status: 'executing', resolvedBy: by, resolvedAt: this.now() });
     const intent = await this.sell(a.symbol, a.segment, a.rule, a.evidenceText, a.id);
     const ok = !!intent && intent.state !== 'failed';
-    const outcome = intent ? intentOutcome(intent) : 'No order: the stock is no longer watched or nothing is sellable.';
+    const outcome = intent
+      ? intentOutcome(intent)
+      : 'No order: the stock is no longer watched or nothing is sellable.';
     await this.setAction(a.id, {
       status: ok ? 'sold' : 'failed',
       outcome,
       ...(intent ? { clientOrderId: intent.clientOrderId } : {}),
     });
-    this.o.bus.publish({ type: 'ActionResolved', at: this.now(), symbol: a.symbol, name: a.name, actionId: a.id, outcome, byUser: by });
+    this.o.bus.publish({
+      type: 'ActionResolved',
+      at: this.now(),
+      symbol: a.symbol,
+      name: a.name,
+      actionId: a.id,
+      outcome,
+      byUser: by,
+    });
     return { ok, message: outcome, action: this.o.stores.actions.data.actions[a.id] };
   }
 
@@ -189,7 +211,13 @@ export class Executor {
    * Places (or re-finds) the one order of this seal segment. Returns the intent, or undefined when
    * there is nothing to sell.
    */
-  async sell(symbol: string, segment: number, rule: string, reason: string, actionId?: string): Promise<Intent | undefined> {
+  async sell(
+    symbol: string,
+    segment: number,
+    rule: string,
+    reason: string,
+    actionId?: string,
+  ): Promise<Intent | undefined> {
     const v = this.o.view(symbol);
     if (!v) return undefined;
     const day = exchangeDate(this.now());
@@ -251,19 +279,36 @@ export class Executor {
     };
     try {
       const order = await this.o.broker.placeSell(req);
-      await this.patchIntent(id, { state: FINAL_STATUSES.has(order.status) ? 'final' : 'placed', order, error: undefined });
-      this.o.bus.publish({ type: 'OrderPlaced', at: this.now(), symbol: intent.symbol, name: intent.name, order, reason: intent.reason });
+      await this.patchIntent(id, {
+        state: FINAL_STATUSES.has(order.status) ? 'final' : 'placed',
+        order,
+        error: undefined,
+      });
+      this.o.bus.publish({
+        type: 'OrderPlaced',
+        at: this.now(),
+        symbol: intent.symbol,
+        name: intent.name,
+        order,
+        reason: intent.reason,
+      });
       this.afterUpdate(intent, undefined, order);
     } catch (err) {
       const be = err instanceof BrokerError ? err : undefined;
       if (!be || be.outcomeUnknown) {
         this.unknownSince.set(id, this.now());
         await this.patchIntent(id, { state: 'unknown', error: errText(err) });
-        this.o.log.warn({ clientOrderId: id, err: errText(err) }, 'sell outcome unknown; reconciling by client order id');
+        this.o.log.warn(
+          { clientOrderId: id, err: errText(err) },
+          'sell outcome unknown; reconciling by client order id',
+        );
       } else if (be.retryable) {
         // The broker never took it (503): keep the intent; tick() resends the identical request.
         await this.patchIntent(id, { state: 'intent', error: errText(err) });
-        this.o.log.warn({ clientOrderId: id, err: errText(err) }, 'broker not ready; will resend with the same id');
+        this.o.log.warn(
+          { clientOrderId: id, err: errText(err) },
+          'broker not ready; will resend with the same id',
+        );
       } else {
         await this.patchIntent(id, { state: 'failed', error: errText(err) });
         this.o.bus.publish({
@@ -293,7 +338,13 @@ export class Executor {
     if (before && before.status === order.status && before.filledQuantity === order.filledQuantity) return;
     if (order.status === 'filled') this.o.bus.publish({ type: 'OrderFilled', ...base, order });
     else if (order.status === 'rejected')
-      this.o.bus.publish({ type: 'OrderRejected', ...base, order, clientOrderId: intent.clientOrderId, reason: order.message ?? 'rejected by the broker' });
+      this.o.bus.publish({
+        type: 'OrderRejected',
+        ...base,
+        order,
+        clientOrderId: intent.clientOrderId,
+        reason: order.message ?? 'rejected by the broker',
+      });
     else if (before) this.o.bus.publish({ type: 'OrderUpdate', ...base, order });
     if (FINAL_STATUSES.has(order.status)) this.o.onOrderFinal?.(order);
   }
@@ -370,9 +421,20 @@ export class Executor {
   private async record(intent: Intent, order: Order): Promise<void> {
     const before = intent.order;
     const wasUnacknowledged = intent.state !== 'placed' && intent.state !== 'final';
-    await this.patchIntent(intent.clientOrderId, { state: FINAL_STATUSES.has(order.status) ? 'final' : 'placed', order, error: undefined });
+    await this.patchIntent(intent.clientOrderId, {
+      state: FINAL_STATUSES.has(order.status) ? 'final' : 'placed',
+      order,
+      error: undefined,
+    });
     if (wasUnacknowledged && !before)
-      this.o.bus.publish({ type: 'OrderPlaced', at: this.now(), symbol: intent.symbol, name: intent.name, order, reason: intent.reason });
+      this.o.bus.publish({
+        type: 'OrderPlaced',
+        at: this.now(),
+        symbol: intent.symbol,
+        name: intent.name,
+        order,
+        reason: intent.reason,
+      });
     this.afterUpdate(intent, before ?? (wasUnacknowledged ? undefined : order), order);
   }
 
@@ -385,9 +447,20 @@ export class Executor {
         this.inFlight.delete(a.id);
       }
     } else {
-      await this.setAction(a.id, { status: 'expired', resolvedAt: this.now(), outcome: 'No answer before the deadline: held (the configured default).' });
+      await this.setAction(a.id, {
+        status: 'expired',
+        resolvedAt: this.now(),
+        outcome: 'No answer before the deadline: held (the configured default).',
+      });
     }
-    this.o.bus.publish({ type: 'ConfirmExpired', at: this.now(), symbol: a.symbol, name: a.name, actionId: a.id, applied: a.onTimeout });
+    this.o.bus.publish({
+      type: 'ConfirmExpired',
+      at: this.now(),
+      symbol: a.symbol,
+      name: a.name,
+      actionId: a.id,
+      applied: a.onTimeout,
+    });
   }
 
   /**

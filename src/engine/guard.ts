@@ -119,7 +119,11 @@ export class Guard {
     }
     const rec = await this.executor.recover();
     if (rec.expired > 0)
-      this.publish({ type: 'Info', at: this.now(), text: `${rec.expired} confirm(s) from before the restart were closed; no order was placed from them.` });
+      this.publish({
+        type: 'Info',
+        at: this.now(),
+        text: `${rec.expired} confirm(s) from before the restart were closed; no order was placed from them.`,
+      });
     await this.refreshPositions();
     this.emitSymbols();
     this.timers.push(setInterval(() => void this.refreshPositions(), this.o.positionsRefreshMs ?? 30_000));
@@ -174,7 +178,10 @@ export class Guard {
     let name = existing?.name ?? this.last.get(sec.id)?.name ?? this.positions.get(sec.id)?.name;
     if (!name && this.o.lookup) {
       const found = await this.o.lookup(sec.id);
-      if (!found) throw new UnknownCodeError(`${input}: no such listed code (the quote source does not know ${sec.id})`);
+      if (!found)
+        throw new UnknownCodeError(
+          `${input}: no such listed code (the quote source does not know ${sec.id})`,
+        );
       name = found.name;
     }
     await this.o.stores.settings.update((d) => {
@@ -249,7 +256,8 @@ export class Guard {
   /** Holdings are watched without an entry; settings on them create one (origin: holding). */
   private async ensureWatchEntry(symbol: string): Promise<void> {
     if (this.o.stores.settings.data.watches[symbol]) return;
-    if (!this.watchedSymbols().includes(symbol)) throw new NotWatchedError(`${symbol} is not watched: /watch it first`);
+    if (!this.watchedSymbols().includes(symbol))
+      throw new NotWatchedError(`${symbol} is not watched: /watch it first`);
     await this.o.stores.settings.update((d) => {
       d.watches[symbol] = {
         symbol,
@@ -271,7 +279,11 @@ export class Guard {
   }
 
   modeOf(symbol: string): Mode {
-    return this.o.stores.settings.data.watches[symbol]?.mode ?? this.o.stores.settings.data.mode ?? this.o.defaultMode;
+    return (
+      this.o.stores.settings.data.watches[symbol]?.mode ??
+      this.o.stores.settings.data.mode ??
+      this.o.defaultMode
+    );
   }
 
   effectiveTriggers(symbol: string | undefined): TriggerConfig {
@@ -392,12 +404,23 @@ export class Guard {
     } else if (changed) this.schedulePersist();
   }
 
-  private publishMonitorEvent(sec: Security, s: Snapshot, limits: { up: Ticks; down: Ticks } | null, ev: MonitorEvent): void {
+  private publishMonitorEvent(
+    sec: Security,
+    s: Snapshot,
+    limits: { up: Ticks; down: Ticks } | null,
+    ev: MonitorEvent,
+  ): void {
     const base = { at: ev.at ?? this.now(), symbol: s.symbol, name: s.name };
     const up = limits ? formatTicks(limits.up, sec.decimals) : '';
     switch (ev.type) {
       case 'SealFormed':
-        this.publish({ type: 'SealFormed', ...base, segment: ev.segment, sealAmount: ev.sealAmount, limitUp: up });
+        this.publish({
+          type: 'SealFormed',
+          ...base,
+          segment: ev.segment,
+          sealAmount: ev.sealAmount,
+          limitUp: up,
+        });
         break;
       case 'SealWeakening':
         this.publish({
