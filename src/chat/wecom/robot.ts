@@ -5,6 +5,7 @@
  */
 import axios, { type AxiosInstance } from 'axios';
 import type { Logger } from 'pino';
+import { InputError } from '../../domain/types.ts';
 import { systemClock, type WallClock } from './clock.ts';
 import { MinuteBudget } from './minuteBudget.ts';
 import { splitUtf8 } from './split.ts';
@@ -54,7 +55,8 @@ export class WecomRobot {
   private pump: Promise<void> | undefined;
 
   constructor(private readonly opts: RobotOptions) {
-    if (!/^[A-Za-z0-9-]{8,}$/.test(opts.key)) throw new TypeError('WECOM_WEBHOOK_KEY looks malformed');
+    if (!/^[A-Za-z0-9-]{8,}$/.test(opts.key))
+      throw new InputError('WECOM_WEBHOOK_KEY looks malformed (expected the key= value of the webhook URL)');
     this.http = axios.create({
       baseURL: opts.apiRoot ?? WECOM_API_ROOT,
       timeout: opts.timeoutMs ?? 10_000,
