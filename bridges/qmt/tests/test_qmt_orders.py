@@ -134,6 +134,23 @@ class Restart(BridgeCase):
         }))
         self.assertEqual(COUNTER.order_calls, [])
 
+    def test_the_post_itself_reconciles_when_start_up_could_not_list_orders(self) -> None:
+        self._crash_after_persisting("sg20261124a1b2c3")
+        asset, COUNTER.asset = COUNTER.asset, None  # QMT cannot answer yet: start-up reconcile gives up
+        self.start_bridge()
+        time.sleep(0.1)
+        COUNTER.asset = asset
+        COUNTER.add_order("002116.SZ", 10000, 10.02, "sg20261124a1b2c3")
+        self.assertEqual(self.sell()[1]["broker_order_id"], "1001")
+        self.assertEqual(COUNTER.order_calls, [])
+
+    def test_while_qmt_cannot_list_orders_a_pending_id_is_not_placed(self) -> None:
+        self._crash_after_persisting("sg20261124a1b2c3")
+        COUNTER.asset = None
+        self.start_bridge()
+        self.assert_error(self.sell(), 503, "BRIDGE_NOT_READY", retryable=True)
+        self.assertEqual(COUNTER.order_calls, [])
+
     def test_an_id_qmt_never_saw_is_placed_exactly_once_after_reconciling(self) -> None:
         self._crash_after_persisting("sg20261124a1b2c3")
         self.start_bridge()
