@@ -7,8 +7,8 @@
 
 export type NameEncoding = 'gb18030' | 'utf-8';
 
-const decoders: Record<NameEncoding, TextDecoder> = {
-  'gb18030': new TextDecoder('gb18030'),
+const decoders: Record<NameEncoding, InstanceType<typeof TextDecoder>> = {
+  gb18030: new TextDecoder('gb18030'),
   'utf-8': new TextDecoder('utf-8'),
 };
 
@@ -63,5 +63,7 @@ export function gbkFieldEnd(b: Uint8Array, from: number, to: number, stop: numbe
 
 /** A body as bytes: what the adapters fetch, or already-decoded text re-encoded as UTF-8. */
 export function bodyBytes(body: string | Uint8Array): { b: Uint8Array; enc: NameEncoding } {
-  return typeof body === 'string' ? { b: Buffer.from(body, 'utf8'), enc: 'utf-8' } : { b: body, enc: 'gb18030' };
+  return typeof body === 'string'
+    ? { b: Buffer.from(body, 'utf8'), enc: 'utf-8' }
+    : { b: body, enc: 'gb18030' };
 }

@@ -11,6 +11,8 @@
  * the STAR minimum order is 200); total volume is lots, except STAR where it is shares (its
  * volume x ~120 yuan = its amount). Amount comes from field 35 in yuan (field 37 is rounded 万元).
  */
+import { isNoLimitSentinel } from '../domain/limits.ts';
+import { tickScale } from '../domain/prices.ts';
 import type { Level, QuoteStatus, Security, Snapshot } from '../domain/types.ts';
 import { securityFromPrefixed } from './codes.ts';
 import type { NameEncoding } from './gbk.ts';
@@ -107,7 +109,8 @@ function parseRecord(
   const high = scanFixed(s, starts[33]!, ends[33]!, d);
   const low = scanFixed(s, starts[34]!, ends[34]!, d);
   const rawVolume = scanInt(s, starts[6]!, ends[6]!);
-  if (!(last >= 0 && prevClose >= 0 && open >= 0 && high >= 0 && low >= 0 && rawVolume >= 0)) return 'bad price or volume';
+  if (!(last >= 0 && prevClose >= 0 && open >= 0 && high >= 0 && low >= 0 && rawVolume >= 0))
+    return 'bad price or volume';
   const volume = sec.board === 'star' ? rawVolume : rawVolume * 100;
   // Tencent repeats prevClose (suspended) or the last trade of a dead code as "last"; the
   // Snapshot contract says last is 0 when nothing traded today.
@@ -157,12 +160,12 @@ function parseRecord(
   return snap;
 }
 
-/** undefined = field empty (not published); null = a no-limit sentinel (-1 or 0); NaN = garbage. */
-function limitField(s: Uint8Array, k: number, d: number): number | null | undefined {
+/** undefined = field empty (not published); null = a no-limit sentinel such as -1; NaN = garbage. */
+function limitField(s: Uint8Array, k: number, d: 2 | 3): number | null | undefined {
   if (starts[k] === ends[k]) return undefined;
   const v = scanFixed(s, starts[k]!, ends[k]!, d);
   if (Number.isNaN(v)) return NaN;
-  return v > 0 ? v : null;
+  return isNoLimitSentinel(v / tickScale(d), d) ? null : v;
 }
 
 /**

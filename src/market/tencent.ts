@@ -1,0 +1,50 @@
+/**
+ * Tencent polling feed: GET {base}/q=sz002116,sh600519 (base default http://qt.gtimg.cn, or
+ * TENCENT_QUOTE_URL). GBK body, parsed by tencentParse.ts. quotes.md §1.
+ */
+import type { FetchResult, PollingFeed } from './feed.ts';
+import { prefixedCode } from './codes.ts';
+import type { HttpOptions } from './httpClient.ts';
+import { QuoteHttpError, getBytes, joinUrl } from './httpClient.ts';
+import { checkBatch, splitValid, toFetchResult } from './pollRequest.ts';
+import { parseTencent } from './tencentParse.ts';
+
+export const TENCENT_DEFAULT_URL = 'http://qt.gtimg.cn';
+
+export interface TencentOptions extends HttpOptions {
+  baseUrl?: string;
+  /** Codes per request; 500 as stock-sdk uses (FireBird runs 900). */
+  maxBatch?: number;
+}
+
+export class TencentFeed implements PollingFeed {
+  readonly kind = 'poll';
+  readonly name = 'tencent';
+  readonly maxBatch: number;
+  private readonly base: string;
+
+  constructor(private readonly opts: TencentOptions = {}) {
+    this.base = opts.baseUrl || TENCENT_DEFAULT_URL;
+    this.maxBatch = opts.maxBatch ?? 500;
+  }
+
+  /** The request URL for these (valid) prefixed codes. */
+  url(codes: string[]): string {
+    return joinUrl(this.base, `/q=${codes.join(',')}`);
+  }
+
+  async fetch(symbols: string[], signal?: AbortSignal): Promise<FetchResult> {
+    checkBatch(this.name, symbols, this.maxBatch);
+    const { valid, invalid } = splitValid(symbols);
+    if (valid.length === 0) return { snapshots: [], missing: invalid };
+    const body = await getBytes(this.name, this.url(valid.map(prefixedCode)), this.opts, signal);
+    // Records always start "v_"; anything else (an HTML error page, "Forbidden") is a failure.
+    if (body.indexOf('v_') < 0) {
+      throw new QuoteHttpError(
+        this.name,
+        `${this.name}: unexpected answer ${JSON.stringify(body.toString('latin1', 0, 40))}`,
+      );
+    }
+    return toFetchResult(parseTencent(body, this.name), valid, invalid);
+  }
+}
