@@ -5,12 +5,25 @@
  * cancellable orders, and an old or yesterday's quote says nothing about now. So the tradeable
  * predicates (`sealedUp`/`sealedDown`) also gate on the phase and on freshness.
  */
-import { exchangeDate } from './time.ts';
+import { EXCHANGE_OFFSET_MS } from './time.ts';
 import type { Level, Phase, Snapshot, Ticks, Yuan } from './types.ts';
 
 /** A snapshot whose exchange time is this far ahead of the market clock is treated as bogus. */
 const FUTURE_SKEW_MS = 5_000;
 const DEFAULT_MAX_AGE_MS = 30_000;
+const DAY_MS = 86_400_000;
+
+// isFresh runs for every symbol on every poll; formatting a date string each time would dominate
+// the step, so compare exchange day numbers and remember the last `today` parsed.
+let memoToday = '';
+let memoDay = NaN;
+function dayNumber(today: string): number {
+  if (today !== memoToday) {
+    memoDay = Date.parse(`${today}T00:00:00Z`) / DAY_MS;
+    memoToday = today;
+  }
+  return memoDay;
+}
 
 /**
  * Limit-up seal visible in the book: last == bid1 == limitUp, something on bid1, nothing offered.
@@ -76,7 +89,7 @@ export function isFresh(s: Snapshot, gate: SealGate): boolean {
   const age = gate.now - s.ts;
   if (age > (gate.maxAgeMs ?? DEFAULT_MAX_AGE_MS)) return false;
   if (age < -FUTURE_SKEW_MS) return false;
-  return exchangeDate(s.ts) === gate.today;
+  return Math.floor((s.ts + EXCHANGE_OFFSET_MS) / DAY_MS) === dayNumber(gate.today);
 }
 
 /** A tradeable limit-up seal: the book shows it, trading is continuous, and the quote is fresh. */

@@ -141,45 +141,64 @@ export function initialMonitorState(symbol: string, day: string): MonitorState {
   };
 }
 
-const ZERO_STREAK: Record<SealRule, number> = Object.freeze({
-  amount: 0,
-  dropFromPeak: 0,
-  dropInWindow: 0,
-  capRatio: 0,
-});
-
 function isArmed(status: SealStatus): boolean {
   return status === 'sealed' || status === 'resealed' || status === 'weakening' || status === 'triggered';
 }
 
-export function step(prev: MonitorState, s: Snapshot, ctx: MonitorContext): StepResult {
-  let base = prev;
-  if (prev.day !== ctx.today) base = initialMonitorState(prev.symbol, ctx.today);
-  if (
-    ctx.phase !== 'continuous' ||
-    ctx.limits === null ||
-    s.symbol !== base.symbol ||
-    s.status !== 'normal'
-  ) {
-    return { state: base, events: NO_EVENTS };
-  }
-  const gate = { now: ctx.now, phase: ctx.phase, today: ctx.today, maxAgeMs: ctx.maxAgeMs };
-  if (!isFresh(s, gate)) return { state: base, events: NO_EVENTS };
+/** A copy safe to advance: window entries are replaced, never edited, so copying the array suffices. */
+export function cloneMonitorState(st: MonitorState): MonitorState {
+  return {
+    ...st,
+    streak: { ...st.streak },
+    window: st.window.slice(),
+    down: { ...st.down },
+  };
+}
 
-  const st: MonitorState = { ...base };
+/**
+ * The pure reducer: `prev` is left untouched. Quiet steps (auctions, stale or foreign snapshots)
+ * return `prev` itself and no events.
+ */
+export function step(prev: MonitorState, s: Snapshot, ctx: MonitorContext): StepResult {
+  if (prev.day === ctx.today && !relevant(s, ctx, prev.symbol)) return { state: prev, events: NO_EVENTS };
+  const st = cloneMonitorState(prev);
+  const events: MonitorEvent[] = [];
+  advance(st, s, ctx, events);
+  return { state: st, events: events.length > 0 ? events : NO_EVENTS };
+}
+
+function relevant(s: Snapshot, ctx: MonitorContext, symbol: string): boolean {
+  if (ctx.phase !== 'continuous' || ctx.limits === null || s.symbol !== symbol || s.status !== 'normal')
+    return false;
+  return isFresh(s, ctx); // the context is a SealGate
+}
+
+/**
+ * The same transition, updating `st` in place and appending to `events`. For the engine's hot
+ * path, where copying 5,000 states per poll would cost more than the decision itself; the caller
+ * owns `st` and must not share it.
+ */
+export function advance(st: MonitorState, s: Snapshot, ctx: MonitorContext, events: MonitorEvent[]): void {
+  if (st.day !== ctx.today) Object.assign(st, initialMonitorState(st.symbol, ctx.today));
+  if (!relevant(s, ctx, st.symbol) || ctx.limits === null) return;
   const baseline = st.lastStepAt === null || ctx.now - st.lastStepAt > GAP_MS;
   st.lastStepAt = ctx.now;
-  if (!baseline && st.lastTs !== null && s.ts <= st.lastTs) return { state: st, events: NO_EVENTS };
+  if (!baseline && st.lastTs !== null && s.ts <= st.lastTs) return;
   st.lastTs = s.ts;
   if (baseline) {
-    if (st.window.length > 0) st.window = [];
-    if (st.streak !== ZERO_STREAK) st.streak = ZERO_STREAK;
+    st.window.length = 0;
+    resetStreak(st);
   }
-
-  const events: MonitorEvent[] = [];
   stepUp(st, s, ctx, ctx.limits.up, baseline, events);
   stepDown(st, s, ctx, ctx.limits.down, events);
-  return { state: st, events: events.length > 0 ? events : NO_EVENTS };
+}
+
+function resetStreak(st: MonitorState): void {
+  const k = st.streak;
+  k.amount = 0;
+  k.dropFromPeak = 0;
+  k.dropInWindow = 0;
+  k.capRatio = 0;
 }
 
 function stepUp(
@@ -249,8 +268,8 @@ function formSegment(
   st.warned = false;
   st.triggered = false;
   st.breakPending = false;
-  st.streak = ZERO_STREAK;
-  st.window = [];
+  resetStreak(st);
+  st.window.length = 0;
   track(st, s.ts, amount, ctx.triggers);
   events.push(
     st.segment === 1
@@ -268,15 +287,14 @@ function track(st: MonitorState, ts: number, amount: Yuan, cfg: TriggerConfig): 
   if (amount > st.dayPeak) st.dayPeak = amount;
   const w = cfg.dropInWindow;
   if (w == null) {
-    if (st.window.length > 0) st.window = [];
+    st.window.length = 0;
     return;
   }
   const from = ts - w.windowSec * 1000;
-  const next = st.window.slice();
+  const next = st.window;
   while (next.length > 0 && (next[next.length - 1] as [number, Yuan])[1] <= amount) next.pop();
   next.push([ts, amount]);
   while (next.length > 1 && ((next[0] as [number, Yuan])[0] < from || next.length > WINDOW_CAP)) next.shift();
-  st.window = next;
 }
 
 function reading(st: MonitorState, s: Snapshot): SealReading {
@@ -296,7 +314,7 @@ function evaluate(st: MonitorState, s: Snapshot, ctx: MonitorContext, events: Mo
   const cfg = ctx.triggers;
   const r = reading(st, s);
   const confirm = Math.max(0, cfg.confirm ?? 0);
-  const streak = { ...st.streak };
+  const streak = st.streak;
   let fired: SealRule | null = null;
   let warns = false;
   for (const rule of SEAL_RULES) {
@@ -311,11 +329,10 @@ function evaluate(st: MonitorState, s: Snapshot, ctx: MonitorContext, events: Mo
   if (fired !== null) {
     st.status = 'triggered';
     st.triggered = true;
-    st.streak = ZERO_STREAK;
+    resetStreak(st);
     events.push({ type: 'Triggered', symbol: st.symbol, at: s.ts, evidence: evidenceFor(fired, cfg, r) });
     return;
   }
-  st.streak = streak;
   if (warns) {
     st.warned = true;
     st.status = 'weakening';
@@ -339,8 +356,8 @@ function breakBoard(
   events: MonitorEvent[],
 ): void {
   st.status = 'broken';
-  st.streak = ZERO_STREAK;
-  st.window = [];
+  resetStreak(st);
+  st.window.length = 0;
   const bid1 = s.bids[0];
   events.push({
     type: 'BoardBroken',
@@ -375,8 +392,7 @@ function stepDown(
   const d = st.down;
   if (!sealed && d.status === 'idle') return;
   const need = Math.max(1, ctx.sealConfirm ?? DEFAULT_SEAL_CONFIRM);
-  const next = { ...d };
-  st.down = next;
+  const next = d; // mutated in place, see advance()
   if (!sealed) {
     if (d.status === 'sealed')
       events.push({ type: 'LimitDownOpened', symbol: st.symbol, at: s.ts, peak: d.peak });
