@@ -149,8 +149,9 @@ export class ReplayFeed implements StreamingFeed {
         await src.advance();
       }
       if (!this.stopped) this.setState('ended');
+      else this.setState('closed', 'stopped');
     } catch (err) {
-      if (!this.stopped) this.setState('closed', (err as Error).message);
+      this.setState('closed', this.stopped ? 'stopped' : (err as Error).message);
     } finally {
       this.closeSources();
       this.finish();

@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import type { Snapshot } from '../domain/types.ts';
 import { prefixedCode, securityOf } from './codes.ts';
 import type { StreamState, StreamingFeed } from './feed.ts';
+import { parseSina } from './sinaParse.ts';
 
 export const SINA_WS_URL = 'wss://hq.sinajs.cn/wskt';
 /** The server refuses connections without a Sina Origin (alwqx/sec, a Rust collector). */
@@ -19,11 +20,22 @@ export const SINA_ORIGIN = 'https://finance.sina.com.cn';
  */
 export type SinaLineParser = (line: string) => Snapshot | null;
 
+/** The push line is the HTTP record without its `var hq_str_` and quotes; the HTTP parser reads it once re-framed. */
+export const parseSinaWsLine: SinaLineParser = (line) => {
+  const eq = line.indexOf('=');
+  if (eq < 0 || line.includes('"')) throw new Error('not a quote record');
+  const out = parseSina(`var hq_str_${line.slice(0, eq)}="${line.slice(eq + 1)}";\n`, 'sina-ws');
+  const rejected = out.rejected[0];
+  if (rejected) throw new Error(rejected.reason);
+  return out.snapshots[0] ?? null;
+};
+
 export interface SinaWsOptions {
   /** Base URL without the query; default SINA_WS_URL env, else wss://hq.sinajs.cn/wskt. */
   url?: string;
   origin?: string;
-  parseLine: SinaLineParser;
+  /** Default parseSinaWsLine; injectable for sources that push a variant. */
+  parseLine?: SinaLineParser;
   /** WebSocket ping cadence; the Rust collector in quotes.md §2.5 pings every 20 s. */
   pingIntervalMs?: number;
   /** A connection that has been silent (no frame, no pong) this long is treated as dead. */
@@ -60,6 +72,7 @@ export class SinaWsFeed implements StreamingFeed {
   private readonly warn: (message: string) => void;
 
   private codes: string[] = [];
+  private wanted = new Set<string>();
   private onSnapshot: (s: Snapshot) => void = () => undefined;
   private onState: (s: StreamState, detail?: string) => void = () => undefined;
   private ws: WebSocket | undefined;
@@ -70,10 +83,10 @@ export class SinaWsFeed implements StreamingFeed {
   private retry: ReturnType<typeof setTimeout> | undefined;
   private state: StreamState | undefined;
 
-  constructor(options: SinaWsOptions) {
+  constructor(options: SinaWsOptions = {}) {
     this.baseUrl = options.url ?? process.env.SINA_WS_URL ?? SINA_WS_URL;
     this.origin = options.origin ?? SINA_ORIGIN;
-    this.parseLine = options.parseLine;
+    this.parseLine = options.parseLine ?? parseSinaWsLine;
     this.pingIntervalMs = options.pingIntervalMs ?? 20_000;
     this.silenceTimeoutMs = options.silenceTimeoutMs ?? 45_000;
     this.reconnectInitialMs = options.reconnectInitialMs ?? 1_000;
@@ -89,6 +102,7 @@ export class SinaWsFeed implements StreamingFeed {
   ): void {
     if (this.running) throw new Error('sina-ws: already started');
     this.codes = symbols.map(toSinaCode);
+    this.wanted = new Set(symbols);
     this.onSnapshot = onSnapshot;
     this.onState = onState ?? (() => undefined);
     this.running = true;
@@ -100,6 +114,7 @@ export class SinaWsFeed implements StreamingFeed {
     const codes = symbols.map(toSinaCode);
     if (sameSet(codes, this.codes)) return;
     this.codes = codes;
+    this.wanted = new Set(symbols);
     if (!this.running) return;
     // The list is part of the URL: resubscribing is a fresh connection, made at once.
     this.dropConnection();
@@ -177,7 +192,8 @@ export class SinaWsFeed implements StreamingFeed {
         this.warn(`sina-ws: skipped a malformed record (${(err as Error).message}): ${preview(line)}`);
         continue;
       }
-      if (!snap) continue;
+      // Frames in flight from an older subscription can still arrive; only the current list counts.
+      if (!snap || !this.wanted.has(snap.symbol)) continue;
       try {
         this.onSnapshot({ ...snap, source: this.name });
       } catch (err) {
