@@ -230,10 +230,9 @@ class Relay(object):
         self.clock = clock
 
     def poll(self, context: Any) -> None:
-        """One cycle: resend unacknowledged results, run new commands, report."""
+        """One cycle: run new commands, then post every unacknowledged result with a snapshot."""
         self.state["polls"] = int(self.state.get("polls", 0)) + 1
         want_snapshot = self.state["polls"] % SNAPSHOT_EVERY == 1
-        self.flush(None)
         for command in self.fetch():
             if self.run(command, context):
                 want_snapshot = True

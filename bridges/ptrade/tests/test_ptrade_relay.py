@@ -76,6 +76,7 @@ class Place(RelayCase):
             "limit_price": "10.02", "status": "submitted", "broker_status": "2",
             "updated_at": "2026-11-24T10:01:02+08:00",
         }])
+        self.assertEqual(self.stub.posts[0]["snapshot"]["orders"][0]["broker_order_id"], order_id)
 
     def test_a_command_delivered_twice_is_executed_once_and_its_result_sent_again(self) -> None:
         self.stub.add("cmd-1", "place", SELL)

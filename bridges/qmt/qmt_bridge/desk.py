@@ -32,7 +32,6 @@ log = logging.getLogger("qmt_bridge.desk")
 STRATEGY_NAME = "sealguard"
 STOCK_SELL = 24  # xtconstant.STOCK_SELL
 FIX_PRICE = 11  # xtconstant.FIX_PRICE
-CANCELLED_CODES = {53, 54}
 
 Response = tuple[int, dict[str, Any]]
 

@@ -130,13 +130,18 @@ def parse_sell_order(body: Any, idempotency_key: Optional[str]) -> SellOrder:
     if not isinstance(price, str) or not PRICE.match(price) or Decimal(price) <= 0:
         raise invalid("limit_price must be a positive decimal string such as \"10.02\"")
     places = price_places(symbol)
-    if -Decimal(price).normalize().as_tuple().exponent > places:  # type: ignore[operator]
+    if _decimals(price) > places:
         raise invalid(f"limit_price has more than {places} decimals for {symbol}")
     note = body.get("note", "")
     if not isinstance(note, str):
         raise invalid("note must be a string")
     exact = str(Decimal(price).quantize(Decimal(1).scaleb(-places)))
     return SellOrder(cid, symbol, quantity, exact, note)
+
+
+def _decimals(price: str) -> int:
+    exponent = Decimal(price).normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
 def order_json(
