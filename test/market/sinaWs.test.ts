@@ -54,12 +54,22 @@ function collect(feed: SinaWsFeed, symbols: string[]) {
   const states: StreamState[] = [];
   const waiters: Array<{ pred: () => boolean; resolve: () => void }> = [];
   const check = () => {
-    for (const w of [...waiters]) if (w.pred()) (waiters.splice(waiters.indexOf(w), 1), w.resolve());
+    for (const w of [...waiters]) {
+      if (!w.pred()) continue;
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve();
+    }
   };
   feed.start(
     symbols,
-    (s) => (snaps.push(s), check()),
-    (s) => (states.push(s), check()),
+    (s) => {
+      snaps.push(s);
+      check();
+    },
+    (s) => {
+      states.push(s);
+      check();
+    },
   );
   const until = (pred: () => boolean) =>
     new Promise<void>((resolve) => {
