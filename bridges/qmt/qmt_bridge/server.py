@@ -134,6 +134,9 @@ def _handler_for(bridge: Bridge) -> type[BaseHTTPRequestHandler]:
 
         def _serve(self, method: str) -> None:
             try:
+                # Read the body before anything can fail: on a kept-alive connection an unread
+                # body would be parsed as the next request.
+                self._raw = self._read_body()
                 self._authorize()
                 status, body = self._route(method, urlsplit(self.path).path)
             except BridgeError as exc:
@@ -173,18 +176,24 @@ def _handler_for(bridge: Bridge) -> type[BaseHTTPRequestHandler]:
                     return bridge.desk.cancel(match.group(1))
             raise BridgeError(404, "NOT_FOUND", f"no endpoint {method} {path}")
 
-        def _json_body(self, optional: bool = False) -> Any:
-            length_header = self.headers.get("Content-Length")
-            length = int(length_header) if length_header and length_header.isdigit() else 0
+        def _read_body(self) -> bytes:
+            length_header = self.headers.get("Content-Length") or "0"
+            if not length_header.isdigit():
+                self.close_connection = True
+                raise errors.invalid("Content-Length must be a number")
+            length = int(length_header)
             if length > MAX_BODY:
+                self.close_connection = True
                 raise errors.invalid(f"body larger than {MAX_BODY} bytes")
-            raw = self.rfile.read(length) if length else b""
-            if not raw:
+            return self.rfile.read(length) if length else b""
+
+        def _json_body(self, optional: bool = False) -> Any:
+            if not self._raw:
                 if optional:
                     return None
                 raise errors.invalid("a JSON body is required")
             try:
-                return json.loads(raw.decode("utf-8"))
+                return json.loads(self._raw.decode("utf-8"))
             except (UnicodeDecodeError, ValueError):
                 raise errors.invalid("body is not valid UTF-8 JSON") from None
 

@@ -1,9 +1,11 @@
 """Auth, health, account and positions as BRIDGE-PROTOCOL.md v1 describes them."""
 from __future__ import annotations
 
+import http.client
+import json
 import time
 
-from tests.qmt_harness import BridgeCase, COUNTER
+from tests.qmt_harness import TOKEN, BridgeCase, COUNTER
 from xtquant.xttype import XtPosition
 
 
@@ -16,6 +18,18 @@ class Auth(BridgeCase):
                           headers={"Idempotency-Key": "x"})
         self.assert_error(reply, 401, "UNAUTHORIZED")
         self.assertEqual(COUNTER.order_calls, [])
+
+    def test_a_refused_post_leaves_a_kept_alive_connection_usable(self) -> None:
+        assert self.bridge is not None
+        connection = http.client.HTTPConnection("127.0.0.1", self.bridge.port, timeout=5)
+        connection.request("POST", "/v1/orders", body=b'{"client_order_id":"sg20261124a1b2c3"}',
+                           headers={"Authorization": "Bearer wrong", "Content-Type": "application/json"})
+        first = connection.getresponse()
+        first.read()
+        connection.request("GET", "/v1/health", headers={"Authorization": f"Bearer {TOKEN}"})
+        second = connection.getresponse()
+        self.assertEqual((first.status, second.status, json.loads(second.read())["connected"]), (401, 200, True))
+        connection.close()
 
     def test_the_token_never_appears_in_answers(self) -> None:
         status, body = self.call("GET", "/v1/health", token="wrong")

@@ -1,0 +1,24 @@
+"""Command line and environment."""
+from __future__ import annotations
+
+import contextlib
+import io
+import unittest
+
+from tests import qmt_harness  # noqa: F401  (puts the fake xtquant on sys.path)
+from qmt_bridge.config import parse_config
+
+
+class Config(unittest.TestCase):
+    def test_defaults_bind_loopback_on_8765_and_the_token_may_come_from_the_environment(self) -> None:
+        config = parse_config(["--qmt-path", r"D:\QMT\userdata_mini", "--account", "1000000365"],
+                              env={"SEALGUARD_BRIDGE_TOKEN": "from-env-token"})
+        self.assertEqual((config.host, config.port, config.token, config.session_id, config.deadline),
+                         ("127.0.0.1", 8765, "from-env-token", 561203, 5.0))
+
+    def test_a_missing_token_path_or_account_stops_start_up_naming_them(self) -> None:
+        stderr = io.StringIO()
+        with contextlib.redirect_stderr(stderr), self.assertRaises(SystemExit) as stopped:
+            parse_config([], env={})
+        self.assertEqual(stopped.exception.code, 2)
+        self.assertIn("missing --token, --qmt-path, --account", stderr.getvalue())
