@@ -1,0 +1,142 @@
+/**
+ * `sealguard backtest <recording.jsonl[.gz]> [--threshold 2000w] [--drop-from-peak 50]
+ *   [--drop-in-window 30/60s] [--cap-ratio 1] [--confirm 1] [--json]`
+ */
+import { parseArgs } from 'node:util';
+import { parseAmount } from '../domain/amounts.ts';
+import type { TriggerConfig } from '../domain/triggers.ts';
+import { InputError } from '../domain/types.ts';
+import { formatBacktest, readRecording, runBacktest } from '../engine/backtest.ts';
+
+const USAGE = `Usage: sealguard backtest <recording.jsonl[.gz]> [options]
+
+Replays a recording through the seal monitor and reports, per symbol and seal segment, when each
+trigger would have fired, whether the board broke, and the sale price against the close.
+
+  --threshold <amount>       sell when the seal is below this (2000w, 0.2亿, 20000000); default 2000w
+  --drop-from-peak <pct>     sell when the seal is pct % below the segment's peak
+  --drop-in-window <pct/Ns>  sell when the seal fell pct % within N seconds (e.g. 30/60s)
+  --cap-ratio <pct>          sell when the seal is below pct % of the float market cap
+  --confirm <n>              extra snapshots on which the rule must still hold (default 0)
+  --json                     print one JSON object instead of the text report`;
+
+/** Long files only, and only when a person is watching stderr. */
+const PROGRESS_MIN = 50_000;
+
+function positivePct(name: string, raw: string, max = 100): number {
+  const n = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(raw.trim()) || !(n > 0) || n > max) {
+    throw new InputError(`--${name}: expected a percentage above 0 and at most ${max}, got "${raw}"`);
+  }
+  return n;
+}
+
+function parseWindow(raw: string): { pct: number; windowSec: number } {
+  const m = /^\s*(\d+(?:\.\d+)?)%?\s*\/\s*(\d+)\s*(s|m)?\s*$/i.exec(raw);
+  if (!m) throw new InputError(`--drop-in-window: expected <pct>/<seconds>s such as 30/60s, got "${raw}"`);
+  const pct = positivePct('drop-in-window', m[1] as string, 99);
+  const windowSec = Number(m[2]) * ((m[3] ?? 's').toLowerCase() === 'm' ? 60 : 1);
+  if (windowSec < 3 || windowSec > 3600) {
+    throw new InputError(`--drop-in-window: the window must be 3 s to 1 hour, got "${raw}"`);
+  }
+  return { pct, windowSec };
+}
+
+export function parseBacktestArgs(args: string[]): { file: string; triggers: TriggerConfig; json: boolean } {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        threshold: { type: 'string' },
+        'drop-from-peak': { type: 'string' },
+        'drop-in-window': { type: 'string' },
+        'cap-ratio': { type: 'string' },
+        confirm: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new InputError((e as Error).message);
+  }
+  const { values: v, positionals } = parsed;
+  if (v.help) throw new HelpRequested();
+  if (positionals.length !== 1) {
+    throw new InputError(
+      positionals.length === 0
+        ? 'missing <recording.jsonl>'
+        : `one recording only, got ${positionals.join(' ')}`,
+    );
+  }
+  const triggers: TriggerConfig = {};
+  if (v.threshold !== undefined) triggers.amount = parseAmount(v.threshold);
+  if (v['drop-from-peak'] !== undefined)
+    triggers.dropFromPeak = positivePct('drop-from-peak', v['drop-from-peak'], 99);
+  if (v['drop-in-window'] !== undefined) triggers.dropInWindow = parseWindow(v['drop-in-window']);
+  if (v['cap-ratio'] !== undefined) triggers.capRatio = positivePct('cap-ratio', v['cap-ratio']);
+  if (Object.keys(triggers).length === 0) triggers.amount = 20_000_000;
+  if (v.confirm !== undefined) {
+    if (!/^\d+$/.test(v.confirm) || Number(v.confirm) > 20) {
+      throw new InputError(`--confirm: expected a whole number of snapshots 0-20, got "${v.confirm}"`);
+    }
+    triggers.confirm = Number(v.confirm);
+  }
+  return { file: positionals[0] as string, triggers, json: v.json === true };
+}
+
+class HelpRequested extends Error {}
+
+export async function run(args: string[]): Promise<number> {
+  let opts;
+  try {
+    opts = parseBacktestArgs(args);
+  } catch (e) {
+    if (e instanceof HelpRequested) {
+      process.stdout.write(USAGE + '\n');
+      return 0;
+    }
+    if (e instanceof InputError) {
+      process.stderr.write(`sealguard backtest: ${e.message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  let recording;
+  try {
+    recording = await readRecording(opts.file);
+  } catch (e) {
+    if (e instanceof InputError) {
+      process.stderr.write(`sealguard backtest: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  for (const s of recording.skipped.slice(0, 10)) {
+    process.stderr.write(`sealguard backtest: ${opts.file}:${s.line} skipped (${s.reason})\n`);
+  }
+  if (recording.skipped.length > 10) {
+    process.stderr.write(`sealguard backtest: ... ${recording.skipped.length - 10} more bad lines skipped\n`);
+  }
+  if (recording.snapshots.length === 0) {
+    process.stderr.write(`sealguard backtest: ${opts.file} holds no valid snapshot\n`);
+    return 2;
+  }
+  const showProgress = process.stderr.isTTY === true && recording.snapshots.length >= PROGRESS_MIN;
+  const report = runBacktest(recording.snapshots, {
+    triggers: opts.triggers,
+    ...(showProgress ? { onProgress: progressBar } : {}),
+  });
+  if (showProgress) process.stderr.write('\n');
+  report.skipped = recording.skipped;
+  process.stdout.write((opts.json ? JSON.stringify(report) : formatBacktest(report)) + '\n');
+  return 0;
+}
+
+function progressBar(done: number, total: number): void {
+  const width = 30;
+  const filled = Math.round((done / total) * width);
+  process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`);
+}
