@@ -152,7 +152,7 @@ export function parseSina(body: string | Uint8Array, source = 'sina'): ParseOutc
       else if (typeof r === 'string') out.rejected.push({ key: sec.id, reason: r });
       else out.snapshots.push(r);
     },
-    (key) => out.rejected.push({ key, reason: 'unterminated record' }),
+    (key) => out.rejected.push({ key: securityFromPrefixed(key)?.id ?? key, reason: 'unterminated record' }),
   );
   return out;
 }

@@ -193,7 +193,7 @@ export function parseTencent(body: string | Uint8Array, source = 'tencent'): Par
       if (typeof r === 'string') out.rejected.push({ key: sec.id, reason: r });
       else out.snapshots.push(r);
     },
-    (key) => out.rejected.push({ key, reason: 'unterminated record' }),
+    (key) => out.rejected.push({ key: securityFromPrefixed(key)?.id ?? key, reason: 'unterminated record' }),
   );
   return out;
 }
