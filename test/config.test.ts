@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseEnv } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, describeConfig, isDemo, loadConfig } from '../src/config.ts';
+import { CONFIG_KEYS, ConfigError, describeConfig, isDemo, loadConfig } from '../src/config.ts';
 
 const TOKEN = '7012345678:AAHk2bSecretValue0123456789abcdefXYZ';
 const AES = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG';
@@ -282,5 +284,39 @@ describe('.env', () => {
     expect(() => loadConfig({}, { cwd: dir, readDotEnv: true })).toThrow(
       'Invalid configuration:\n  - POLL_INTERVAL_MS: must be a whole number of milliseconds >= 200 (got "fast")',
     );
+  });
+});
+
+describe('.env.example', () => {
+  const example = readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
+  const examples = parseEnv(
+    example
+      .split('\n')
+      .map((line) => (/^# [A-Z_]+=/.test(line) ? line.slice(2) : line))
+      .join('\n'),
+  ) as Record<string, string>;
+
+  it('documents every key, each with an example that passes its own validation', () => {
+    expect(Object.keys(examples).sort()).toEqual([...CONFIG_KEYS].sort());
+    const problems = (() => {
+      try {
+        load(examples);
+        return [];
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+    })();
+    // All examples at once only clash across keys (paper broker with a bridge URL, ...).
+    expect(problems.filter((p) => / \(got |value hidden\)$/.test(p))).toEqual([]);
+  });
+
+  it('copied to .env unchanged, still runs the demo', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sg-example-'));
+    try {
+      await writeFile(join(dir, '.env'), example);
+      expect(isDemo(loadConfig({}, { cwd: dir, readDotEnv: true }))).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
