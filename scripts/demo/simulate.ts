@@ -214,7 +214,7 @@ export function simulateDay(spec: DemoSpec, date: string, limits: DayLimits, rng
     } else {
       // Cancellable orders make 09:15-09:20 jumpy; from 09:20 it converges on the opening price.
       const wide = spec.key === 'f' ? 0.02 : 0.006;
-      const amp = t < secondsOf('09:20:00') ? wide : wide * (1 - (progress - 0.5) * 2);
+      const amp = t < secondsOf('09:20:00') ? wide : wide * 0.3 * (1 - (progress - 0.5) * 2);
       indicative = clamp(Math.round(spec.open * (1 + amp * gauss(rng))), down, up);
     }
     const matched = round100(spec.openVolume * (0.15 + 0.85 * progress) * (1 + 0.05 * gauss(rng)));
