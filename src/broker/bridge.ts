@@ -29,6 +29,7 @@ import type {
   SellRequest,
 } from './broker.ts';
 import { BrokerError } from './broker.ts';
+import type { Clock } from '../domain/clock.ts';
 import { formatTicks } from '../domain/prices.ts';
 import type { JsonResponse } from './httpJson.ts';
 import { requestJson, TransportError } from './httpJson.ts';
@@ -58,7 +59,8 @@ export interface BridgeBrokerOptions {
   notReadyAttempts?: number;
   /** First backoff delay, doubled after each not-ready answer. Default 500. */
   backoffMs?: number;
-  now?: () => number;
+  /** For updatedAt when the bridge's answer has none. Default: the system clock. */
+  clock?: Clock;
 }
 
 interface Sent {
@@ -91,7 +93,8 @@ export class BridgeBroker implements Broker {
     this.timeoutMs = opts.timeoutMs ?? 5000;
     this.notReadyAttempts = Math.max(1, opts.notReadyAttempts ?? 4);
     this.backoffMs = opts.backoffMs ?? 500;
-    this.now = opts.now ?? Date.now;
+    const clock = opts.clock;
+    this.now = clock ? () => clock.now() : Date.now;
   }
 
   async health(): Promise<BrokerHealth> {

@@ -1,6 +1,7 @@
 /**
  * BROKER=ptrade: PTrade strategies cannot be called from outside, so SealGuard hosts the relay of
- * BRIDGE-PROTOCOL.md and the strategy (bridges/ptrade/sealguard_relay.py) polls it every 3 s:
+ * BRIDGE-PROTOCOL.md and the strategy (bridges/ptrade/sealguard_relay.py) polls it every 3 s. The
+ * wire contract is bridges/ptrade/README.md ("The relay contract (v1)"):
  *
  *   GET  /v1/relay/commands?after=<cursor>  → [{"command_id","kind","order","cursor"}] not yet answered
  *   POST /v1/relay/results                  ← {"results":[...], "snapshot":{account,positions,orders}}
@@ -412,17 +413,12 @@ export class PtradeRelayBroker implements Broker {
   async cancel(id: string): Promise<void> {
     const known = this.orders.get(id) ?? [...this.orders.values()].find((o) => o.brokerOrderId === id);
     const clientOrderId = known?.clientOrderId ?? id;
-    const commandId = `cancel-${clientOrderId}`.slice(0, 64);
-    // A cancel already answered may be asked again (a second cancel of the same order): start over.
-    if (this.results.has(commandId)) {
-      this.results.delete(commandId);
-      this.commands.delete(commandId);
-    }
-    if (!this.commands.has(commandId)) {
-      const order: Record<string, unknown> = { client_order_id: clientOrderId };
-      if (known?.brokerOrderId) order.broker_order_id = known.brokerOrderId;
-      this.enqueue(commandId, 'cancel', order);
-    }
+    // Command ids are never reused (the strategy replays a known id's stored result), so every
+    // cancel request is a new command; cancelling twice is harmless at the broker.
+    const commandId = `cancel-${this.epoch}-${this.seq + 1}`;
+    const order: Record<string, unknown> = { client_order_id: clientOrderId };
+    if (known?.brokerOrderId) order.broker_order_id = known.brokerOrderId;
+    this.enqueue(commandId, 'cancel', order);
     const r = await this.waitFor(commandId);
     if (!r.ok)
       throw new BrokerError(

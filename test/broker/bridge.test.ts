@@ -18,7 +18,7 @@ let broker: BridgeBroker;
 
 beforeEach(async () => {
   bridge = await startFakeBridge();
-  broker = new BridgeBroker({ url: bridge.url, token: bridge.token, timeoutMs: 300, backoffMs: 5 });
+  broker = new BridgeBroker({ url: bridge.url, token: bridge.token, timeoutMs: 3000, backoffMs: 5 });
 });
 afterEach(async () => {
   await bridge.close();
@@ -129,7 +129,8 @@ describe('BridgeBroker placing a sell', () => {
 
   it('a timeout after sending is reconciled by GET; the order that landed is returned, no second POST', async () => {
     bridge.faults.push('hang');
-    const order = await broker.placeSell(sell);
+    const impatient = new BridgeBroker({ url: bridge.url, token: bridge.token, timeoutMs: 300 });
+    const order = await impatient.placeSell(sell);
     expect(order.brokerOrderId).toBe('101');
     expect(posts()).toBe(1);
     expect(gets(sell.clientOrderId)).toBe(1);

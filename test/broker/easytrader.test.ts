@@ -259,7 +259,7 @@ describe('easytrader placing a sell', () => {
   });
 
   it('a /sell that hangs is reconciled through /today_entrusts, and never sent twice', async () => {
-    const b = await open();
+    const b = await open(300);
     fake.mode.push('hang');
     const o = await b.placeSell(sell);
     expect(o).toMatchObject({
@@ -278,7 +278,7 @@ describe('easytrader placing a sell', () => {
   });
 
   it('hung and not in today’s orders: OUTCOME_UNKNOWN, getOrder says unknown, asking again does not resend', async () => {
-    const b = await open();
+    const b = await open(300);
     fake.mode.push('hang-unrecorded');
     const err = await rejection(b.placeSell(sell));
     expect(err.code).toBe('OUTCOME_UNKNOWN');
@@ -308,7 +308,7 @@ describe('easytrader placing a sell', () => {
   });
 
   it('two identical candidate rows are ambiguous: unknown, for a human', async () => {
-    const b = await open();
+    const b = await open(300);
     fake.mode.push('hang-unrecorded');
     const row = {
       委托时间: hhmmss(),

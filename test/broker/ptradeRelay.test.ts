@@ -13,7 +13,7 @@ let base: string;
 
 beforeEach(async () => {
   skew = 0;
-  relay = new PtradeRelayBroker({ token: TOKEN, clock, resultTimeoutMs: 400 });
+  relay = new PtradeRelayBroker({ token: TOKEN, clock, resultTimeoutMs: 600 });
   base = `http://127.0.0.1:${await relay.listen(0)}`;
 });
 afterEach(async () => {
@@ -218,11 +218,14 @@ describe('PTrade relay', () => {
     const strategy = fakeStrategy();
     await relay.placeSell(sell);
     await relay.cancel('sg20261124pt01');
+    await relay.cancel('5551'); // asked again: a new command, since the strategy never re-runs an id
     await strategy.stop();
     expect(strategy.executed.map((c) => [c.kind, c.order.client_order_id, c.order.broker_order_id])).toEqual([
       ['place', 'sg20261124pt01', undefined],
       ['cancel', 'sg20261124pt01', '5551'],
+      ['cancel', 'sg20261124pt01', '5551'],
     ]);
+    expect(new Set(strategy.executed.map((c) => c.command_id)).size).toBe(3);
     expect((await relay.getOrder('sg20261124pt01'))?.status).toBe('pending_cancel');
   });
 
