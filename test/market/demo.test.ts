@@ -269,6 +269,24 @@ describe('the generator (scripts/gen-demo.ts)', () => {
     expect(checked).toBeGreaterThan(8000);
   });
 
+  it('skips ahead with startAt: b at 10:47 starts from its sealed baseline and the next thing seen is the drain, then the break', async () => {
+    const b = manifest.stocks.find((s) => s.key === 'b')!;
+    const feed = await ReplayFeed.open({ files: manifest.files, speed: Infinity, startAt: at('10:47:00') });
+    const seen: Snapshot[] = [];
+    feed.start([b.symbol], (s) => {
+      seen.push(s);
+      if (s.ts >= at('10:48:00')) void feed.stop();
+    });
+    await feed.finished;
+    expect(seen[0]!.ts).toBeLessThanOrEqual(at('10:47:00'));
+    expect(bookSealedUp(seen[0]!, b.limitUp)).toBe(true);
+    expect(seen.at(-1)!.ts).toBe(at('10:48:00'));
+    expect(bookSealedUp(seen.at(-1)!, b.limitUp)).toBe(false);
+    expect(
+      seen.slice(0, -1).every((s) => bookSealedUp(s, b.limitUp) && sealAmountUp(s) < TWENTY_MILLION),
+    ).toBe(true);
+  });
+
   it('replays through ReplayFeed end to end: every line valid, merged in order, clock at the close', async () => {
     const bad: string[] = [];
     const feed = await ReplayFeed.open({
