@@ -213,14 +213,15 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const open = (): Promise<EasytraderBroker> =>
+/** `sellTimeoutMs` short only where a test makes /sell hang; generous elsewhere so a loaded box cannot time out. */
+const open = (sellTimeoutMs = 5000): Promise<EasytraderBroker> =>
   EasytraderBroker.open({
     url: fake.url,
     dataDir: dir,
     clock,
-    timeoutMs: 1000,
-    sellTimeoutMs: 250,
-    reconcileDelayMs: 10,
+    timeoutMs: 5000,
+    sellTimeoutMs,
+    reconcileDelayMs: 50,
   });
 
 const sell: SellRequest = {
