@@ -83,9 +83,8 @@ function levels(data: Data, fields: number[], d: 2 | 3, out: Level[]): boolean {
 function limit(v: unknown, d: 2 | 3): number | null | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'number') return null;
-  const t = ticks(v, d);
-  if (Number.isNaN(t)) return NaN;
-  return isNoLimitSentinel(v, d) ? null : t;
+  if (isNoLimitSentinel(v, d)) return null;
+  return ticks(v, d);
 }
 
 function parseData(data: Data, sec: Security, source: string): Snapshot | string {

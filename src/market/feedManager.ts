@@ -210,6 +210,7 @@ export class FeedManager {
 
   private account(failed: boolean): void {
     const h = this.polling[this.active]!;
+    if (this.stopped) return; // requests aborted by stop() say nothing about the source
     if (!failed) {
       h.consecutiveFailures = 0;
       return;
