@@ -9,7 +9,13 @@ import type { Clock } from '../domain/clock.ts';
 import { resolveLimits } from '../domain/limits.ts';
 import { formatTicks, toTicks } from '../domain/prices.ts';
 import { bookSealedUp, sealAmountUp } from '../domain/seal.ts';
-import { initialMonitorState, step, type MonitorEvent, type MonitorState } from '../domain/sealMonitor.ts';
+import {
+  advance,
+  cloneMonitorState,
+  initialMonitorState,
+  type MonitorEvent,
+  type MonitorState,
+} from '../domain/sealMonitor.ts';
 import { phaseAt } from '../domain/session.ts';
 import { parseSymbol } from '../domain/symbols.ts';
 import { exchangeDate } from '../domain/time.ts';
@@ -18,7 +24,7 @@ import type { Phase, Security, Snapshot, Ticks } from '../domain/types.ts';
 import type { EventBus } from './bus.ts';
 import type { GuardEvent, Mode } from './events.ts';
 import { Executor, type MarketView } from './executor.ts';
-import type { GuardStores, TriggerOverrides, Watch } from './state.ts';
+import type { GuardStores, Settings, TriggerOverrides, Watch } from './state.ts';
 
 export interface GuardOptions {
   clock: Clock;
@@ -109,7 +115,8 @@ export class Guard {
     const today = exchangeDate(this.now());
     if (saved.day === today) {
       this.monitorsDay = today;
-      for (const [sym, st] of Object.entries(saved.monitors)) this.monitors.set(sym, st as MonitorState);
+      for (const [sym, st] of Object.entries(saved.monitors))
+        this.monitors.set(sym, cloneMonitorState(st as MonitorState));
     }
     try {
       const h = await this.o.broker.health();
@@ -168,7 +175,23 @@ export class Guard {
     return [...set].sort();
   }
 
+  private async updateSettings(mutate: (d: Settings) => void): Promise<void> {
+    await this.o.stores.settings.update(mutate);
+    this.watchedCache = undefined;
+    this.triggerCache.clear();
+  }
+
+  private watchedCache: Set<string> | undefined;
+  private readonly triggerCache = new Map<string, TriggerConfig>();
+
+  private watchedSet(): Set<string> {
+    return (this.watchedCache ??= new Set(this.watchedSymbols()));
+  }
+
+  /** Settings or holdings changed: drop derived caches and tell the feeds. */
   private emitSymbols(): void {
+    this.watchedCache = undefined;
+    this.triggerCache.clear();
     this.o.onSymbols?.(this.watchedSymbols());
   }
 
@@ -184,7 +207,7 @@ export class Guard {
         );
       name = found.name;
     }
-    await this.o.stores.settings.update((d) => {
+    await this.updateSettings((d) => {
       const w: Watch = d.watches[sec.id] ?? { symbol: sec.id, origin: 'user', addedAt: this.now() };
       if (name) w.name = name;
       if (patch.mode) w.mode = patch.mode;
@@ -201,7 +224,7 @@ export class Guard {
     const sec = parseSymbol(input);
     const wasWatched = this.watchedSymbols().includes(sec.id);
     const held = (this.positions.get(sec.id)?.quantity ?? 0) > 0;
-    await this.o.stores.settings.update((d) => {
+    await this.updateSettings((d) => {
       delete d.watches[sec.id];
       if (held && !d.ignored.includes(sec.id)) d.ignored.push(sec.id);
     });
@@ -212,7 +235,7 @@ export class Guard {
   /** Sets the mode of one watched code, or of all (the global default). */
   async setMode(target: string, mode: Mode): Promise<string[]> {
     if (target === 'all') {
-      await this.o.stores.settings.update((d) => {
+      await this.updateSettings((d) => {
         d.mode = mode;
         for (const w of Object.values(d.watches)) delete w.mode;
       });
@@ -220,7 +243,7 @@ export class Guard {
     }
     const sec = parseSymbol(target);
     await this.ensureWatchEntry(sec.id);
-    await this.o.stores.settings.update((d) => {
+    await this.updateSettings((d) => {
       d.watches[sec.id]!.mode = mode;
     });
     return [sec.id];
@@ -228,14 +251,14 @@ export class Guard {
 
   async setTriggers(target: string, patch: TriggerOverrides): Promise<TriggerConfig> {
     if (target === 'all') {
-      await this.o.stores.settings.update((d) => {
+      await this.updateSettings((d) => {
         d.triggers = { ...d.triggers, ...patch };
       });
       return this.effectiveTriggers(undefined);
     }
     const sec = parseSymbol(target);
     await this.ensureWatchEntry(sec.id);
-    await this.o.stores.settings.update((d) => {
+    await this.updateSettings((d) => {
       const w = d.watches[sec.id]!;
       w.triggers = { ...w.triggers, ...patch };
     });
@@ -246,7 +269,7 @@ export class Guard {
     const sec = parseSymbol(target);
     if (floor !== undefined) toTicks(floor, sec.decimals);
     await this.ensureWatchEntry(sec.id);
-    await this.o.stores.settings.update((d) => {
+    await this.updateSettings((d) => {
       const w = d.watches[sec.id]!;
       if (floor === undefined) delete w.floor;
       else w.floor = floor;
@@ -258,7 +281,7 @@ export class Guard {
     if (this.o.stores.settings.data.watches[symbol]) return;
     if (!this.watchedSymbols().includes(symbol))
       throw new NotWatchedError(`${symbol} is not watched: /watch it first`);
-    await this.o.stores.settings.update((d) => {
+    await this.updateSettings((d) => {
       d.watches[symbol] = {
         symbol,
         origin: 'holding',
@@ -269,7 +292,7 @@ export class Guard {
   }
 
   async setPaused(paused: boolean): Promise<void> {
-    await this.o.stores.settings.update((d) => {
+    await this.updateSettings((d) => {
       d.paused = paused;
     });
   }
@@ -287,6 +310,13 @@ export class Guard {
   }
 
   effectiveTriggers(symbol: string | undefined): TriggerConfig {
+    if (symbol === undefined) return this.computeTriggers(undefined);
+    let t = this.triggerCache.get(symbol);
+    if (!t) this.triggerCache.set(symbol, (t = this.computeTriggers(symbol)));
+    return t;
+  }
+
+  private computeTriggers(symbol: string | undefined): TriggerConfig {
     const g = mergeTriggerConfig(this.o.defaultTriggers, this.o.stores.settings.data.triggers);
     return symbol ? mergeTriggerConfig(g, this.o.stores.settings.data.watches[symbol]?.triggers) : g;
   }
@@ -358,8 +388,9 @@ export class Guard {
       this.monitors.clear();
       this.monitorsDay = today;
     }
-    const watched = new Set(this.watchedSymbols());
+    const watched = this.watchedSet();
     const triggers: { symbol: string; ev: Extract<MonitorEvent, { type: 'Triggered' }> }[] = [];
+    const events: MonitorEvent[] = [];
     let changed = false;
     for (const s of snaps) {
       this.last.set(s.symbol, s);
@@ -372,21 +403,31 @@ export class Guard {
         continue;
       }
       const limits = this.limitsFor(sec, s);
-      const prev = this.monitors.get(s.symbol) ?? initialMonitorState(s.symbol, today);
+      let st = this.monitors.get(s.symbol);
+      if (!st) {
+        st = initialMonitorState(s.symbol, today);
+        this.monitors.set(s.symbol, st);
+      }
       const held = (this.positions.get(s.symbol)?.sellable ?? 0) > 0;
-      const res = step(prev, s, {
-        limits: limits ? { up: limits.up, down: limits.down } : null,
-        phase,
-        now,
-        today,
-        triggers: this.effectiveTriggers(s.symbol),
-        held,
-        ...(this.o.confirmSnapshots ? { sealConfirm: this.o.confirmSnapshots } : {}),
-      });
-      this.monitors.set(s.symbol, res.state);
-      if (res.events.length === 0) continue;
+      // advance() updates the state in place: the hot path allocates nothing per quiet snapshot.
+      events.length = 0;
+      advance(
+        st,
+        s,
+        {
+          limits,
+          phase,
+          now,
+          today,
+          triggers: this.effectiveTriggers(s.symbol),
+          held,
+          ...(this.o.confirmSnapshots ? { sealConfirm: this.o.confirmSnapshots } : {}),
+        },
+        events,
+      );
+      if (events.length === 0) continue;
       changed = true;
-      for (const ev of res.events) {
+      for (const ev of events) {
         if (ev.type === 'Triggered') triggers.push({ symbol: s.symbol, ev });
         else this.publishMonitorEvent(sec, s, limits, ev);
       }
@@ -460,7 +501,8 @@ export class Guard {
   }
 
   private async persistMonitors(): Promise<void> {
-    const monitors = Object.fromEntries(this.monitors);
+    // The store freezes what it commits: hand it copies, keep the live states mutable.
+    const monitors = Object.fromEntries([...this.monitors].map(([k, v]) => [k, cloneMonitorState(v)]));
     const day = this.monitorsDay;
     try {
       await this.o.stores.monitors.update((d) => {

@@ -1,0 +1,25 @@
+# SealGuard 封板卫士: multi-stage build on the same Node major the project runs on (20).
+FROM node:20-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Production dependencies only (tsx is one: the sources run as TypeScript, no build step).
+RUN npm ci --omit=dev --no-audit --no-fund
+
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    DATA_DIR=/app/data \
+    TZ=Asia/Shanghai
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json package-lock.json ./
+COPY bin ./bin
+COPY src ./src
+COPY data/demo ./data/demo
+# Runtime state (settings, orders, pending confirms, event history) lives in the volume.
+RUN mkdir -p /app/data && chown -R node:node /app/data
+USER node
+VOLUME ["/app/data"]
+# WeCom callbacks and the PTrade relay listen on HTTP_PORT when configured.
+EXPOSE 8080
+# Same as `npm start`, without npm in the signal path so SIGTERM reaches the process.
+CMD ["node", "bin/sealguard.js", "start"]

@@ -1,0 +1,314 @@
+/**
+ * Composition root: configuration in, a running guard out. The only place that knows every
+ * layer; everything below it talks through interfaces (QuoteFeed, Broker, Channel, GuardApi).
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import type { Broker } from './broker/broker.ts';
+import { BridgeBroker } from './broker/bridge.ts';
+import { EasytraderBroker } from './broker/easytrader.ts';
+import { PaperBroker, type PaperStartPosition } from './broker/paper.ts';
+import { PtradeRelayBroker } from './broker/ptradeRelay.ts';
+import type { Channel } from './chat/channel.ts';
+import { ConsoleChannel } from './chat/console.ts';
+import { ChatHub } from './chat/hub.ts';
+import { TelegramChannel } from './chat/telegram.ts';
+import type { Config } from './config.ts';
+import { clockFromSpec, SystemClock, type Clock } from './domain/clock.ts';
+import type { Snapshot } from './domain/types.ts';
+import { formatExchangeTime, exchangeTs } from './domain/time.ts';
+import { GuardApi, type SourceStatus } from './engine/api.ts';
+import { EventBus } from './engine/bus.ts';
+import { Guard } from './engine/guard.ts';
+import { openGuardStores } from './engine/state.ts';
+import { createLogger, child, type Logger } from './log.ts';
+import { loadDemoManifest } from './market/demoManifest.ts';
+import type { QuoteFeed } from './market/feed.ts';
+import { FeedManager } from './market/feedManager.ts';
+import { ReplayFeed } from './market/replay.ts';
+import { SinaWsFeed } from './market/sinaWs.ts';
+import { pollingFeed, isPollingSource } from './market/sources.ts';
+import { EventLog } from './store/eventLog.ts';
+
+export interface AppOptions {
+  /** Run the demo: replayed market day, paper broker holding the demo stocks, console chat. */
+  demo?: boolean;
+  /** Demo replay speed (market seconds per real second). */
+  demoSpeed?: number;
+  input?: NodeJS.ReadableStream;
+  output?: NodeJS.WritableStream;
+  logger?: Logger;
+}
+
+export interface App {
+  api: GuardApi;
+  guard: Guard;
+  clock: Clock;
+  log: Logger;
+  /** Resolves when a demo replay has ended (never for a live run). */
+  ended: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The demo starts a little before the first seal and plays the day at this speed. */
+const DEMO_START = '09:58:00';
+const DEMO_SPEED = 90;
+
+export async function startApp(config: Config, opts: AppOptions = {}): Promise<App> {
+  // Logs go to stderr: stdout belongs to the console chat when it is on.
+  const demo = opts.demo ?? false;
+  const log =
+    opts.logger ??
+    createLogger(
+      demo && !config.setKeys.includes('LOG_LEVEL')
+        ? { ...config, log: { ...config.log, level: 'warn' } }
+        : config,
+      {
+        destination: process.stderr,
+      },
+    );
+  const wall = () => Date.now();
+  const stoppers: (() => Promise<void> | void)[] = [];
+
+  // ---- data directory and durable state (refuses to start on a corrupt file) --------------
+  let dataDir = config.dataDir;
+  if (demo) {
+    // A fresh demo every time, kept apart from a real setup's state.
+    dataDir = join(config.dataDir, 'demo-run');
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const stores = await openGuardStores(dataDir);
+  const eventLog = new EventLog({ dataDir, logger: child(log, 'events') });
+
+  // ---- market clock and quotes -------------------------------------------------------------
+  let clock: Clock;
+  let replay: ReplayFeed | undefined;
+  let manifest: ReturnType<typeof loadDemoManifest> | undefined;
+  if (demo) {
+    manifest = loadDemoManifest();
+    replay = await ReplayFeed.open({
+      files: manifest.files,
+      speed: opts.demoSpeed ?? DEMO_SPEED,
+      startAt: exchangeTs(manifest.date, DEMO_START),
+      onBadLine: (m) => log.warn({ replay: m }, 'bad line in the demo recording'),
+    });
+    clock = replay.clock;
+  } else {
+    clock = clockFromSpec(config.clock?.spec, wall);
+  }
+  const last = new Map<string, Snapshot>();
+
+  // ---- broker --------------------------------------------------------------------------
+  let broker: Broker;
+  let paper: PaperBroker | undefined;
+  let relay: PtradeRelayBroker | undefined;
+  switch (config.broker.kind) {
+    case 'paper': {
+      const positions: PaperStartPosition[] = manifest
+        ? manifest.stocks
+            .filter((s) => s.position > 0)
+            .map((s) => ({ symbol: s.symbol, name: s.name, quantity: s.position, sellable: s.position }))
+        : config.paper.positions.map((p) => ({ symbol: p.symbol, quantity: p.shares, sellable: p.shares }));
+      paper = await PaperBroker.open({
+        dataDir,
+        clock,
+        quotes: (s) => last.get(s),
+        positions,
+        cash: config.paper.cash ?? 1_000_000,
+        onError: (err) => log.warn({ err: err.message }, 'paper broker'),
+      });
+      broker = paper;
+      break;
+    }
+    case 'bridge':
+      broker = new BridgeBroker({ url: config.broker.url!, token: config.broker.token! });
+      break;
+    case 'easytrader':
+      broker = await EasytraderBroker.open({ url: config.broker.url!, dataDir, clock });
+      break;
+    case 'ptrade':
+      // Relay liveness is protocol time: the strategy polls on the real clock.
+      relay = new PtradeRelayBroker({ token: config.broker.token!, clock: new SystemClock(wall) });
+      broker = relay;
+      break;
+  }
+
+  // ---- engine ------------------------------------------------------------------------------
+  const bus = new EventBus({
+    onError: (sub, err) => log.warn({ subscriber: sub, err: String(err) }, 'event subscriber failed'),
+  });
+  let feeds: FeedManager | undefined;
+  const guard = new Guard({
+    clock,
+    broker,
+    stores,
+    bus,
+    log: child(log, 'guard'),
+    defaultMode: demo ? 'auto' : config.guard.mode,
+    defaultTriggers: { amount: config.guard.threshold },
+    confirmTimeoutS: config.guard.confirmTimeoutS,
+    confirmDefault: config.guard.confirmDefault,
+    onSnapshot: (s) => {
+      last.set(s.symbol, s);
+      if (paper) void paper.onQuote(s);
+    },
+    onSymbols: (symbols) => {
+      feeds?.setSymbols(symbols);
+      replay?.setSymbols(symbols);
+    },
+    lookup: async (symbol) => {
+      const s = last.get(symbol);
+      if (s) return { name: s.name };
+      if (demo) return null;
+      const feed = firstPollingFeed(config);
+      if (!feed) return { name: '' };
+      const r = await feed.fetch([symbol]);
+      const found = r.snapshots.find((x) => x.symbol === symbol && x.status !== 'not-listed');
+      return found ? { name: found.name } : null;
+    },
+  });
+  const sources = (): SourceStatus[] => {
+    if (replay) {
+      const newest = Math.max(0, ...[...last.values()].map((s) => s.ts));
+      return [
+        {
+          name: 'replay',
+          active: true,
+          ok: true,
+          ...(newest ? { lastQuoteAgeMs: clock.now() - newest } : {}),
+        },
+      ];
+    }
+    return (feeds?.health() ?? []).map((h) => ({
+      name: h.name,
+      active: h.active,
+      ok: h.consecutiveFailures === 0 && h.lastSuccessAt !== null,
+      ...(h.lastQuoteAgeMs !== null ? { lastQuoteAgeMs: h.lastQuoteAgeMs } : {}),
+      ...(h.lastError ? { lastError: h.lastError } : {}),
+    }));
+  };
+  const api = new GuardApi({ guard, broker, bus, clock, simulatedClock: demo || !!config.clock, sources });
+  bus.subscribe('event-log', (e) => eventLog.append({ ...e, ts: e.at }));
+
+  // ---- channels ----------------------------------------------------------------------------
+  const channels: Channel[] = [];
+  if (config.telegram) {
+    channels.push(
+      new TelegramChannel({
+        token: config.telegram.token,
+        allowedUsers: config.telegram.allowedUsers,
+        api,
+        log: child(log, 'telegram'),
+        ...(config.telegram.apiRoot ? { apiRoot: config.telegram.apiRoot } : {}),
+        ...(config.telegram.proxy ? { proxy: config.telegram.proxy } : {}),
+      }),
+    );
+  }
+  const httpHandlers: ((req: IncomingMessage, res: ServerResponse) => boolean)[] = [];
+  if (relay) httpHandlers.push(relay.handle);
+  // WECOM-CHANNEL: the WeCom channel (app, robot, callback server) is wired here.
+  if (channels.length === 0 || demo) {
+    channels.push(
+      new ConsoleChannel(api, {
+        ...(opts.input ? { input: opts.input as never } : {}),
+        ...(opts.output ? { output: opts.output as never } : {}),
+        timestamp: (ts) => formatExchangeTime(ts).slice(11, 19),
+      }),
+    );
+  }
+  const hub = new ChatHub(api, channels, child(log, 'chat'), () => stores.settings.data.notify);
+
+  let server: Server | undefined;
+  if (httpHandlers.length > 0) {
+    const port = config.httpPort ?? 8080;
+    server = createServer((req, res) => {
+      for (const h of httpHandlers) if (h(req, res)) return;
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+    });
+    await new Promise<void>((resolve, reject) => {
+      server!.once('error', reject);
+      server!.listen(port, '0.0.0.0', () => resolve());
+    });
+    log.info({ port }, 'http listening');
+    stoppers.push(() => new Promise<void>((r) => server!.close(() => r())));
+  }
+
+  // ---- start -------------------------------------------------------------------------------
+  await hub.start();
+  await guard.start();
+  let ended: Promise<void> = new Promise(() => {});
+  const onSnaps = (snaps: Snapshot[]) => {
+    guard.onSnapshots(snaps).catch((err) => log.error({ err: String(err) }, 'snapshot handling failed'));
+  };
+  if (replay) {
+    const r = replay;
+    r.start(
+      guard.watchedSymbols(),
+      (s) => onSnaps([s]),
+      (st, detail) => log.debug({ state: st, detail }, 'replay'),
+    );
+    ended = r.finished;
+    stoppers.push(() => r.stop());
+  } else {
+    const list: QuoteFeed[] = config.quotes.sources.map((name) => {
+      if (name === 'sina-ws')
+        return new SinaWsFeed(config.quotes.sinaWsUrl ? { url: config.quotes.sinaWsUrl } : {});
+      if (isPollingSource(name)) return pollingFeed(name, envOf(config));
+      throw new Error(`unknown quote source ${name}`);
+    });
+    feeds = new FeedManager({
+      clock,
+      feeds: list,
+      onSnapshots: onSnaps,
+      intervalMs: config.quotes.pollIntervalMs,
+      onError: (err) => log.warn({ err: String(err) }, 'feed error'),
+    });
+    feeds.on('FeedStale', (e) =>
+      bus.publish({ type: 'FeedStale', at: e.at, symbols: e.symbols, source: e.source }),
+    );
+    feeds.on('SourceChanged', (e) =>
+      bus.publish({ type: 'SourceChanged', at: e.at, from: e.from, to: e.to, reason: e.reason }),
+    );
+    feeds.setSymbols(guard.watchedSymbols());
+    feeds.start();
+    const f = feeds;
+    stoppers.push(() => f.stop());
+  }
+
+  log.info(
+    {
+      demo,
+      broker: broker.name,
+      clock: formatExchangeTime(clock.now()),
+      watched: guard.watchedSymbols().length,
+      channels: channels.map((c) => c.name),
+    },
+    'SealGuard started',
+  );
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      for (const s of stoppers.reverse()) await s();
+      await guard.stop();
+      await bus.idle();
+      await hub.stop();
+      await broker.close?.();
+    })());
+  return { api, guard, clock, log, ended, stop };
+}
+
+function envOf(config: Config): Record<string, string | undefined> {
+  return {
+    TENCENT_QUOTE_URL: config.quotes.tencentUrl,
+    SINA_QUOTE_URL: config.quotes.sinaUrl,
+    EASTMONEY_QUOTE_URL: config.quotes.eastmoneyUrl,
+  };
+}
+
+function firstPollingFeed(config: Config) {
+  const name = config.quotes.sources.find(isPollingSource);
+  return name ? pollingFeed(name, envOf(config)) : undefined;
+}
