@@ -308,8 +308,11 @@ describe('FeedManager', () => {
     m.start();
     await vi.waitFor(() => expect(srv.requests.length).toBeGreaterThanOrEqual(3));
     await m.stop();
+    // A request aborted by stop() may still reach the server a moment later; after that, silence
+    // (polling every 5 ms would have sent about 20 more).
+    await new Promise((r) => setTimeout(r, 30));
     const n = srv.requests.length;
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 100));
     expect(srv.requests.length).toBe(n);
   });
 });
