@@ -7,7 +7,10 @@ import { readFileSync } from 'node:fs';
 import iconv from 'iconv-lite';
 import { parseTencent } from '../src/market/tencentParse.ts';
 
-const text = readFileSync(new URL('../../shared/reference/fixtures/tencent_20221122_full_900rows_utf8.txt', import.meta.url), 'utf8');
+const text = readFileSync(
+  new URL('../../shared/reference/fixtures/tencent_20221122_full_900rows_utf8.txt', import.meta.url),
+  'utf8',
+);
 const gbk = iconv.encode(text, 'gbk');
 
 function rate(label: string, fn: () => number): number {

@@ -9,19 +9,35 @@ interface Command {
 }
 
 const commands: Record<string, Command> = {
-  start: { summary: 'run the guard as configured by the environment (.env)', load: () => import('./cli/start.ts') },
-  demo: { summary: 'replayed market day, paper broker, console chat: no setup', load: () => import('./cli/demo.ts') },
+  start: {
+    summary: 'run the guard as configured by the environment (.env)',
+    load: () => import('./cli/start.ts'),
+  },
+  demo: {
+    summary: 'replayed market day, paper broker, console chat: no setup',
+    load: () => import('./cli/demo.ts'),
+  },
   limits: {
     summary: 'limits <code> <prevClose> [--st] [--date YYYY-MM-DD] [--listed-days N]: limit-up/down prices',
     load: () => import('./cli/limits.ts'),
   },
-  quote: { summary: 'quote <code>... [--source tencent|sina|eastmoney]: live level-1 snapshot', load: () => import('./cli/quote.ts') },
-  record: { summary: 'record <code>... --out file.jsonl: record normalized snapshots', load: () => import('./cli/record.ts') },
+  quote: {
+    summary: 'quote <code>... [--source tencent|sina|eastmoney]: live level-1 snapshot',
+    load: () => import('./cli/quote.ts'),
+  },
+  record: {
+    summary: 'record <code>... --out file.jsonl: record normalized snapshots',
+    load: () => import('./cli/record.ts'),
+  },
   backtest: {
-    summary: 'backtest <recording.jsonl> [--threshold 2000w] [--drop-from-peak 50] [--drop-in-window 30/60s] [--confirm 1] [--json]',
+    summary:
+      'backtest <recording.jsonl> [--threshold 2000w] [--drop-from-peak 50] [--drop-in-window 30/60s] [--confirm 1] [--json]',
     load: () => import('./cli/backtest.ts'),
   },
-  doctor: { summary: 'check configuration, quote sources, broker and chat', load: () => import('./cli/doctor.ts') },
+  doctor: {
+    summary: 'check configuration, quote sources, broker and chat',
+    load: () => import('./cli/doctor.ts'),
+  },
 };
 
 export function usage(): string {

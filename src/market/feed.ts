@@ -24,7 +24,11 @@ export type StreamState = 'connecting' | 'open' | 'closed' | 'ended';
 export interface StreamingFeed {
   readonly kind: 'stream';
   readonly name: string;
-  start(symbols: string[], onSnapshot: (s: Snapshot) => void, onState?: (s: StreamState, detail?: string) => void): void;
+  start(
+    symbols: string[],
+    onSnapshot: (s: Snapshot) => void,
+    onState?: (s: StreamState, detail?: string) => void,
+  ): void;
   setSymbols(symbols: string[]): void;
   stop(): Promise<void>;
 }
