@@ -182,15 +182,21 @@ export async function runCommand(api: GuardApi, inv: Invocation): Promise<Reply>
   try {
     return await dispatch(api, inv);
   } catch (err) {
-    if (
-      err instanceof UsageError ||
-      err instanceof InputError ||
-      err instanceof UnknownCodeError ||
-      err instanceof NotWatchedError
-    )
-      return reply(undefined, `✗ ${err.message}`);
+    if (err instanceof UsageError) return reply(undefined, `✗ ${err.message}`);
+    if (err instanceof InputError || err instanceof UnknownCodeError || err instanceof NotWatchedError) {
+      // Domain errors say what is wrong; the user also needs to see what right looks like.
+      const head = commandName(inv.text);
+      const spec = COMMANDS.find((c) => c.name === head);
+      return reply(undefined, `✗ ${err.message.replace(/\.$/, '')}. Example: ${spec?.example ?? '/help'}`);
+    }
     return reply(undefined, `✗ Failed: ${err instanceof Error ? err.message : String(err)}`);
   }
+}
+
+function commandName(text: string): string {
+  const first = text.trim().split(/\s+/)[0] ?? '';
+  const head = first.replace(/^\//, '').replace(/@\w+$/, '').toLowerCase();
+  return head === 'sell' ? 'confirm' : head;
 }
 
 async function dispatch(api: GuardApi, inv: Invocation): Promise<Reply> {
