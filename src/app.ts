@@ -14,10 +14,12 @@ import type { Channel } from './chat/channel.ts';
 import { ConsoleChannel } from './chat/console.ts';
 import { ChatHub } from './chat/hub.ts';
 import { TelegramChannel } from './chat/telegram.ts';
+import { createWecomChannel } from './chat/wecomChannel.ts';
 import type { Config } from './config.ts';
 import { clockFromSpec, SystemClock, type Clock } from './domain/clock.ts';
 import type { Snapshot } from './domain/types.ts';
 import { formatExchangeTime, exchangeTs } from './domain/time.ts';
+import { formatAmount } from './domain/amounts.ts';
 import { GuardApi, type SourceStatus } from './engine/api.ts';
 import { EventBus } from './engine/bus.ts';
 import { Guard } from './engine/guard.ts';
@@ -209,6 +211,11 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
   const httpHandlers: ((req: IncomingMessage, res: ServerResponse) => boolean)[] = [];
   if (relay) httpHandlers.push(relay.handle);
   // WECOM-CHANNEL: the WeCom channel (app, robot, callback server) is wired here.
+  if (config.wecom || config.wecomWebhookKey) {
+    const wecom = createWecomChannel(config, api, child(log, 'wecom'));
+    channels.push(wecom.channel);
+    if (wecom.handle) httpHandlers.push(wecom.handle);
+  }
   if (channels.length === 0 || demo) {
     channels.push(
       new ConsoleChannel(api, {
@@ -238,6 +245,7 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
   // ---- start -------------------------------------------------------------------------------
   await hub.start();
   await guard.start();
+  bus.publish({ type: 'Info', at: clock.now(), text: startupText(guard, api) });
   let ended: Promise<void> = new Promise(() => {});
   const onSnaps = (snaps: Snapshot[]) => {
     guard.onSnapshots(snaps).catch((err) => log.error({ err: String(err) }, 'snapshot handling failed'));
@@ -311,4 +319,15 @@ function envOf(config: Config): Record<string, string | undefined> {
 function firstPollingFeed(config: Config) {
   const name = config.quotes.sources.find(isPollingSource);
   return name ? pollingFeed(name, envOf(config)) : undefined;
+}
+
+/** The first thing a user sees: what is being guarded, and how. */
+function startupText(guard: Guard, api: GuardApi): string {
+  const rows = api.list();
+  if (rows.length === 0)
+    return 'SealGuard is running. Nothing to guard yet: no holdings; add a code with /watch 600519 2000w.';
+  const names = rows.map((v) => `${v.name || v.symbol} ${v.symbol}`).join(', ');
+  const t = guard.effectiveTriggers(undefined);
+  const amount = t.amount ? `seal below ${formatAmount(t.amount)}` : 'the configured triggers';
+  return `SealGuard is watching ${rows.length}: ${names}. Default: sell on ${amount} (mode ${guard.modeOf('')}).${guard.paused ? ' Automatic selling is PAUSED.' : ''}`;
 }
