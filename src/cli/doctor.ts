@@ -1,0 +1,529 @@
+/**
+ * `sealguard doctor`: checks what `start` would use, one line per check (✓/✗) and a concrete fix
+ * under each failure. Meant to be run next to a live guard, so it never changes anything: store
+ * files are validated on copies (opening a store in place removes stray temp files, which could
+ * be a live writer's), and nothing is ever sent to a chat or a broker beyond read-only calls.
+ * Every check has a deadline, so a dead host makes a ✗, never a hang.
+ */
+import { randomBytes } from 'node:crypto';
+import { constants, copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { access, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import axios from 'axios';
+import WebSocket from 'ws';
+import { pino } from 'pino';
+import { ConfigError, isDemo, loadConfig, type Config } from '../config.ts';
+import { BridgeBroker } from '../broker/bridge.ts';
+import { EasytraderBroker } from '../broker/easytrader.ts';
+import { PaperBroker } from '../broker/paper.ts';
+import { proxyAgent } from '../chat/telegram.ts';
+import { WecomApp } from '../chat/wecom/app.ts';
+import { CalendarError, FIRST_CALENDAR_YEAR, LAST_CALENDAR_YEAR, isTradingDay } from '../domain/calendar.ts';
+import { clockFromSpec, type Clock } from '../domain/clock.ts';
+import { formatTicks } from '../domain/prices.ts';
+import { exchangeDate, formatExchangeTime } from '../domain/time.ts';
+import { openGuardStores } from '../engine/state.ts';
+import { isPollingSource, pollingFeed } from '../market/sources.ts';
+import { SINA_ORIGIN, SINA_WS_URL, toSinaCode } from '../market/sinaWs.ts';
+
+const HELP = `Usage: sealguard doctor [--timeout <ms>]
+
+Checks the configuration (environment and ./.env), the data directory and its store files, each
+quote source in QUOTE_SOURCES, the broker, Telegram and WeCom, and the exchange calendar. Prints one
+line per check with a fix under each failure. Changes nothing. Exit code 0 when every check passes.
+  --timeout <ms>   deadline per network check (default 8000)`;
+
+/** A well-known, always-listed code: 浦发银行. */
+const PROBE_SYMBOL = '600000.SH';
+const STORE_FILES = ['settings.json', 'orders.json', 'actions.json', 'monitors.json'] as const;
+
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  detail: string;
+  fix?: string;
+}
+
+export interface DoctorOptions {
+  /** Per network check, ms. */
+  timeoutMs?: number;
+  /** Wall clock; default Date.now. */
+  wallNow?: () => number;
+}
+
+export async function run(args: string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
+  let timeoutMs = 8000;
+  const t = args.indexOf('--timeout');
+  if (t >= 0) {
+    const v = Number(args[t + 1]);
+    if (!Number.isInteger(v) || v < 100) {
+      process.stderr.write('sealguard doctor: --timeout needs a whole number of milliseconds >= 100\n');
+      return 2;
+    }
+    timeoutMs = v;
+  }
+  const out = (line: string) => process.stdout.write(line + '\n');
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    out('✗ configuration: invalid');
+    for (const p of err.problems) out(`    ${p}`);
+    out('    fix: correct these keys in .env or the environment (.env.example documents each one)');
+    // The calendar needs no configuration, so it is still worth a line.
+    printResults([checkCalendar(clockFromSpec(undefined, Date.now))], out);
+    return 1;
+  }
+  const results = await runChecks(config, { timeoutMs });
+  printResults(results, out, config.secrets);
+  const failed = results.filter((r) => !r.ok).length;
+  out(failed === 0 ? '\nAll checks passed.' : `\n${failed} check${failed === 1 ? '' : 's'} failed.`);
+  return failed === 0 ? 0 : 1;
+}
+
+export function printResults(
+  results: CheckResult[],
+  out: (line: string) => void,
+  secrets: string[] = [],
+): void {
+  // Belt and braces: no check should put a secret in its text, but a library error message might.
+  const clean = (s: string) =>
+    secrets.reduce((acc, k) => (k.length >= 4 ? acc.split(k).join('***') : acc), s);
+  for (const r of results) {
+    out(clean(`${r.ok ? '✓' : '✗'} ${r.name}: ${r.detail}`));
+    if (!r.ok && r.fix) out(clean(`    fix: ${r.fix}`));
+  }
+}
+
+export async function runChecks(config: Config, opts: DoctorOptions = {}): Promise<CheckResult[]> {
+  const timeoutMs = opts.timeoutMs ?? 8000;
+  const wallNow = opts.wallNow ?? Date.now;
+  const clock = clockFromSpec(config.clock?.spec, wallNow);
+  const results: CheckResult[] = [checkConfig(config)];
+  // Network checks run side by side so a dead host costs one timeout, not one per check.
+  const pending: Promise<CheckResult>[] = [
+    checkDataDir(config),
+    checkStores(config),
+    ...config.quotes.sources.map((name) =>
+      withDeadline(`quotes ${name}`, timeoutMs, checkSource(config, name, clock, timeoutMs)),
+    ),
+    withDeadline(`broker ${config.broker.kind}`, timeoutMs, checkBroker(config, clock, timeoutMs)),
+  ];
+  if (config.telegram)
+    pending.push(withDeadline('telegram', timeoutMs, checkTelegram(config.telegram, timeoutMs)));
+  if (config.wecom) pending.push(withDeadline('wecom', timeoutMs, checkWecom(config.wecom, timeoutMs)));
+  results.push(...(await Promise.all(pending)));
+  if (config.wecomWebhookKey) {
+    results.push({
+      name: 'wecom robot',
+      ok: true,
+      detail: 'key set (not tested: the only test is a message to the group)',
+    });
+  }
+  results.push(checkCalendar(clock));
+  return results;
+}
+
+function checkConfig(config: Config): CheckResult {
+  const where = isDemo(config)
+    ? 'nothing configured: `npm start` runs the replayed demo day'
+    : `${config.setKeys.length} keys set; broker ${config.broker.kind}, default mode ${config.guard.mode}`;
+  const warn = config.warnings.length ? `; warnings: ${config.warnings.join('; ')}` : '';
+  const clock = config.clock ? `; SEALGUARD_CLOCK ${config.clock.spec} (simulated market time)` : '';
+  return { name: 'configuration', ok: true, detail: where + clock + warn };
+}
+
+async function checkDataDir(config: Config): Promise<CheckResult> {
+  const dir = config.dataDir;
+  const name = 'data directory';
+  if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory())
+      return { name, ok: false, detail: `${dir} is not a directory`, fix: 'point DATA_DIR at a directory' };
+    // A probe name no store uses, so a live guard never sees it as one of its temp files.
+    const probe = join(dir, `.doctor-${process.pid}-${randomBytes(3).toString('hex')}`);
+    try {
+      await writeFile(probe, 'ok');
+      await unlink(probe);
+      return { name, ok: true, detail: `${dir} is writable` };
+    } catch (err) {
+      return {
+        name,
+        ok: false,
+        detail: `${dir} is not writable (${(err as Error).message})`,
+        fix: `give the user running SealGuard write access to ${dir} or set DATA_DIR elsewhere`,
+      };
+    }
+  }
+  let parent = dirname(dir);
+  while (!existsSync(parent) && dirname(parent) !== parent) parent = dirname(parent);
+  try {
+    await access(parent, constants.W_OK);
+    return { name, ok: true, detail: `${dir} does not exist yet; start will create it` };
+  } catch {
+    return {
+      name,
+      ok: false,
+      detail: `${dir} does not exist and ${parent} is not writable`,
+      fix: `create ${dir} for the user running SealGuard or set DATA_DIR elsewhere`,
+    };
+  }
+}
+
+/** Each store file through the product's own open path, on a copy, so the real file is never touched. */
+async function checkStores(config: Config): Promise<CheckResult> {
+  const name = 'store files';
+  const dir = config.dataDir;
+  const extra: [string, (copyDir: string) => Promise<unknown>][] = [];
+  const fakeClock = { now: () => Date.now() };
+  if (config.broker.kind === 'paper')
+    extra.push(['paper.json', (d) => PaperBroker.open({ dataDir: d, clock: fakeClock })]);
+  if (config.broker.kind === 'easytrader')
+    extra.push([
+      'easytrader.json',
+      (d) =>
+        EasytraderBroker.open({ url: config.broker.url ?? 'http://127.0.0.1', dataDir: d, clock: fakeClock }),
+    ]);
+  const files: [string, (copyDir: string) => Promise<unknown>][] = [
+    ...STORE_FILES.map((f): [string, (d: string) => Promise<unknown>] => [f, (d) => openGuardStores(d)]),
+    ...extra,
+  ];
+  const present = files.filter(([f]) => existsSync(join(dir, f)));
+  if (present.length === 0) return { name, ok: true, detail: 'none yet (a fresh start)' };
+  const bad: string[] = [];
+  for (const [file, open] of present) {
+    const real = join(dir, file);
+    const copyDir = mkdtempSync(join(tmpdir(), 'sealguard-doctor-'));
+    try {
+      copyFileSync(real, join(copyDir, file));
+      await open(copyDir);
+    } catch (err) {
+      bad.push(
+        (err as Error).message
+          .split(join(copyDir, file))
+          .join(real)
+          .replace(/ The file was left untouched\.$/, ''),
+      );
+    } finally {
+      rmSync(copyDir, { recursive: true, force: true });
+    }
+  }
+  if (bad.length === 0) return { name, ok: true, detail: `${present.map(([f]) => f).join(', ')} valid` };
+  return {
+    name,
+    ok: false,
+    detail: bad.join('; '),
+    fix:
+      'start refuses to run on these. Restore the file from a backup (or a .bak next to it), repair it by hand, ' +
+      'or move it aside to start that part afresh (moving orders.json aside forgets today’s sell intents)',
+  };
+}
+
+async function checkSource(
+  config: Config,
+  name: string,
+  clock: Clock,
+  timeoutMs: number,
+): Promise<CheckResult> {
+  const label = `quotes ${name}`;
+  if (name === 'sina-ws') return checkSinaWs(config.quotes.sinaWsUrl ?? SINA_WS_URL, timeoutMs);
+  if (!isPollingSource(name))
+    return { name: label, ok: false, detail: 'unknown source', fix: 'fix QUOTE_SOURCES' };
+  const feed = pollingFeed(name, {
+    TENCENT_QUOTE_URL: config.quotes.tencentUrl,
+    SINA_QUOTE_URL: config.quotes.sinaUrl,
+    EASTMONEY_QUOTE_URL: config.quotes.eastmoneyUrl,
+  });
+  const started = performance.now();
+  try {
+    const r = await feed.fetch([PROBE_SYMBOL], AbortSignal.timeout(timeoutMs));
+    const ms = Math.round(performance.now() - started);
+    const s = r.snapshots.find((x) => x.symbol === PROBE_SYMBOL);
+    if (!s) {
+      return {
+        name: label,
+        ok: false,
+        detail: `answered in ${ms} ms but had no record for ${PROBE_SYMBOL}`,
+        fix: `the source may have changed its format; put another source first in QUOTE_SOURCES and report it`,
+      };
+    }
+    return {
+      name: label,
+      ok: true,
+      detail: `${PROBE_SYMBOL} ${s.name} ${formatTicks(s.last, s.decimals)} in ${ms} ms; ${ageText(clock.now() - s.ts)}`,
+    };
+  } catch (err) {
+    const urlKey = { tencent: 'TENCENT_QUOTE_URL', sina: 'SINA_QUOTE_URL', eastmoney: 'EASTMONEY_QUOTE_URL' }[
+      name
+    ];
+    return {
+      name: label,
+      ok: false,
+      detail: (err as Error).message,
+      fix: `check this machine's internet access to ${name} (or ${urlKey}); behind a firewall put a reachable source first in QUOTE_SOURCES`,
+    };
+  }
+}
+
+function ageText(ms: number): string {
+  if (ms < 0) return 'quote time is ahead of the market clock';
+  if (ms < 120_000) return `quote ${(ms / 1000).toFixed(1)} s old`;
+  return `quote ${Math.round(ms / 60_000)} min old (normal outside trading hours)`;
+}
+
+function checkSinaWs(base: string, timeoutMs: number): Promise<CheckResult> {
+  const name = 'quotes sina-ws';
+  const fix = 'check access to hq.sinajs.cn (or SINA_WS_URL); the polling sources keep working without it';
+  return new Promise((resolve) => {
+    const started = performance.now();
+    let openedMs = 0;
+    const ws = new WebSocket(`${base}?list=${toSinaCode(PROBE_SYMBOL)}`, {
+      origin: SINA_ORIGIN,
+      handshakeTimeout: timeoutMs,
+    });
+    const done = (r: CheckResult) => {
+      clearTimeout(timer);
+      ws.removeAllListeners();
+      ws.on('error', () => {});
+      ws.terminate();
+      resolve(r);
+    };
+    const timer = setTimeout(
+      () =>
+        done({
+          name,
+          ok: false,
+          detail: openedMs
+            ? `connected in ${openedMs} ms but no message within ${timeoutMs} ms`
+            : `no connection within ${timeoutMs} ms`,
+          fix,
+        }),
+      timeoutMs,
+    );
+    ws.on('open', () => (openedMs = Math.round(performance.now() - started)));
+    ws.on('message', (data) => {
+      const ms = Math.round(performance.now() - started);
+      const text = Buffer.isBuffer(data) ? data.toString('utf8') : String(data);
+      const hasRecord = /(sh|sz|bj)\d{6}=/.test(text);
+      done({
+        name,
+        ok: true,
+        detail: `connected in ${openedMs} ms, first message after ${ms} ms${hasRecord ? '' : ' (no quote record in it yet)'}`,
+      });
+    });
+    ws.on('error', (err) => done({ name, ok: false, detail: err.message, fix }));
+    ws.on('close', (code) =>
+      done({ name, ok: false, detail: `closed by the server (${code}) before any message`, fix }),
+    );
+  });
+}
+
+async function checkBroker(config: Config, clock: Clock, timeoutMs: number): Promise<CheckResult> {
+  const kind = config.broker.kind;
+  const name = `broker ${kind}`;
+  switch (kind) {
+    case 'paper':
+      return { name, ok: true, detail: 'paper trading: simulated fills, nothing reaches a real account' };
+    case 'ptrade': {
+      const port = config.httpPort ?? 8080;
+      return {
+        name,
+        ok: true,
+        detail:
+          `SealGuard hosts the relay itself on port ${port} while it runs; the PTrade strategy must reach ` +
+          `http://<this machine>:${port} (open the port to the PTrade server and use the same BROKER_TOKEN)`,
+      };
+    }
+    case 'bridge': {
+      const b = new BridgeBroker({ url: config.broker.url!, token: config.broker.token!, timeoutMs, clock });
+      const h = await b.health();
+      if (!h.ok) {
+        const msg = h.message ?? 'not connected';
+        // A 200 that says "not connected" (no message, or "bridge status ...") means the bridge is up but QMT is not.
+        const up = h.message === undefined || h.message.startsWith('bridge status');
+        const fix = /401|UNAUTHORIZED|token/i.test(msg)
+          ? 'BROKER_TOKEN must equal the token configured in the bridge'
+          : up
+            ? 'the bridge runs but is not connected to the broker: start QMT/miniQMT and log in on the trading PC'
+            : `start the bridge on the trading PC (bridges/README.md) and check that BROKER_URL ${config.broker.url} is reachable from here`;
+        return { name, ok: false, detail: `GET /v1/health: ${msg}`, fix };
+      }
+      try {
+        const a = await b.account();
+        return {
+          name,
+          ok: true,
+          detail: `${h.broker} connected, account ${a.accountId}, cash available ${a.cashAvailable}`,
+        };
+      } catch (err) {
+        return {
+          name,
+          ok: false,
+          detail: `health ok, but GET /v1/account failed: ${(err as Error).message}`,
+          fix: 'the bridge cannot read the account: check the account is logged in on QMT and the bridge log',
+        };
+      }
+    }
+    case 'easytrader': {
+      const dir = mkdtempSync(join(tmpdir(), 'sealguard-doctor-'));
+      try {
+        const b = await EasytraderBroker.open({ url: config.broker.url!, dataDir: dir, clock, timeoutMs });
+        const h = await b.health();
+        if (h.ok) return { name, ok: true, detail: `GET /balance answered; account ${h.accountId ?? '?'}` };
+        return {
+          name,
+          ok: false,
+          detail: `GET /balance: ${h.message ?? 'failed'}`,
+          fix: `start the easytrader remote server on the trading PC (logged in to the client) and check BROKER_URL ${config.broker.url}`,
+        };
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  }
+}
+
+async function checkTelegram(tg: NonNullable<Config['telegram']>, timeoutMs: number): Promise<CheckResult> {
+  const name = 'telegram';
+  const root = (tg.apiRoot ?? 'https://api.telegram.org').replace(/\/+$/, '');
+  const agent = tg.proxy ? proxyAgent(tg.proxy) : undefined;
+  try {
+    const res = await axios.get(`${root}/bot${tg.token}/getMe`, {
+      timeout: timeoutMs,
+      validateStatus: () => true,
+      proxy: false,
+      ...(agent ? { httpAgent: agent, httpsAgent: agent } : {}),
+    });
+    const body = res.data as { ok?: boolean; result?: { username?: string }; description?: string };
+    if (res.status === 200 && body?.ok) {
+      return {
+        name,
+        ok: true,
+        detail: `bot @${body.result?.username ?? '?'}; allowed users ${tg.allowedUsers.join(', ')}${tg.proxy ? ' (via proxy)' : ''}`,
+      };
+    }
+    if (res.status === 401 || res.status === 404) {
+      return {
+        name,
+        ok: false,
+        detail: `getMe refused the token (${res.status} ${body?.description ?? ''})`.trim(),
+        fix: 'copy the token again from @BotFather into TELEGRAM_BOT_TOKEN (or /revoke and use the new one)',
+      };
+    }
+    return {
+      name,
+      ok: false,
+      detail: `getMe answered HTTP ${res.status}`,
+      fix: 'check TELEGRAM_API_ROOT/TELEGRAM_PROXY; try again later if Telegram is having trouble',
+    };
+  } catch (err) {
+    return {
+      name,
+      ok: false,
+      detail: `cannot reach ${tg.apiRoot ? 'TELEGRAM_API_ROOT' : 'api.telegram.org'}${tg.proxy ? ' through TELEGRAM_PROXY' : ''}: ${(err as Error).message}`,
+      fix: tg.proxy
+        ? 'check that the proxy in TELEGRAM_PROXY is running and reachable'
+        : 'Telegram is blocked from mainland China: set TELEGRAM_PROXY (e.g. socks5://127.0.0.1:1080) or use WeCom',
+    };
+  }
+}
+
+async function checkWecom(w: NonNullable<Config['wecom']>, timeoutMs: number): Promise<CheckResult> {
+  const name = 'wecom';
+  const app = new WecomApp({
+    corpId: w.corpId,
+    agentId: w.agentId,
+    secret: w.secret,
+    logger: pino({ level: 'silent' }),
+    timeoutMs,
+    ...(w.apiRoot ? { apiRoot: w.apiRoot } : {}),
+  });
+  try {
+    await app.accessToken();
+    return {
+      name,
+      ok: true,
+      detail: `gettoken ok (agent ${w.agentId}); allowed users ${w.allowedUsers.join(', ') || '(none)'}${w.callback ? '; callbacks on' : ''}`,
+    };
+  } catch (err) {
+    const msg = (err as Error).message;
+    const code = (err as { errcode?: number }).errcode;
+    const fix =
+      code === 60020
+        ? "add this machine's egress IP to the app's 企业可信IP (应用管理 → the app → 企业可信IP), then run doctor again"
+        : code === 40001 || code === 40013 || code === 40091
+          ? 'WECOM_CORP_ID or WECOM_SECRET is wrong: copy them again from the admin console (我的企业 → 企业ID; 应用管理 → the app → Secret)'
+          : 'check access to qyapi.weixin.qq.com (or WECOM_API_ROOT) from this machine';
+    return { name, ok: false, detail: msg, fix };
+  }
+}
+
+function checkCalendar(clock: Clock): CheckResult {
+  const name = 'calendar';
+  const today = exchangeDate(clock.now());
+  const year = Number(today.slice(0, 4));
+  const has = (y: number) => {
+    try {
+      isTradingDay(`${y}-01-05`);
+      return true;
+    } catch (err) {
+      if (!(err instanceof CalendarError)) throw err;
+      return false;
+    }
+  };
+  const covers = `covers ${FIRST_CALENDAR_YEAR}–${LAST_CALENDAR_YEAR}`;
+  if (!has(year)) {
+    return {
+      name,
+      ok: false,
+      detail: `no holiday data for ${year} (${covers}; market date ${today})`,
+      fix: 'update the chinese-days package (npm update chinese-days): the guard refuses to trade on days it cannot classify',
+    };
+  }
+  if (has(year + 1))
+    return { name, ok: true, detail: `holiday data for ${year} and ${year + 1} (${covers})` };
+  // Next year's holidays are published late in the year; missing them only matters near January.
+  const december = today.slice(5, 7) === '12';
+  return {
+    name,
+    ok: !december,
+    detail: `holiday data for ${year}, none yet for ${year + 1} (${covers})`,
+    fix: `update chinese-days (npm update chinese-days) before ${year + 1}-01-01, or the guard stops trading that day`,
+  };
+}
+
+function withDeadline(name: string, ms: number, work: Promise<CheckResult>): Promise<CheckResult> {
+  // The check's own timeouts should fire first; this is the backstop that keeps doctor from hanging.
+  return new Promise((resolve) => {
+    const timer = setTimeout(
+      () =>
+        resolve({
+          name,
+          ok: false,
+          detail: `no answer within ${ms + 2000} ms`,
+          fix: 'check the network path to it',
+        }),
+      ms + 2000,
+    );
+    work.then(
+      (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        resolve({
+          name,
+          ok: false,
+          detail: `check failed: ${(err as Error).message}`,
+          fix: 'see the message above',
+        });
+      },
+    );
+  });
+}
