@@ -22,7 +22,7 @@ import { WecomApp } from '../chat/wecom/app.ts';
 import { CalendarError, FIRST_CALENDAR_YEAR, LAST_CALENDAR_YEAR, isTradingDay } from '../domain/calendar.ts';
 import { clockFromSpec, type Clock } from '../domain/clock.ts';
 import { formatTicks } from '../domain/prices.ts';
-import { exchangeDate, formatExchangeTime } from '../domain/time.ts';
+import { exchangeDate } from '../domain/time.ts';
 import { openGuardStores } from '../engine/state.ts';
 import { isPollingSource, pollingFeed } from '../market/sources.ts';
 import { SINA_ORIGIN, SINA_WS_URL, toSinaCode } from '../market/sinaWs.ts';
