@@ -206,6 +206,10 @@ export function resolveLimits(
     };
   }
   if (!computed) return null;
+  // Without published limits (Sina) and without a listing date, the exchange's name prefix is
+  // the only hint of a no-limit IPO day: "N" on day 1, "C" on days 2-5 of a registration-based
+  // IPO (rules.md §1.3). Computing a 10% limit there could mark a stock "sealed" that has none.
+  if (opts.listedDays === undefined && s.limitUp === undefined && looksLikeNewListing(s.name)) return null;
   return {
     up: computed.up,
     down: computed.down,
@@ -215,4 +219,9 @@ export function resolveLimits(
     computedDown,
     mismatch: false,
   };
+}
+
+/** "N海诚", "C宇树": a Latin N or C directly followed by the (CJK) name. */
+export function looksLikeNewListing(name: string): boolean {
+  return /^[NC][\u3400-\u9fff]/u.test(name.trim());
 }

@@ -332,3 +332,35 @@ describe('resolveLimits prefers published limits and cross-checks them', () => {
     });
   });
 });
+
+describe('new listings seen only through their name', () => {
+  const base = {
+    symbol: '001234.SZ',
+    name: 'N海诚',
+    source: 'sina',
+    ts: 0,
+    status: 'normal' as const,
+    decimals: 2 as const,
+    last: 1500,
+    prevClose: 1000,
+    open: 1400,
+    high: 1600,
+    low: 1300,
+    bids: [],
+    asks: [],
+    volume: 1,
+    amount: 1,
+  };
+  const sec = parseSymbol('001234');
+  it('an N- or C-prefixed name with no published limits and no listing date has no limit', () => {
+    expect(resolveLimits(sec, base, '2026-11-23')).toBeNull();
+    expect(resolveLimits(sec, { ...base, name: 'C海诚' }, '2026-11-23')).toBeNull();
+  });
+  it('an ordinary name, or a published limit, still gets limits', () => {
+    expect(resolveLimits(sec, { ...base, name: '海诚股份' }, '2026-11-23')?.up).toBe(1100);
+    expect(resolveLimits(sec, { ...base, name: 'TCL科技' }, '2026-11-23')?.up).toBe(1100);
+    expect(resolveLimits(sec, { ...base, limitUp: 1100, limitDown: 900 }, '2026-11-23')?.source).toBe(
+      'published',
+    );
+  });
+});
