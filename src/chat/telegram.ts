@@ -82,6 +82,8 @@ export class TelegramChannel implements Channel {
   readonly bot: Bot;
   private readonly allowed: Set<number>;
   private running: Promise<void> | undefined;
+  /** Actions this channel is resolving right now. */
+  private readonly tapping = new Set<string>();
 
   constructor(private readonly o: TelegramOptions) {
     this.allowed = new Set(o.allowedUsers);
@@ -151,19 +153,25 @@ export class TelegramChannel implements Channel {
     const id = m[2]!;
     const user = `telegram:${ctx.from!.id}`;
     const a = this.o.api.action(id);
-    if (!a || a.status !== 'pending' || this.o.api.now() > a.deadline) {
+    // A second tap while the first is still selling finds the action still 'pending' on disk
+    // (the status write is in flight), so the channel remembers its own taps too.
+    const busy = this.tapping.has(id);
+    if (!a || busy || a.status !== 'pending' || this.o.api.now() > a.deadline) {
       const why = !a
         ? 'This confirm is unknown (from an earlier run?). Nothing was done.'
-        : a.status !== 'pending'
-          ? `Already handled: ${a.outcome ?? a.status}.`
-          : 'Too late: the deadline has passed.';
+        : busy || a.status === 'executing'
+          ? 'Already being handled; nothing more was done.'
+          : a.status !== 'pending'
+            ? `Already handled: ${a.outcome ?? a.status}.`
+            : 'Too late: the deadline has passed.';
       await ctx.answerCallbackQuery({ text: why.slice(0, 200), show_alert: true }).catch(() => {});
       return;
     }
     await ctx.answerCallbackQuery({ text: decision === 'sell' ? 'Selling…' : 'Holding.' }).catch(() => {});
     const msg = ctx.callbackQuery?.message;
     // The engine decides pending -> executing synchronously; a racing second tap gets ok:false.
-    const pending = this.o.api.resolve(id, decision, user);
+    this.tapping.add(id);
+    const pending = this.o.api.resolve(id, decision, user).finally(() => this.tapping.delete(id));
     if (msg && decision === 'sell')
       await this.edit(
         msg.chat.id,
@@ -172,7 +180,8 @@ export class TelegramChannel implements Channel {
       ).catch(() => {});
     void pending.then(
       async (r) => {
-        if (!r.ok && msg) await ctx.answerCallbackQuery().catch(() => {});
+        // Refused by the engine (another channel got there first): its outcome edits the message.
+        if (!r.ok) this.o.log.info({ actionId: id, why: r.message }, 'tap refused by the engine');
         if (r.ok && msg && r.action)
           await this.o.api.attachMessage(id, this.name, `${msg.chat.id}:${msg.message_id}`);
       },

@@ -115,7 +115,7 @@ const text = (r: Reply): string => plainText(r);
 
 /** Settings in memory and on disk, to prove a refused command changed nothing. */
 function settingsNow(r: Rig): string {
-  let disk = '';
+  let disk: string;
   try {
     disk = readFileSync(join(r.dir, 'settings.json'), 'utf8');
   } catch {

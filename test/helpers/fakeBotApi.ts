@@ -47,7 +47,9 @@ export interface FakeBotApi {
 
 export const BOT_ID = 7_000_000_001;
 
-export async function startFakeBotApi(token = '123456:TEST-token_fake'): Promise<FakeBotApi> {
+export async function startFakeBotApi(
+  token = '123456789:AAE-fake_token_for_tests_0123456789',
+): Promise<FakeBotApi> {
   const calls: ApiCall[] = [];
   const messages = new Map<number, StoredMessage>();
   const updates: Record<string, unknown>[] = [];
@@ -130,7 +132,8 @@ export async function startFakeBotApi(token = '123456:TEST-token_fake'): Promise
           );
         m.text = text;
         m.edits++;
-        if (kb) m.reply_markup = kb;
+        // An edit without a keyboard (or with an empty one) removes the buttons, as on Telegram.
+        if (kb?.inline_keyboard.length) m.reply_markup = kb;
         else delete m.reply_markup;
         return ok(messageObj(m));
       }
