@@ -140,7 +140,11 @@ describe('WeCom channel with the app and callbacks', () => {
     const card = cards[0]!.body.template_card as Record<string, unknown>;
     expect(card).toMatchObject({ card_type: 'button_interaction', task_id: id });
     expect((card.button_list as { key: string }[]).map((b) => b.key)).toEqual(['sell', 'hold']);
-    expect(JSON.stringify(card)).toContain('002116.SZ');
+    expect(card.main_title).toMatchObject({ title: '卖出确认 中国海诚 002116.SZ' });
+    const fields = card.horizontal_content_list as { keyname: string; value: string }[];
+    expect(fields.find((f) => f.keyname === '卖出')?.value).toBe('10000股 @ 10.00');
+    expect(fields.find((f) => f.keyname === '超时默认')?.value).toBe('持有 HOLD');
+    expect(card.sub_title_text).toContain(`/confirm ${id}`);
     // The card ref is stored with the action so the hub can settle it later.
     const codes = cardCodes();
     expect(Object.keys(codes)).toEqual(USERS);
