@@ -27,6 +27,8 @@ export interface FakeBridge {
   faults: Fault[];
   /** When true, GET /v1/orders/{id} answers 404 even for known orders (a bridge that lags). */
   lagging: boolean;
+  /** What GET /v1/positions answers (wire format); tests may replace it. */
+  positions: Record<string, unknown>[];
   close(): Promise<void>;
 }
 
@@ -37,6 +39,17 @@ export async function startFakeBridge(token = 'test-token-s3cret'): Promise<Fake
     orders: new Map(),
     faults: [],
     lagging: false,
+    positions: [
+      {
+        symbol: '002116.SZ',
+        name: '中国海诚',
+        quantity: 10000,
+        sellable_quantity: 10000,
+        avg_cost: '9.50',
+        last_price: '10.02',
+        market_value: '100200.00',
+      },
+    ],
   };
   const bodies = new Map<string, string>();
   let seq = 100;
@@ -78,19 +91,7 @@ export async function startFakeBridge(token = 'test-token-s3cret'): Promise<Fake
       });
     }
     if (req.method === 'GET' && path === '/v1/positions') {
-      return send(200, {
-        positions: [
-          {
-            symbol: '002116.SZ',
-            name: '中国海诚',
-            quantity: 10000,
-            sellable_quantity: 10000,
-            avg_cost: '9.50',
-            last_price: '10.02',
-            market_value: '100200.00',
-          },
-        ],
-      });
+      return send(200, { positions: state.positions });
     }
     if (req.method === 'POST' && path === '/v1/orders') {
       const fault = state.faults.shift();
