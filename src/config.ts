@@ -38,6 +38,8 @@ export interface Config {
   };
   /** WeCom group robot (send-only). */
   wecomWebhookKey?: string;
+  /** WECOM_API_ROOT for the robot too, which works without the app keys. */
+  wecomApiRoot?: string;
   httpPort?: number;
   quotes: {
     /** In order of preference. */
@@ -464,6 +466,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
     log: { level: v.LOG_LEVEL ?? 'info', pretty: v.LOG_PRETTY },
     httpPort: v.HTTP_PORT,
     wecomWebhookKey: v.WECOM_WEBHOOK_KEY,
+    wecomApiRoot: v.WECOM_API_ROOT,
     secrets: [],
     setKeys,
     warnings,

@@ -320,3 +320,14 @@ describe('.env.example', () => {
     }
   });
 });
+
+describe('WECOM_API_ROOT without the app', () => {
+  it('reaches the group robot too (it needs no app keys)', () => {
+    const c = loadConfig(
+      { WECOM_WEBHOOK_KEY: '00000000-robot-key', WECOM_API_ROOT: 'http://127.0.0.1:1' },
+      { readDotEnv: false },
+    );
+    expect(c.wecom).toBeUndefined();
+    expect(c.wecomApiRoot).toBe('http://127.0.0.1:1');
+  });
+});

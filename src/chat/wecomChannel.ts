@@ -145,7 +145,7 @@ class WecomChannel implements Channel, WecomInbound {
       this.robot = new WecomRobot({
         key: config.wecomWebhookKey,
         logger: log,
-        ...((o.apiRoot ?? w?.apiRoot) ? { apiRoot: o.apiRoot ?? w?.apiRoot } : {}),
+        ...((o.apiRoot ?? config.wecomApiRoot) ? { apiRoot: o.apiRoot ?? config.wecomApiRoot } : {}),
       });
     // Buttons only make sense when their clicks come back to us.
     this.interactive = !!this.app && !!this.callback;

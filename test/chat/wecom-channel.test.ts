@@ -41,6 +41,7 @@ function config(over: Partial<Config> = {}, callback = true): Config {
       apiRoot: qy.url,
       ...(callback ? { callback: { token: TOKEN, aesKey: AES_KEY } } : {}),
     },
+    wecomApiRoot: qy.url,
     ...over,
   } as Config;
 }
@@ -253,7 +254,7 @@ describe('WeCom channel with the app and callbacks', () => {
 
 describe('WeCom channel without buttons', () => {
   it('robot only: the confirm goes to the group as text with the typed /confirm fallback, no card', async () => {
-    const parts = await wire({ wecomWebhookKey: '00000000-robot-key' } as Config, { apiRoot: qy.url });
+    const parts = await wire({ wecomWebhookKey: '00000000-robot-key', wecomApiRoot: qy.url } as Config);
     expect(parts.handle).toBeUndefined();
     expect(parts.channel.interactive).toBe(false);
     const id = await trigger();
