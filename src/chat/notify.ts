@@ -29,6 +29,7 @@ export const DEFAULT_LEVELS: Record<GuardEventType, NotifyLevel> = {
   BrokerDown: 'on',
   BrokerUp: 'on',
   Info: 'on',
+  DailySummary: 'on',
 };
 
 /** Types whose repeats within the cooldown are folded (per symbol). */
@@ -47,6 +48,8 @@ export interface Notification {
   silent: boolean;
   /** Present on a confirm request: the channel shows buttons for this action. */
   actionId?: string;
+  /** PNG files to show after the text, where the channel can (Telegram); others ignore them. */
+  photos?: { file: string; caption: string }[];
 }
 
 export class NotificationPolicy {
@@ -70,6 +73,11 @@ export class NotificationPolicy {
     const r = render(e);
     const n: Notification = { type: e.type, reply: r, silent: level === 'silent' };
     if (e.type === 'SellTriggered' && e.actionId) n.actionId = e.actionId;
+    if (e.type === 'DailySummary' && e.charts?.length)
+      n.photos = e.charts.map((c) => ({
+        file: c.file,
+        caption: `${c.name} ${c.symbol} 封单 seal ${e.date}`,
+      }));
     return n;
   }
 }
@@ -176,5 +184,7 @@ export function render(e: GuardEvent): Reply {
       return { lines: ['🔌 Broker reachable again.'] };
     case 'Info':
       return { lines: [e.text] };
+    case 'DailySummary':
+      return { title: e.title, lines: e.text.split('\n') };
   }
 }

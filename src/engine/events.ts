@@ -59,6 +59,16 @@ export type GuardEvent =
   | (Base & { type: 'SourceChanged'; from: string; to: string; reason: string })
   | (Base & { type: 'BrokerDown'; message: string })
   | (Base & { type: 'BrokerUp' })
-  | (Base & { type: 'Info'; text: string });
+  | (Base & { type: 'Info'; text: string })
+  | (Base & {
+      /** A scheduled report (09:00 briefing, 15:05 summary); the text is complete on its own. */
+      type: 'DailySummary';
+      kind: 'briefing' | 'summary';
+      date: string;
+      title: string;
+      text: string;
+      /** Seal charts (PNG files in DATA_DIR) for channels that can show pictures. */
+      charts?: { symbol: string; name: string; file: string }[];
+    });
 
 export type GuardEventType = GuardEvent['type'];
