@@ -236,6 +236,34 @@ describe('Telegram against a fake Bot API, the real app behind it', () => {
   }, 20_000);
 });
 
+describe('Telegram flood control', () => {
+  it('a 429 with retry_after is waited out and the reply still arrives (auto-retry)', async () => {
+    const isHelp = (p: Record<string, unknown>) => /SealGuard 封板卫士 commands/.test(String(p.text));
+    bot.failNext(
+      'sendMessage',
+      { error_code: 429, description: 'Too Many Requests: retry after 1', retry_after: 1 },
+      isHelp,
+    );
+    const from = bot.calls.length;
+    const t0 = Date.now();
+    bot.sendText(ME, '/help');
+    await bot.waitFor(
+      (c) =>
+        sent(c) &&
+        isHelp(c.payload) &&
+        bot.calls.slice(from).filter((x) => sent(x) && isHelp(x.payload)).length === 2,
+      8_000,
+      from,
+    );
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1_000);
+    const [first, second] = bot.calls.slice(from).filter((c) => sent(c) && isHelp(c.payload));
+    expect(second!.payload).toEqual(first!.payload);
+    expect([...bot.messages.values()].filter((m) => /SealGuard 封板卫士 commands/.test(m.text))).toHaveLength(
+      1,
+    );
+  });
+});
+
 describe('toHtmlChunks', () => {
   it('never splits inside a tag and escapes every line', () => {
     const chunks = toHtmlChunks(

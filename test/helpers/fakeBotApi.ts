@@ -34,8 +34,8 @@ export interface FakeBotApi {
   token: string;
   calls: ApiCall[];
   messages: Map<number, StoredMessage>;
-  /** Errors answered to the next calls of a method, in order. */
-  failNext(method: string, err: ScriptedError): void;
+  /** Errors answered to the next calls of a method (only those matching `when`, if given), in order. */
+  failNext(method: string, err: ScriptedError, when?: (payload: Record<string, unknown>) => boolean): void;
   /** A user types `text` in their private chat (the bot_command entity is set for /commands). */
   sendText(userId: number, text: string, chatId?: number): number;
   /** A user taps an inline button of a stored message. */
@@ -53,7 +53,10 @@ export async function startFakeBotApi(
   const calls: ApiCall[] = [];
   const messages = new Map<number, StoredMessage>();
   const updates: Record<string, unknown>[] = [];
-  const failures = new Map<string, ScriptedError[]>();
+  const failures = new Map<
+    string,
+    { err: ScriptedError; when?: (p: Record<string, unknown>) => boolean }[]
+  >();
   const answered = new Set<string>();
   let updateId = 1000;
   let messageId = 1;
@@ -188,7 +191,9 @@ export async function startFakeBotApi(
       }
       calls.push({ method, payload });
       recorded();
-      const scripted = failures.get(method)?.shift();
+      const queue = failures.get(method) ?? [];
+      const at = queue.findIndex((f) => !f.when || f.when(payload));
+      const scripted = at >= 0 ? queue.splice(at, 1)[0]!.err : undefined;
       if (scripted)
         return send(scripted.error_code, {
           ok: false,
@@ -212,8 +217,8 @@ export async function startFakeBotApi(
     token,
     calls,
     messages,
-    failNext(method, err) {
-      failures.set(method, [...(failures.get(method) ?? []), err]);
+    failNext(method, err, when) {
+      failures.set(method, [...(failures.get(method) ?? []), when ? { err, when } : { err }]);
     },
     sendText(userId, text, chatId = userId) {
       const id = ++updateId;
