@@ -82,6 +82,8 @@ export class TelegramChannel implements Channel {
   readonly bot: Bot;
   private readonly allowed: Set<number>;
   private running: Promise<void> | undefined;
+  /** Per chat, the tail of its queue of commands (run one after another, off the update loop). */
+  private readonly chains = new Map<number, Promise<void>>();
   /** Actions this channel is resolving right now. */
   private readonly tapping = new Set<string>();
 
@@ -122,7 +124,14 @@ export class TelegramChannel implements Channel {
       const chatId = ctx.chat.id;
       const text = ctx.message.text;
       if (!text.startsWith('/')) return ctx.reply('Send /help for the commands.').then(() => undefined);
-      void this.runDetached(chatId, `telegram:${ctx.from.id}`, text);
+      // Detached from the update loop, but in order per chat: "/watch X" then "/mode X auto"
+      // typed quickly must not race (the watch's name lookup is a network call).
+      const prev = this.chains.get(chatId) ?? Promise.resolve();
+      const next = prev.then(() => this.runDetached(chatId, `telegram:${ctx.from.id}`, text));
+      this.chains.set(chatId, next);
+      void next.then(() => {
+        if (this.chains.get(chatId) === next) this.chains.delete(chatId);
+      });
       return undefined;
     });
     bot.catch((err) => {

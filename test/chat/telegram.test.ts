@@ -61,6 +61,7 @@ function publish(): void {
   const now = app ? app.clock.now() : Date.parse(START);
   market.set(book('002116', '中国海诚', now, sealLots));
   market.set(book('600777', '*ST<x>&', now, null));
+  market.set(book('600519', '贵州茅台', now, null));
   for (let i = 0; i < 60; i++) market.set(book(String(600100 + i), `长名字测试股份${i}`, now, null));
 }
 
@@ -142,6 +143,24 @@ describe('Telegram against a fake Bot API, the real app behind it', () => {
     const r = await bot.waitFor((c) => sent(c) && /Watching/.test(textOf(c)), 5_000, from);
     expect(r.payload).toMatchObject({ chat_id: ME, parse_mode: 'HTML' });
     expect(textOf(r)).toBe('✓ Watching 中国海诚 002116.SZ: sell trigger &lt;2000万, mode confirm.');
+  });
+
+  it('commands typed quickly run in order (the second needs the first done)', async () => {
+    const from = bot.calls.length;
+    bot.sendText(ME, '/watch 600519 2000w');
+    bot.sendText(ME, '/mode 600519 auto');
+    bot.sendText(ME, '/trigger 600519 drop 50%');
+    await bot.waitFor((c) => sent(c) && /drop 50%/.test(textOf(c)), 5_000, from);
+    const replies = bot.calls
+      .slice(from)
+      .filter((c) => sent(c) && c.payload.chat_id === ME && /600519/.test(textOf(c)))
+      .map(textOf);
+    expect(replies).toEqual([
+      '✓ Watching 贵州茅台 600519.SH: sell trigger &lt;2000万, mode confirm.',
+      '✓ Mode auto for 600519.SH.',
+      '✓ 600519.SH: &lt;2000万, drop 50%.',
+    ]);
+    await app.api.unwatch('600519');
   });
 
   it('escapes names like *ST<x>& in HTML', async () => {
