@@ -18,10 +18,13 @@ import { createWecomChannel } from './chat/wecomChannel.ts';
 import type { Config } from './config.ts';
 import { clockFromSpec, SystemClock, type Clock } from './domain/clock.ts';
 import type { Snapshot } from './domain/types.ts';
-import { formatExchangeTime, exchangeTs } from './domain/time.ts';
+import { exchangeDate, formatExchangeTime, exchangeTs } from './domain/time.ts';
 import { formatAmount } from './domain/amounts.ts';
 import { GuardApi, type SourceStatus } from './engine/api.ts';
 import { EventBus } from './engine/bus.ts';
+import { DayRecorder } from './engine/dayReport.ts';
+import { dailyJobs, Scheduler } from './engine/scheduler.ts';
+import { DaySummaries } from './engine/summary.ts';
 import { Guard } from './engine/guard.ts';
 import { openGuardStores } from './engine/state.ts';
 import { createLogger, child, type Logger } from './log.ts';
@@ -50,6 +53,8 @@ export interface App {
   log: Logger;
   /** Resolves when a demo replay has ended (never for a live run). */
   ended: Promise<void>;
+  /** The 09:00 briefing and 15:05 summary jobs (on the market clock). */
+  scheduler: Scheduler;
   stop(): Promise<void>;
 }
 
@@ -157,8 +162,8 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
       if (paper) void paper.onQuote(s);
     },
     onSymbols: (symbols) => {
-      feeds?.setSymbols(symbols);
-      replay?.setSymbols(symbols);
+      feeds?.setSymbols(polled(symbols));
+      replay?.setSymbols(polled(symbols));
     },
     lookup: async (symbol) => {
       const s = last.get(symbol);
@@ -191,8 +196,48 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
       ...(h.lastError ? { lastError: h.lastError } : {}),
     }));
   };
-  const api = new GuardApi({ guard, broker, bus, clock, simulatedClock: demo || !!config.clock, sources });
+  // Stocks sold out today stay polled until the close: the daily summary judges a sale by it.
+  const polled = (symbols: string[]): string[] => {
+    const today = exchangeDate(clock.now());
+    const all = new Set(symbols);
+    for (const i of Object.values(stores.orders.data.intents)) if (i.day === today) all.add(i.symbol);
+    return [...all].sort();
+  };
+  const recorder = new DayRecorder({
+    guard,
+    eventLog,
+    now: () => clock.now(),
+    onError: (err) => log.warn({ err: String(err) }, 'day history could not be written'),
+  });
+  const summaries = new DaySummaries({
+    guard,
+    eventLog,
+    bus,
+    clock,
+    dataDir,
+    recorder,
+    log: child(log, 'summary'),
+  });
+  const api = new GuardApi({
+    guard,
+    broker,
+    bus,
+    clock,
+    simulatedClock: demo || !!config.clock,
+    sources,
+    summary: (date) => summaries.text(date),
+  });
   bus.subscribe('event-log', (e) => eventLog.append({ ...e, ts: e.at }));
+  summaries.start();
+  const scheduler = await Scheduler.open({
+    clock,
+    dataDir,
+    jobs: dailyJobs({
+      briefing: (date) => summaries.runBriefing(date),
+      summary: (date) => summaries.runSummary(date),
+    }),
+    log: child(log, 'scheduler'),
+  });
 
   // ---- channels ----------------------------------------------------------------------------
   const channels: Channel[] = [];
@@ -248,16 +293,30 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
   bus.publish({ type: 'Info', at: clock.now(), text: startupText(guard, api) });
   let ended: Promise<void> = new Promise(() => {});
   const onSnaps = (snaps: Snapshot[]) => {
-    guard.onSnapshots(snaps).catch((err) => log.error({ err: String(err) }, 'snapshot handling failed'));
+    guard
+      .onSnapshots(snaps)
+      .then(() => {
+        for (const s of snaps) recorder.onSnapshot(s);
+      })
+      .catch((err) => log.error({ err: String(err) }, 'snapshot handling failed'));
   };
   if (replay) {
     const r = replay;
     r.start(
-      guard.watchedSymbols(),
+      polled(guard.watchedSymbols()),
       (s) => onSnaps([s]),
       (st, detail) => log.debug({ state: st, detail }, 'replay'),
     );
-    ended = r.finished;
+    // The recordings end at 15:00; the replayed clock runs on, so the day gets its own 15:05
+    // summary a few real seconds later (bounded, in case the clock was stopped).
+    ended = r.finished.then(() =>
+      Promise.race([
+        scheduler.ran('summary', exchangeDate(clock.now())),
+        new Promise<void>((ok) => {
+          setTimeout(ok, (6 * 60_000) / (opts.demoSpeed ?? DEMO_SPEED) + 3000).unref();
+        }),
+      ]).then(() => bus.idle()),
+    );
     stoppers.push(() => r.stop());
   } else {
     const list: QuoteFeed[] = config.quotes.sources.map((name) => {
@@ -279,11 +338,14 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
     feeds.on('SourceChanged', (e) =>
       bus.publish({ type: 'SourceChanged', at: e.at, from: e.from, to: e.to, reason: e.reason }),
     );
-    feeds.setSymbols(guard.watchedSymbols());
+    feeds.setSymbols(polled(guard.watchedSymbols()));
     feeds.start();
     const f = feeds;
     stoppers.push(() => f.stop());
   }
+
+  scheduler.start();
+  stoppers.push(() => scheduler.stop());
 
   log.info(
     {
@@ -305,7 +367,7 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
       await hub.stop();
       await broker.close?.();
     })());
-  return { api, guard, clock, log, ended, stop };
+  return { api, guard, clock, log, ended, scheduler, stop };
 }
 
 function envOf(config: Config): Record<string, string | undefined> {

@@ -7,6 +7,7 @@ import { ConfigError, isDemo, loadConfig, type Config } from '../config.ts';
 import { StoreError } from '../store/jsonStore.ts';
 import { InputError } from '../domain/types.ts';
 import { CalendarError } from '../domain/calendar.ts';
+import { exchangeDate } from '../domain/time.ts';
 
 const HELP = `Usage: sealguard start
 
@@ -66,8 +67,14 @@ export async function runApp(config: Config, opts: { demo: boolean; demoSpeed?: 
     process.once('SIGTERM', () => void shutdown('SIGTERM', 0));
     void app.ended.then(async () => {
       if (!opts.demo) return;
-      process.stdout.write('\nThe demo day has ended. Summary:\n');
-      process.stdout.write((await app.api.summary()) + '\n');
+      // The replayed day normally gets its scheduled 15:05 summary (printed above); else print it now.
+      const day = exchangeDate(app.clock.now());
+      if (app.scheduler.lastRun('summary') === day)
+        process.stdout.write('\nThe demo day has ended (its 15:05 summary is above).\n');
+      else {
+        process.stdout.write('\nThe demo day has ended. Summary:\n');
+        process.stdout.write((await app.api.summary()) + '\n');
+      }
       await shutdown('demo ended', 0);
     });
   });

@@ -11,6 +11,7 @@
 import type { Position } from '../broker/broker.ts';
 import { formatTicks } from '../domain/prices.ts';
 import { sealAmountUp } from '../domain/seal.ts';
+import { phaseAt } from '../domain/session.ts';
 import { describeEvidence, type TriggerEvidence } from '../domain/triggers.ts';
 import { exchangeDate, exchangeTs } from '../domain/time.ts';
 import type { Snapshot } from '../domain/types.ts';
@@ -73,6 +74,8 @@ export class DayRecorder {
     if (this.minute.get(s.symbol) === bucket) return;
     const st = this.o.guard.monitorStates().get(s.symbol);
     if (!st || st.segment === 0 || st.day !== exchangeDate(s.ts)) return;
+    // Auction books (bid1 == ask1, indicative) are not seals; the monitor ignores them too.
+    if (phaseAt(s.ts) !== 'continuous') return;
     this.minute.set(s.symbol, bucket);
     const view = this.o.guard.marketView(s.symbol);
     const line: SealSampleLine = {

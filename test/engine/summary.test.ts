@@ -109,7 +109,9 @@ async function scriptedDay(r: Rig): Promise<void> {
     await r.feed(sealed(ts, 60_000_000));
     await r.feed(sealed(ts + 3000, 60_000_000));
   }
-  // Closing auction prints 9.95: the seal gave way in the last minutes.
+  // The seal gives way at 14:50; the closing auction prints 9.95.
+  await r.feed(opened(t('14:50:00'), 998, 996));
+  await r.feed(opened(t('14:50:03'), 997, 995));
   await r.feed(opened(t('14:58:00'), 995, 994));
   await r.feed(opened(t('15:00:00'), 995, 994));
 }
@@ -131,7 +133,7 @@ describe('daily summary at 15:05 over a scripted day', () => {
     const text = e.text;
     expect(text).toContain(`中国海诚 ${SYMBOL} · 涨停 10.00 · close 收盘 9.95 (+9.5%)`);
     expect(text).toMatch(/#1 封板 sealed 10:00:03 → 炸板 broke 10:25:0\d \(last 9\.\d\d\) · peak 1\.5亿/);
-    expect(text).toMatch(/#2 回封 re-sealed 13:10:03 → 炸板 broke 14:58:00 .*· peak 6000万/);
+    expect(text).toMatch(/#2 回封 re-sealed 13:10:03 → 炸板 broke 14:50:00 .*· peak 6000万/);
     expect(text).toMatch(/⚡ 10:\d\d:\d\d trigger 触发 amount \(auto\): 封单 1\d{3}万 < 2000万/);
     // Sold 10000 at 10.00, 0.05 above the 9.95 close (+500元), 1.00 above cost 9.00 (+1万).
     expect(text).toMatch(
