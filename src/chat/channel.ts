@@ -12,6 +12,8 @@ export interface Channel {
   stop(): Promise<void>;
   /** Sends one notification; returns a reference to the sent message when it can be edited later. */
   send(n: Notification): Promise<string | undefined>;
+  /** Shows a picture (a PNG seal chart) after a notification; channels without pictures omit it. */
+  sendPhoto?(png: Uint8Array, caption: string, silent: boolean): Promise<void>;
   /** Replaces a confirm message (buttons removed) with the outcome text. */
   settleAction?(actionId: string, ref: string, text: string): Promise<void>;
 }

@@ -3,6 +3,7 @@
  * never delays the console or the engine), confirm messages are remembered so they can be edited
  * with the outcome, and failures are logged at warn, never thrown back.
  */
+import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { GuardApi } from '../engine/api.ts';
 import type { GuardEvent } from '../engine/events.ts';
@@ -81,6 +82,8 @@ export class ChatHub {
       if (!n) return;
       const ref = await ch.send(n);
       if (n.actionId && ref) await this.api.attachMessage(n.actionId, ch.name, ref);
+      if (n.photos && ch.sendPhoto)
+        for (const p of n.photos) await ch.sendPhoto(await readFile(p.file), p.caption, n.silent);
     } catch (err) {
       this.log.warn(
         { err: err instanceof Error ? err.message : String(err), channel: ch.name, event: e.type },

@@ -5,7 +5,7 @@
  * updates one at a time, so commands and sells run detached and report when done.
  */
 import { autoRetry } from '@grammyjs/auto-retry';
-import { Bot, GrammyError, InlineKeyboard, type Context } from 'grammy';
+import { Bot, GrammyError, InlineKeyboard, InputFile, type Context } from 'grammy';
 import type { Agent } from 'node:http';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { SocksProxyAgent } from 'socks-proxy-agent';
@@ -251,6 +251,14 @@ export class TelegramChannel implements Channel {
       }
     }
     return refs.join(',') || undefined;
+  }
+
+  async sendPhoto(png: Uint8Array, caption: string, silent: boolean): Promise<void> {
+    for (const chat of this.notifyChats)
+      await this.bot.api.sendPhoto(chat, new InputFile(png, 'seal.png'), {
+        caption: caption.slice(0, 1000),
+        disable_notification: silent,
+      });
   }
 
   async settleAction(_actionId: string, ref: string, text: string): Promise<void> {
