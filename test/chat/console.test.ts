@@ -46,7 +46,7 @@ async function rig(): Promise<Rig> {
     input,
     output: () => text,
     type: (line) => input.write(line + '\n'),
-    async waitFor(re, timeoutMs = 3_000) {
+    async waitFor(re, timeoutMs = 10_000) {
       const end = Date.now() + timeoutMs;
       while (!re.test(text)) {
         if (Date.now() > end) throw new Error(`console never printed ${re}; it printed:\n${text}`);
