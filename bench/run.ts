@@ -1,0 +1,472 @@
+/**
+ * `npm run bench`: the budgets of ARCHITECTURE.md "Budgets", measured on this machine through the
+ * product's real code paths (no stubs in the measured path). A table, or `--json` for one object.
+ *
+ * - Tencent parse: parseTencent over the captured 900-row payload (GBK bytes, as the wire has it).
+ * - Decision latency: Guard.onSnapshots with 5,000 watched symbols (stores on disk, paper broker).
+ * - Quote-to-order: loopback Tencent market → FeedManager → Guard → BridgeBroker → fake bridge;
+ *   from the moment the market answers with the draining book to the POST /v1/orders arriving.
+ * - RSS and requests per cycle: a child process running the whole app (startApp) watching 5,000
+ *   symbols against a loopback market; requests counted at the server.
+ *
+ * Internal mode: `--rss-child <marketUrl> <dataDir>` is the child of the RSS measurement.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import iconv from 'iconv-lite';
+import { pino } from 'pino';
+import { BridgeBroker } from '../src/broker/bridge.ts';
+import { PaperBroker } from '../src/broker/paper.ts';
+import { loadConfig } from '../src/config.ts';
+import { SimClock } from '../src/domain/clock.ts';
+import { exchangeTs, formatExchangeTime } from '../src/domain/time.ts';
+import type { Snapshot } from '../src/domain/types.ts';
+import { EventBus } from '../src/engine/bus.ts';
+import { Guard } from '../src/engine/guard.ts';
+import { openGuardStores } from '../src/engine/state.ts';
+import { FeedManager } from '../src/market/feedManager.ts';
+import { TencentFeed } from '../src/market/tencent.ts';
+import { parseTencent } from '../src/market/tencentParse.ts';
+import { startFakeBridge } from '../test/broker/fakeBridge.ts';
+import { startTencentMarket, tencentLine, type Book } from '../test/helpers/tencentMarket.ts';
+import { startQuoteServer } from '../test/market/quoteServer.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+const DAY = '2026-11-24';
+const N = 5000;
+const silent = pino({ level: 'silent' });
+
+interface Row {
+  name: string;
+  value: string;
+  budget: string;
+  pass: boolean | null;
+}
+
+/** 5,000 distinct valid codes: 2,500 Shanghai main board, 2,500 Shenzhen main board. */
+function codes(n = N): { code: string; exchange: 'sh' | 'sz'; symbol: string }[] {
+  const out: { code: string; exchange: 'sh' | 'sz'; symbol: string }[] = [];
+  for (let i = 0; i < n; i++) {
+    const sh = i % 2 === 0;
+    const k = sh ? i / 2 : (i - 1) / 2;
+    // 600000-601999 then 603000-: 602xxx is not an allocated range.
+    const code = sh ? String(k < 2000 ? 600000 + k : 603000 + k - 2000) : String(1 + k).padStart(6, '0');
+    out.push({ code, exchange: sh ? 'sh' : 'sz', symbol: `${code}.${sh ? 'SH' : 'SZ'}` });
+  }
+  return out;
+}
+
+function book(code: string, exchange: 'sh' | 'sz', time: string, sealLots: number | null): Book {
+  const base = {
+    code,
+    exchange,
+    name: '测试',
+    date: DAY,
+    time,
+    prevClose: '10.00',
+    limitUp: '11.00',
+    limitDown: '9.00',
+  };
+  if (sealLots === null) return { ...base, last: '10.50', bids: [['10.49', 100]], asks: [['10.50', 100]] };
+  return {
+    ...base,
+    last: '11.00',
+    high: '11.00',
+    bids: [
+      ['11.00', sealLots],
+      ['10.99', 500],
+    ],
+    asks: [],
+  };
+}
+
+const pct = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+};
+
+// ---- 1. Tencent parse rate ------------------------------------------------------------------
+function benchParse(): number {
+  const text = readFileSync(
+    join(ROOT, '../shared/reference/fixtures/tencent_20221122_full_900rows_utf8.txt'),
+    'utf8',
+  );
+  const body = iconv.encode(text, 'gbk');
+  const per = parseTencent(body).snapshots.length;
+  if (per < 800) throw new Error(`the 900-row capture parsed to only ${per} records`);
+  for (let i = 0; i < 50; i++) parseTencent(body); // warm-up (JIT)
+  let records = 0;
+  const start = performance.now();
+  let elapsed = 0;
+  while (elapsed < 2000) {
+    for (let i = 0; i < 20; i++) records += parseTencent(body).snapshots.length;
+    elapsed = performance.now() - start;
+  }
+  return (records / elapsed) * 1000;
+}
+
+// ---- 2. Decision latency through Guard.onSnapshots -------------------------------------------
+async function seededGuard(dir: string, symbols: string[], clock: SimClock) {
+  const watches = Object.fromEntries(
+    symbols.map((s) => [s, { symbol: s, name: '测试', origin: 'user', addedAt: clock.now() }]),
+  );
+  writeFileSync(
+    join(dir, 'settings.json'),
+    JSON.stringify({ version: 1, data: { watches, ignored: [], paused: false, notify: {} } }),
+  );
+  const stores = await openGuardStores(dir);
+  const last = new Map<string, Snapshot>();
+  const paper = await PaperBroker.open({
+    dataDir: dir,
+    clock,
+    quotes: (s) => last.get(s),
+    positions: [],
+    cash: 0,
+  });
+  const bus = new EventBus();
+  const guard = new Guard({
+    clock,
+    broker: paper,
+    stores,
+    bus,
+    log: silent,
+    defaultMode: 'alert',
+    defaultTriggers: { amount: 20_000_000 },
+    confirmTimeoutS: 60,
+    confirmDefault: 'hold',
+    positionsRefreshMs: 3_600_000,
+    onSnapshot: (s) => last.set(s.symbol, s),
+  });
+  await guard.start();
+  return { guard, bus };
+}
+
+async function benchDecision(): Promise<{ p50: number; p99: number; batchMs: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'sg-bench-decide-'));
+  const all = codes();
+  let wall = exchangeTs(DAY, '10:00:00');
+  const clock = new SimClock(wall, () => 0);
+  const { guard, bus } = await seededGuard(
+    dir,
+    all.map((c) => c.symbol),
+    clock,
+  );
+  const round = (r: number): Snapshot[] => {
+    const time = formatExchangeTime(wall).slice(11, 19);
+    // Half the stocks sealed with a seal that moves every round (strong, above the 2000万 threshold,
+    // so the monitors do their full work without selling), half trading below the limit.
+    const body = all
+      .map((c, i) =>
+        tencentLine(book(c.code, c.exchange, time, i % 2 === 0 ? 40_000 + ((r * 37 + i) % 5000) : null)),
+      )
+      .join('\n');
+    return parseTencent(iconv.encode(body, 'gbk')).snapshots;
+  };
+  const perSymbol: number[] = [];
+  const batches: number[] = [];
+  for (let r = 0; r < 12; r++) {
+    wall += 3000;
+    clock.set(wall);
+    const snaps = round(r);
+    if (snaps.length !== N) throw new Error(`expected ${N} snapshots, got ${snaps.length}`);
+    if (r % 2 === 0) {
+      // Whole batch, as the feed delivers a poll cycle.
+      const t0 = performance.now();
+      await guard.onSnapshots(snaps);
+      batches.push(performance.now() - t0);
+    } else {
+      for (const s of snaps) {
+        const t0 = performance.now();
+        await guard.onSnapshots([s]);
+        const dt = performance.now() - t0;
+        if (r > 2) perSymbol.push(dt); // after warm-up
+      }
+    }
+    await bus.idle();
+  }
+  await guard.stop();
+  return { p50: pct(perSymbol, 50), p99: pct(perSymbol, 99), batchMs: pct(batches.slice(1), 50) };
+}
+
+// ---- 3. Quote-to-order through loopback servers ----------------------------------------------
+async function benchQuoteToOrder(runs = 5): Promise<number[]> {
+  const bridge = await startFakeBridge();
+  const stocks = codes(runs).map((c) => ({ ...c }));
+  bridge.positions = stocks.map((s) => ({
+    symbol: s.symbol,
+    name: '测试',
+    quantity: 10_000,
+    sellable_quantity: 10_000,
+    avg_cost: '9.50',
+    last_price: '10.50',
+    market_value: '105000.00',
+  }));
+  const books = new Map<string, Book>();
+  const start = exchangeTs(DAY, '10:00:00');
+  const t0 = Date.now();
+  const clock = new SimClock(start, Date.now);
+  const servedDrainAt = new Map<string, number>();
+  const drained = new Set<string>();
+  const market = await startQuoteServer((req, res) => {
+    const q = decodeURIComponent(req.url ?? '').replace(/^.*q=/, '');
+    const lines: string[] = [];
+    for (const c of q.split(',')) {
+      const b = books.get(c.trim());
+      if (!b) continue;
+      // Each book carries the time it last changed, as exchange snapshots do.
+      lines.push(tencentLine(b));
+      if (drained.has(c) && !servedDrainAt.has(c)) servedDrainAt.set(c, performance.now());
+    }
+    res
+      .writeHead(200, { 'content-type': 'text/html; charset=GBK' })
+      .end(iconv.encode(lines.join('\n') + '\n', 'gbk'));
+  });
+  const orderAt = new Map<string, number>();
+  const origPush = bridge.log.push.bind(bridge.log);
+  bridge.log.push = (...items) => {
+    for (const it of items) {
+      if (it.method === 'POST' && it.path === '/v1/orders') {
+        const sym = String((it.body as { symbol?: string }).symbol);
+        if (!orderAt.has(sym)) orderAt.set(sym, performance.now());
+      }
+    }
+    return origPush(...items);
+  };
+  for (const s of stocks) books.set(`${s.exchange}${s.code}`, book(s.code, s.exchange, '10:00:00', null));
+
+  const dir = mkdtempSync(join(tmpdir(), 'sg-bench-q2o-'));
+  const stores = await openGuardStores(dir);
+  const bus = new EventBus();
+  const broker = new BridgeBroker({ url: bridge.url, token: bridge.token, clock });
+  const ref: { feeds?: FeedManager } = {};
+  const guard = new Guard({
+    clock,
+    broker,
+    stores,
+    bus,
+    log: silent,
+    defaultMode: 'auto',
+    defaultTriggers: { amount: 20_000_000 },
+    confirmTimeoutS: 60,
+    confirmDefault: 'hold',
+    onSymbols: (symbols) => ref.feeds?.setSymbols(symbols),
+  });
+  const feeds = (ref.feeds = new FeedManager({
+    clock,
+    feeds: [new TencentFeed({ baseUrl: market.url })],
+    intervalMs: 200,
+    onSnapshots: (snaps) => void guard.onSnapshots(snaps),
+  }));
+  await guard.start();
+  feeds.setSymbols(guard.watchedSymbols());
+  feeds.start();
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const nextSecond = async (): Promise<string> => {
+    const now = start + (Date.now() - t0);
+    await sleep(1000 - (now % 1000) + 5);
+    return formatExchangeTime(start + (Date.now() - t0)).slice(11, 19);
+  };
+  const out: number[] = [];
+  try {
+    for (const s of stocks) {
+      const key = `${s.exchange}${s.code}`;
+      books.set(key, book(s.code, s.exchange, await nextSecond(), 90_000)); // 9900万 sealed
+      await sleep(600);
+      // A new exchange second, as a real new snapshot has: the monitor ignores same-time repeats.
+      books.set(key, book(s.code, s.exchange, await nextSecond(), 9_000)); // 990万: below 2000万
+      drained.add(key);
+      const deadline = Date.now() + 5000;
+      while (!orderAt.has(s.symbol) && Date.now() < deadline) await sleep(5);
+      const a = servedDrainAt.get(key);
+      const b = orderAt.get(s.symbol);
+      if (a === undefined || b === undefined) throw new Error(`quote-to-order: no order for ${s.symbol}`);
+      out.push(b - a);
+    }
+  } finally {
+    await feeds.stop();
+    await guard.stop();
+    await market.close();
+    await bridge.close();
+  }
+  return out;
+}
+
+// ---- 4/5. RSS and requests per cycle with 5,000 watched, in a child process ------------------
+async function benchRss(): Promise<{
+  rssMb: number;
+  baseMb: number;
+  heapMb: number;
+  requestsPerCycle: number;
+  cycles: number;
+}> {
+  const market = await startTencentMarket();
+  const all = codes();
+  for (const c of all) market.set(book(c.code, c.exchange, '10:00:00', null));
+  const dir = mkdtempSync(join(tmpdir(), 'sg-bench-rss-'));
+  const watches = Object.fromEntries(
+    all.map((c) => [c.symbol, { symbol: c.symbol, name: '测试', origin: 'user', addedAt: 0 }]),
+  );
+  writeFileSync(
+    join(dir, 'settings.json'),
+    JSON.stringify({ version: 1, data: { watches, ignored: [], paused: false, notify: {} } }),
+  );
+  const child = spawn(process.execPath, [join(ROOT, 'bin/bench.js'), '--rss-child', market.url, dir], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  await market.close();
+  if (code !== 0) throw new Error(`rss child exited ${code}: ${out}`);
+  const r = JSON.parse(out.trim().split('\n').pop()!) as { rssMb: number; baseMb: number; heapMb: number };
+  // Every cycle asks for every watched code exactly once: the requests from one request that
+  // carries 600000 to the next are one whole cycle (the partial first and last are left out).
+  const marks = market.requests.flatMap((q, i) =>
+    /[=,]sh600000(,|$)/.test(decodeURIComponent(q.url)) ? [i] : [],
+  );
+  const perCycle = marks.slice(1).map((m, k) => m - marks[k]!);
+  if (perCycle.length < 3) throw new Error(`only ${perCycle.length} whole poll cycles seen`);
+  return {
+    rssMb: r.rssMb,
+    baseMb: r.baseMb,
+    heapMb: r.heapMb,
+    requestsPerCycle: Math.max(...perCycle),
+    cycles: perCycle.length,
+  };
+}
+
+async function rssChild(marketUrl: string, dir: string): Promise<void> {
+  const { startApp } = await import('../src/app.ts');
+  const config = loadConfig(
+    {
+      DATA_DIR: dir,
+      QUOTE_SOURCES: 'tencent',
+      TENCENT_QUOTE_URL: marketUrl,
+      POLL_INTERVAL_MS: '500',
+      BROKER: 'paper',
+      PAPER_POSITIONS: '600000:1000',
+      SEALGUARD_CLOCK: `${DAY}T10:00:00+08:00`,
+      LOG_LEVEL: 'silent',
+    },
+    { readDotEnv: false },
+  );
+  const input = new PassThrough();
+  const output = new PassThrough();
+  output.resume();
+  const baseMb = process.memoryUsage().rss / 1024 / 1024;
+  const app = await startApp(config, { input, output, logger: silent });
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  // Start-up, then steady polling of all 5,000 for a few cycles; RSS is read at the end.
+  await sleep(1500);
+  await sleep(3000);
+  const rssMb = process.memoryUsage().rss / 1024 / 1024;
+  await app.stop();
+  const heapMb = process.memoryUsage().heapUsed / 1024 / 1024;
+  process.stdout.write(JSON.stringify({ rssMb, baseMb, heapMb }) + '\n');
+}
+
+// ---- main ------------------------------------------------------------------------------------
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  if (args[0] === '--rss-child') {
+    await rssChild(args[1]!, args[2]!);
+    return 0;
+  }
+  const json = args.includes('--json');
+  const log = (s: string) => {
+    if (!json) process.stderr.write(s + '\n');
+  };
+  const started = performance.now();
+  log('parse…');
+  const parse = benchParse();
+  log('decision latency (5,000 symbols)…');
+  const decision = await benchDecision();
+  log('quote-to-order through loopback servers…');
+  const q2o = await benchQuoteToOrder();
+  log('RSS and requests per cycle (child process, 5,000 watched)…');
+  const rss = await benchRss();
+  const result = {
+    tencentParseRecordsPerSec: Math.round(parse),
+    decisionP50Ms: round3(decision.p50),
+    decisionP99Ms: round3(decision.p99),
+    decisionBatch5000Ms: round3(decision.batchMs),
+    quoteToOrderMsP50: round3(pct(q2o, 50)),
+    quoteToOrderMsMax: round3(Math.max(...q2o)),
+    quoteToOrderRuns: q2o.length,
+    rssMbAt5000: Math.round(rss.rssMb * 10) / 10,
+    rssMbBeforeStart: Math.round(rss.baseMb * 10) / 10,
+    heapMbAt5000: Math.round(rss.heapMb * 10) / 10,
+    requestsPerCycleAt5000: rss.requestsPerCycle,
+    benchSeconds: Math.round((performance.now() - started) / 100) / 10,
+  };
+  if (json) {
+    process.stdout.write(JSON.stringify(result) + '\n');
+    return 0;
+  }
+  const rows: Row[] = [
+    {
+      name: 'Tencent parse (records/s, one core)',
+      value: result.tencentParseRecordsPerSec.toLocaleString('en-US'),
+      budget: '>= 300,000',
+      pass: parse >= 300_000,
+    },
+    { name: 'Decision per symbol p50 (ms)', value: String(result.decisionP50Ms), budget: '-', pass: null },
+    {
+      name: 'Decision per symbol p99 (ms)',
+      value: String(result.decisionP99Ms),
+      budget: '< 1',
+      pass: decision.p99 < 1,
+    },
+    {
+      name: 'Decision, whole 5,000 batch (ms)',
+      value: String(result.decisionBatch5000Ms),
+      budget: '-',
+      pass: null,
+    },
+    {
+      name: `Quote-to-order p50 (ms, ${q2o.length} runs)`,
+      value: String(result.quoteToOrderMsP50),
+      budget: 'same poll cycle',
+      pass: Math.max(...q2o) < 200,
+    },
+    {
+      name: 'RSS with 5,000 watched (MB)',
+      value: String(result.rssMbAt5000),
+      budget: '< 150',
+      pass: rss.rssMb < 150,
+    },
+    {
+      name: '  RSS before startApp (node, tsx, modules)',
+      value: String(result.rssMbBeforeStart),
+      budget: '-',
+      pass: null,
+    },
+    { name: '  JS heap used at 5,000 (MB)', value: String(result.heapMbAt5000), budget: '-', pass: null },
+    {
+      name: 'Requests per poll cycle at 5,000',
+      value: String(result.requestsPerCycleAt5000),
+      budget: '<= 10',
+      pass: rss.requestsPerCycle <= 10,
+    },
+  ];
+  const w = [Math.max(...rows.map((r) => r.name.length)), Math.max(...rows.map((r) => r.value.length)), 16];
+  process.stdout.write(
+    `${'Measure'.padEnd(w[0]!)}  ${'Value'.padStart(w[1]!)}  ${'Budget'.padEnd(w[2]!)}  Result\n`,
+  );
+  for (const r of rows) {
+    process.stdout.write(
+      `${r.name.padEnd(w[0]!)}  ${r.value.padStart(w[1]!)}  ${r.budget.padEnd(w[2]!)}  ${r.pass === null ? '' : r.pass ? 'pass' : 'FAIL'}\n`,
+    );
+  }
+  process.stdout.write(`(${result.benchSeconds} s)\n`);
+  return rows.every((r) => r.pass !== false) ? 0 : 1;
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+process.exitCode = await main();
