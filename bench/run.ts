@@ -322,19 +322,20 @@ async function benchRss(): Promise<{
   await market.close();
   if (code !== 0) throw new Error(`rss child exited ${code}: ${out}`);
   const r = JSON.parse(out.trim().split('\n').pop()!) as { rssMb: number; baseMb: number; heapMb: number };
-  // Every cycle asks for every watched code exactly once: the requests from one request that
-  // carries 600000 to the next are one whole cycle (the partial first and last are left out).
-  const marks = market.requests.flatMap((q, i) =>
-    /[=,]sh600000(,|$)/.test(decodeURIComponent(q.url)) ? [i] : [],
+  // A cycle asks for each of the 5,000 codes once, so codes requested / 5,000 is the number of
+  // cycles (partial ones counted by their fraction): requests per cycle without guessing boundaries.
+  const codesAsked = market.requests.reduce(
+    (n, q) => n + decodeURIComponent(q.url).replace(/^.*q=/, '').split(',').length,
+    0,
   );
-  const perCycle = marks.slice(1).map((m, k) => m - marks[k]!);
-  if (perCycle.length < 3) throw new Error(`only ${perCycle.length} whole poll cycles seen`);
+  const cycles = codesAsked / N;
+  if (cycles < 3) throw new Error(`only ${cycles.toFixed(1)} poll cycles seen`);
   return {
     rssMb: r.rssMb,
     baseMb: r.baseMb,
     heapMb: r.heapMb,
-    requestsPerCycle: Math.max(...perCycle),
-    cycles: perCycle.length,
+    requestsPerCycle: Math.round((market.requests.length / cycles) * 10) / 10,
+    cycles: Math.round(cycles * 10) / 10,
   };
 }
 
