@@ -146,6 +146,14 @@ describe('daily summary at 15:05 over a scripted day', () => {
     expect([png.width, png.height]).toEqual([640, 320]);
   });
 
+  it('sends nothing on 2026-10-01 (National Day) or on a weekend, with the real jobs wired', async () => {
+    const r = await rig();
+    for (const date of ['2026-10-01', '2026-11-21', '2026-11-22'])
+      for (const hhmmss of ['09:00:00', '12:00:00', '15:05:00', '23:00:00']) await r.at(hhmmss, date);
+    expect(r.reports()).toEqual([]);
+    expect(r.scheduler.lastRun('summary')).toBeUndefined();
+  });
+
   it('the briefing fires at 09:00 with holdings, cost and limit-up from the recorded previous close', async () => {
     const r = await rig({ start: '08:00:00' });
     // Friday's close as the 15:05 job of that day would have recorded it.
@@ -199,6 +207,8 @@ describe('daily summary at 15:05 over a scripted day', () => {
     expect(text).toMatch(/sell 卖出 10000 @ 10\.00 → filled/);
     // Cost from Monday's recorded holdings, though the position is gone now.
     expect(text).toContain('vs cost 9.00: +1万');
+    const bad = await runCommand(api, { user: 'test', text: '/summary 2026-13-45' });
+    expect(bad.lines.join('\n')).toMatch(/invalid date "2026-13-45"/);
     const empty = await runCommand(api, { user: 'test', text: '/summary 2026-11-19' });
     expect(empty.lines.join('\n')).toContain('No seal, trigger or sell recorded');
     // Today so far: nothing yet, and it says it is partial.
