@@ -158,7 +158,10 @@ it('npm start: /watch, drain, confirm buttons, a stranger tap sells nothing, two
       limit_price: '10.00',
     });
     expect(bot.messages.get(mid)!.reply_markup).toBeUndefined();
-    expect(bot.messages.get(mid)!.text).toMatch(/→ /);
+    // The bridge acknowledged the order (it stays submitted: this fake never fills).
+    expect(bot.messages.get(mid)!.text).toMatch(
+      /→ Sell order placed: 10000 002116\.SZ @ 10\.00 \(submitted\)\./,
+    );
 
     // 5. SIGTERM: a clean stop, exit 0.
     child.kill('SIGTERM');
