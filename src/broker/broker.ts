@@ -7,16 +7,19 @@
  * quantities as integer shares, symbols as canonical ids ("002116.SZ").
  */
 
-export type OrderStatus =
-  | 'pending_new'
-  | 'submitted'
-  | 'partially_filled'
-  | 'pending_cancel'
-  | 'filled'
-  | 'cancelled'
-  | 'partially_cancelled'
-  | 'rejected'
-  | 'unknown';
+/** The bridge protocol's order vocabulary; every adapter normalizes into it. */
+export const ORDER_STATUSES = [
+  'pending_new',
+  'submitted',
+  'partially_filled',
+  'pending_cancel',
+  'filled',
+  'cancelled',
+  'partially_cancelled',
+  'rejected',
+  'unknown',
+] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
 export const FINAL_STATUSES: ReadonlySet<OrderStatus> = new Set([
   'filled',

@@ -3,19 +3,9 @@
  * protocol's vocabulary; anything not recognized becomes 'unknown' so a human looks at it rather
  * than the engine guessing.
  */
-import type { OrderStatus } from './broker.ts';
+import { ORDER_STATUSES, type OrderStatus } from './broker.ts';
 
-const WIRE: ReadonlySet<string> = new Set<OrderStatus>([
-  'pending_new',
-  'submitted',
-  'partially_filled',
-  'pending_cancel',
-  'filled',
-  'cancelled',
-  'partially_cancelled',
-  'rejected',
-  'unknown',
-]);
+const WIRE: ReadonlySet<string> = new Set<OrderStatus>(ORDER_STATUSES);
 
 /** A bridge-protocol `status` string; unrecognized values become 'unknown'. */
 export function wireStatus(s: unknown): OrderStatus {

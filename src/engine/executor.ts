@@ -158,15 +158,7 @@ export class Executor {
     if (decision === 'hold') {
       const outcome = `Held by ${by}: no order placed.`;
       await this.setAction(a.id, { status: 'held', resolvedBy: by, resolvedAt: this.now(), outcome });
-      this.o.bus.publish({
-        type: 'ActionResolved',
-        at: this.now(),
-        symbol: a.symbol,
-        name: a.name,
-        actionId: a.id,
-        outcome,
-        byUser: by,
-      });
+      this.publishResolved(a, outcome, by);
       return { ok: true, message: outcome, action: this.o.stores.actions.data.actions[a.id] };
     }
     await this.setAction(a.id, { status: 'executing', resolvedBy: by, resolvedAt: this.now() });
@@ -180,6 +172,11 @@ export class Executor {
       outcome,
       ...(intent ? { clientOrderId: intent.clientOrderId } : {}),
     });
+    this.publishResolved(a, outcome, by);
+    return { ok, message: outcome, action: this.o.stores.actions.data.actions[a.id] };
+  }
+
+  private publishResolved(a: PendingAction, outcome: string, by: string): void {
     this.o.bus.publish({
       type: 'ActionResolved',
       at: this.now(),
@@ -189,7 +186,6 @@ export class Executor {
       outcome,
       byUser: by,
     });
-    return { ok, message: outcome, action: this.o.stores.actions.data.actions[a.id] };
   }
 
   private async setAction(id: string, patch: Partial<PendingAction>): Promise<void> {

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { join } from 'node:path';
+import { ORDER_STATUSES } from '../broker/broker.ts';
 import { openJsonStore, type JsonStore } from '../store/jsonStore.ts';
 
 export const modeSchema = z.enum(['auto', 'confirm', 'alert']);
@@ -58,17 +59,7 @@ export const orderSchema = z.object({
   filledQuantity: z.number().int(),
   avgFillPrice: z.string().optional(),
   limitPrice: z.string(),
-  status: z.enum([
-    'pending_new',
-    'submitted',
-    'partially_filled',
-    'pending_cancel',
-    'filled',
-    'cancelled',
-    'partially_cancelled',
-    'rejected',
-    'unknown',
-  ]),
+  status: z.enum(ORDER_STATUSES),
   updatedAt: z.string(),
   message: z.string().optional(),
 });
