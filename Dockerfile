@@ -2,7 +2,10 @@
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-# Production dependencies only (tsx is one: the sources run as TypeScript, no build step).
+COPY scripts/build.mjs ./scripts/
+COPY bin ./bin
+COPY src ./src
+# Production dependencies only; "prepare" bundles src/ into dist/ with esbuild.
 RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim AS runtime
@@ -11,9 +14,9 @@ ENV NODE_ENV=production \
     TZ=Asia/Shanghai
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
+COPY --from=deps /app/dist ./dist
 COPY package.json package-lock.json ./
 COPY bin ./bin
-COPY src ./src
 COPY data/demo ./data/demo
 # Runtime state (settings, orders, pending confirms, event history) lives in the volume.
 RUN mkdir -p /app/data && chown -R node:node /app/data

@@ -6,15 +6,11 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Broker } from './broker/broker.ts';
-import { BridgeBroker } from './broker/bridge.ts';
-import { EasytraderBroker } from './broker/easytrader.ts';
+import type { PtradeRelayBroker } from './broker/ptradeRelay.ts';
 import { PaperBroker, type PaperStartPosition } from './broker/paper.ts';
-import { PtradeRelayBroker } from './broker/ptradeRelay.ts';
 import type { Channel } from './chat/channel.ts';
 import { ConsoleChannel } from './chat/console.ts';
 import { ChatHub } from './chat/hub.ts';
-import { TelegramChannel } from './chat/telegram.ts';
-import { createWecomChannel } from './chat/wecomChannel.ts';
 import type { Config } from './config.ts';
 import { clockFromSpec, SystemClock, type Clock } from './domain/clock.ts';
 import type { Snapshot } from './domain/types.ts';
@@ -32,7 +28,6 @@ import { loadDemoManifest } from './market/demoManifest.ts';
 import type { QuoteFeed } from './market/feed.ts';
 import { FeedManager } from './market/feedManager.ts';
 import { ReplayFeed } from './market/replay.ts';
-import { SinaWsFeed } from './market/sinaWs.ts';
 import { pollingFeed, isPollingSource } from './market/sources.ts';
 import { EventLog } from './store/eventLog.ts';
 
@@ -130,14 +125,22 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
       break;
     }
     case 'bridge':
-      broker = new BridgeBroker({ url: config.broker.url!, token: config.broker.token! });
+      broker = new (await import('./broker/bridge.ts')).BridgeBroker({
+        url: config.broker.url!,
+        token: config.broker.token!,
+      });
       break;
     case 'easytrader':
-      broker = await EasytraderBroker.open({ url: config.broker.url!, dataDir, clock });
+      broker = await (
+        await import('./broker/easytrader.ts')
+      ).EasytraderBroker.open({ url: config.broker.url!, dataDir, clock });
       break;
     case 'ptrade':
       // Relay liveness is protocol time: the strategy polls on the real clock.
-      relay = new PtradeRelayBroker({ token: config.broker.token!, clock: new SystemClock(wall) });
+      relay = new (await import('./broker/ptradeRelay.ts')).PtradeRelayBroker({
+        token: config.broker.token!,
+        clock: new SystemClock(wall),
+      });
       broker = relay;
       break;
   }
@@ -240,8 +243,11 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
   });
 
   // ---- channels ----------------------------------------------------------------------------
+  // Adapters are loaded only when configured: an unused grammY, WeCom or websocket client would
+  // cost resident memory on every install that does not use it.
   const channels: Channel[] = [];
   if (config.telegram) {
+    const { TelegramChannel } = await import('./chat/telegram.ts');
     channels.push(
       new TelegramChannel({
         token: config.telegram.token,
@@ -257,6 +263,7 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
   if (relay) httpHandlers.push(relay.handle);
   // WECOM-CHANNEL: the WeCom channel (app, robot, callback server) is wired here.
   if (config.wecom || config.wecomWebhookKey) {
+    const { createWecomChannel } = await import('./chat/wecomChannel.ts');
     const wecom = createWecomChannel(config, api, child(log, 'wecom'));
     channels.push(wecom.channel);
     if (wecom.handle) httpHandlers.push(wecom.handle);
@@ -319,8 +326,11 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
     );
     stoppers.push(() => r.stop());
   } else {
+    const { SinaWsFeed } = config.quotes.sources.includes('sina-ws')
+      ? await import('./market/sinaWs.ts')
+      : { SinaWsFeed: undefined };
     const list: QuoteFeed[] = config.quotes.sources.map((name) => {
-      if (name === 'sina-ws')
+      if (name === 'sina-ws' && SinaWsFeed)
         return new SinaWsFeed(config.quotes.sinaWsUrl ? { url: config.quotes.sinaWsUrl } : {});
       if (isPollingSource(name)) return pollingFeed(name, envOf(config));
       throw new Error(`unknown quote source ${name}`);

@@ -10,7 +10,8 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import type { Logger } from 'pino';
-import pinoPretty from 'pino-pretty';
+import { createRequire } from 'node:module';
+import type PinoPretty from 'pino-pretty';
 import type { Config } from './config.ts';
 
 export type { Logger } from 'pino';
@@ -65,6 +66,11 @@ const SECRET_SHAPES: [RegExp, string][] = [
   [/([?&](?:access_token|corpsecret|key|token|secret)=)[^&\s"\\]+/gi, `$1${REDACTED}`], // in query strings
 ];
 
+/** pino-pretty costs ~10 MB resident; load it only when a human is watching. */
+function loadPretty(): typeof PinoPretty {
+  return createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
+}
+
 export function createLogger(source: Config | LoggerSettings, opts: LoggerOptions = {}): Logger {
   const settings: LoggerSettings =
     'log' in source
@@ -73,7 +79,7 @@ export function createLogger(source: Config | LoggerSettings, opts: LoggerOption
   const pretty =
     opts.pretty ?? settings.pretty ?? (process.env.LOG_PRETTY === '1' || process.stdout.isTTY === true);
   const output = pretty
-    ? pinoPretty({
+    ? loadPretty()({
         colorize: !opts.destination && process.stdout.isTTY === true,
         sync: true,
         translateTime: 'SYS:HH:MM:ss.l',

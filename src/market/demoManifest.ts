@@ -4,10 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { PACKAGE_ROOT } from '../paths.ts';
 
-export const DEMO_DIR = fileURLToPath(new URL('../../data/demo/', import.meta.url));
+export const DEMO_DIR = join(PACKAGE_ROOT, 'data', 'demo');
 
 const manifestSchema = z.object({
   /** The trading day recorded, YYYY-MM-DD. */
