@@ -390,6 +390,12 @@ export class Guard {
     }
     const watched = this.watchedSet();
     const triggers: { symbol: string; ev: Extract<MonitorEvent, { type: 'Triggered' }> }[] = [];
+    const announce: {
+      sec: Security;
+      s: Snapshot;
+      limits: { up: Ticks; down: Ticks } | null;
+      ev: MonitorEvent;
+    }[] = [];
     const events: MonitorEvent[] = [];
     let changed = false;
     for (const s of snaps) {
@@ -411,6 +417,8 @@ export class Guard {
       const held = (this.positions.get(s.symbol)?.sellable ?? 0) > 0;
       // advance() updates the state in place: the hot path allocates nothing per quiet snapshot.
       events.length = 0;
+      const peakBefore = st.segmentPeak;
+      const statusBefore = st.status;
       advance(
         st,
         s,
@@ -425,16 +433,24 @@ export class Guard {
         },
         events,
       );
-      if (events.length === 0) continue;
-      changed = true;
+      if (events.length === 0) {
+        // A quiet step can still raise the segment's peak, which dropFromPeak measures from.
+        if (st.segmentPeak !== peakBefore || st.status !== statusBefore) changed = true;
+        continue;
+      }
       for (const ev of events) {
         if (ev.type === 'Triggered') triggers.push({ symbol: s.symbol, ev });
-        else this.publishMonitorEvent(sec, s, limits, ev);
+        else announce.push({ sec, s, limits, ev });
       }
     }
-    if (triggers.length > 0) {
-      // The segment number is part of the client order id: persist it before selling.
+    if (triggers.length > 0 || announce.length > 0) {
+      // What is announced (a seal, a break) and the segment number in the client order id must
+      // be on disk first: a process killed right after would otherwise announce the same segment
+      // again, or number it anew, after its restart.
       await this.persistMonitors();
+      for (const a of announce) this.publishMonitorEvent(a.sec, a.s, a.limits, a.ev);
+    } else if (changed) this.schedulePersist();
+    if (triggers.length > 0) {
       await Promise.all(
         triggers.map((t) =>
           this.executor
@@ -442,7 +458,7 @@ export class Guard {
             .catch((err) => this.o.log.error({ err, symbol: t.symbol }, 'trigger handling failed')),
         ),
       );
-    } else if (changed) this.schedulePersist();
+    }
   }
 
   private publishMonitorEvent(
@@ -501,6 +517,10 @@ export class Guard {
   }
 
   private async persistMonitors(): Promise<void> {
+    if (this.persistTimer) {
+      clearTimeout(this.persistTimer);
+      this.persistTimer = undefined;
+    }
     // The store freezes what it commits: hand it copies, keep the live states mutable.
     const monitors = Object.fromEntries([...this.monitors].map(([k, v]) => [k, cloneMonitorState(v)]));
     const day = this.monitorsDay;
