@@ -18,6 +18,8 @@ export interface LimitOptions {
   listedDays?: number;
   /** Explicit percentage; wins over the board table but not over a no-limit day. */
   pct?: number;
+  /** The security's short name that day; for funds it tells a ChiNext/STAR index ETF (20%). */
+  name?: string;
 }
 
 /** Main-board ST/*ST went from 5% to 10% with the 2026 trading rules (published 2026-04-24). */
@@ -29,8 +31,10 @@ const BOND_LIMIT_FROM = '2022-08-01';
 
 /**
  * Funds whose index holds only 20%-limit stocks (ChiNext / STAR) have a 20% limit; every other
- * fund 10%. Deliberately small: well-known ChiNext and STAR index ETFs. For anything else pass an
- * explicit pct, and where the feed publishes limits resolveLimits uses them and flags a mismatch.
+ * fund 10%. Besides this list: the whole SH 588 range (SSE's 科创板 ETF codes) and any fund whose
+ * name says 创业板/科创/双创 (SZ ChiNext ETFs share 159 with 10% ones, so only the name tells).
+ * For anything else pass an explicit pct, and where the feed publishes limits resolveLimits uses
+ * them and flags a mismatch.
  */
 export const TWENTY_PCT_FUNDS: ReadonlySet<string> = new Set([
   '159915', // 易方达创业板ETF (ChiNext index)
@@ -43,6 +47,11 @@ export const TWENTY_PCT_FUNDS: ReadonlySet<string> = new Set([
   '588090', // 华泰柏瑞科创50ETF
   '588200', // 嘉实科创芯片ETF
 ]);
+
+/** SSE's code range for 科创板 ETFs. */
+const STAR_ETF_RANGE = /^588/;
+/** Fund names that track ChiNext or STAR indices: 创业板ETF, 科创50ETF, 双创50ETF, ... */
+const TWENTY_PCT_FUND_NAME = /创业板|科创|双创/;
 
 function checkOptions(opts: LimitOptions): void {
   parseDate(opts.date);
@@ -93,7 +102,11 @@ export function limitPct(sec: Security, opts: LimitOptions): number | null {
     case 'bse':
       return 30;
     case 'fund':
-      return TWENTY_PCT_FUNDS.has(sec.code) ? 20 : 10;
+      return TWENTY_PCT_FUNDS.has(sec.code) ||
+        STAR_ETF_RANGE.test(sec.code) ||
+        (opts.name !== undefined && TWENTY_PCT_FUND_NAME.test(opts.name))
+        ? 20
+        : 10;
     case 'bond':
       return opts.date < BOND_LIMIT_FROM ? null : 20;
     case 'bshare':
@@ -172,6 +185,7 @@ export function resolveLimits(
     date,
     st: isRiskWarningName(s.name),
     listedDays: opts.listedDays,
+    name: s.name,
   });
   if (isNoLimitDay(sec, opts.listedDays)) return null;
   const computedUp = computed?.up ?? null;

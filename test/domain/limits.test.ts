@@ -189,6 +189,44 @@ describe('limit percentage by board, status and trading date', () => {
     expect(limitPct(parseSymbol('588888'), { date: '2026-03-02', pct: 20 })).toBe(20);
     expect(limitPct(parseSymbol('508000'), { date: '2026-03-02', pct: 30 })).toBe(30);
   });
+  it('every SH 588xxx fund is a STAR-board ETF at 20%, listed here or not', () => {
+    // SSE gives the 588 range to 科创板 ETFs; their indices hold only 20%-limit STAR stocks.
+    for (const code of ['588030', '588100', '588180', '588888']) {
+      expect(limitPct(parseSymbol(code), { date: '2026-03-02' }), code).toBe(20);
+    }
+    expect(limitPct(parseSymbol('560010'), { date: '2026-03-02' })).toBe(10);
+    expect(limitPct(parseSymbol('159919'), { date: '2026-03-02' })).toBe(10);
+  });
+  it('a fund whose name says ChiNext or STAR (创业板/科创/双创) is 20%; its name cannot lift a stock', () => {
+    expect(limitPct(parseSymbol('159977'), { date: '2026-03-02', name: '创业板ETF天弘' })).toBe(20);
+    expect(limitPct(parseSymbol('159781'), { date: '2026-03-02', name: '双创50ETF' })).toBe(20);
+    expect(limitPct(parseSymbol('515000'), { date: '2026-03-02', name: '科创芯片ETF' })).toBe(20);
+    expect(limitPct(parseSymbol('159919'), { date: '2026-03-02', name: '沪深300ETF' })).toBe(10);
+    expect(limitPct(parseSymbol('600000'), { date: '2026-03-02', name: '科创股份' })).toBe(10);
+  });
+  it('resolveLimits reads the fund name, so a ChiNext ETF without published limits is at 20%', () => {
+    const etf = parseSymbol('159977');
+    const s: Snapshot = {
+      symbol: etf.id,
+      name: '创业板ETF天弘',
+      source: 'sina',
+      ts: 0,
+      status: 'normal',
+      decimals: 3,
+      last: 2000,
+      prevClose: 2000,
+      open: 2000,
+      high: 2000,
+      low: 2000,
+      bids: [],
+      asks: [],
+      volume: 1,
+      amount: 1,
+    };
+    expect(resolveLimits(etf, s, '2026-03-02')).toMatchObject({ up: 2400, down: 1600, pct: 20 });
+    // Tencent publishes 20% for it: no false mismatch alarm.
+    expect(resolveLimits(etf, { ...s, limitUp: 2400, limitDown: 1600 }, '2026-03-02')?.mismatch).toBe(false);
+  });
   it('convertible bonds 20% from 2022-08-01, none before', () => {
     expect(limitPct(parseSymbol('113052'), { date: '2026-03-02' })).toBe(20);
     expect(limitPct(parseSymbol('123107'), { date: '2022-07-29' })).toBeNull();
