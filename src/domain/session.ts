@@ -23,7 +23,8 @@ const SCHEDULE: ReadonlyArray<[number, number, Phase]> = [
 const SH_FUND_CLOSING_AUCTION_FROM = '2026-07-06';
 
 /**
- * The phase at `ts`. 'closed' on non-trading days. Throws CalendarError for a year without
+ * The phase at `ts`: 'pre-open' on a trading day before 09:15, 'closed' after 15:00 and all day
+ * on non-trading days. Throws CalendarError for a year without
  * calendar data rather than guess that the market is open. Pass `sec` to get the SH-fund
  * exception (continuous until 15:00 before 2026-07-06); without it the stock schedule applies.
  */
@@ -44,7 +45,7 @@ export function phaseAt(ts: number, sec?: Pick<Security, 'exchange' | 'board'>):
       return phase;
     }
   }
-  return 'closed';
+  return s < SCHEDULE[0]![0] ? 'pre-open' : 'closed';
 }
 
 export function isContinuous(ts: number, sec?: Pick<Security, 'exchange' | 'board'>): boolean {

@@ -71,7 +71,8 @@ export interface Snapshot {
 
 /** Session phase at an instant, in exchange time. */
 export type Phase =
-  | 'closed' // not a trading day, or before 09:15 / after 15:00
+  | 'closed' // not a trading day, or from 15:00 to midnight
+  | 'pre-open' // a trading day before the 09:15 opening auction
   | 'opening-auction' // 09:15–09:20, orders may be cancelled
   | 'opening-auction-locked' // 09:20–09:25, no cancels
   | 'pre-continuous' // 09:25–09:30, orders accepted, not matched

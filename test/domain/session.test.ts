@@ -8,8 +8,8 @@ const at = (hhmmss: string, date = '2026-11-24'): number => exchangeTs(date, hhm
 
 describe('phases of a trading day at their boundaries', () => {
   it.each([
-    ['00:00:00', 'closed'],
-    ['09:14:59', 'closed'],
+    ['00:00:00', 'pre-open'],
+    ['09:14:59', 'pre-open'],
     ['09:15:00', 'opening-auction'],
     ['09:19:59', 'opening-auction'],
     ['09:20:00', 'opening-auction-locked'],
@@ -40,6 +40,7 @@ describe('phases of a trading day at their boundaries', () => {
 describe('non-trading days are closed all day', () => {
   it.each(['2026-11-28', '2026-10-01', '2026-02-14', '2024-02-09'])('%s at 10:00', (date) => {
     expect(phaseAt(at('10:00:00', date))).toBe('closed');
+    expect(phaseAt(at('09:00:00', date))).toBe('closed');
   });
   it('a year without calendar data throws instead of guessing', () => {
     expect(() => phaseAt(at('10:00:00', '2027-01-04'))).toThrow(CalendarError);
