@@ -3,6 +3,7 @@
  * one line of JSON with the limit prices, for checking the engine's numbers by hand or in scripts.
  */
 import { parseArgs } from 'node:util';
+import { CalendarError, isTradingDay } from '../domain/calendar.ts';
 import { clockFromSpec } from '../domain/clock.ts';
 import { limitPrices } from '../domain/limits.ts';
 import { formatTicks, toTicks } from '../domain/prices.ts';
@@ -34,6 +35,20 @@ function parseCount(flag: string, text: string): number {
   if (!/^\d{1,6}$/.test(text.trim()))
     throw new InputError(`invalid ${flag} "${text}": expected a whole number`);
   return Number(text);
+}
+
+/**
+ * The rules decide by date alone, so a limit for any date can be computed; but a date the
+ * exchanges do not trade on (or that the calendar cannot vouch for) is likely a typo: say so.
+ */
+function dateWarning(date: string): string | null {
+  try {
+    return isTradingDay(date) ? null : `${date} is not a trading day`;
+  } catch (e) {
+    if (e instanceof CalendarError)
+      return `no exchange calendar for ${date}: cannot confirm it is a trading day`;
+    throw e;
+  }
 }
 
 function parsePct(text: string): number {
@@ -83,6 +98,8 @@ export async function run(args: string[]): Promise<number> {
       date = exchangeDate(clockFromSpec(process.env.SEALGUARD_CLOCK, Date.now).now());
     } else {
       parseDate(date);
+      const warning = dateWarning(date);
+      if (warning) process.stderr.write(`sealguard limits: warning: ${warning}\n`);
     }
     const limits = limitPrices(sec, prevClose, {
       date,

@@ -71,6 +71,23 @@ describe('sealguard limits prints one line of JSON in a fixed key order', () => 
   });
 });
 
+describe('a --date that is not a known trading day still answers, with a warning naming it', () => {
+  it.each([
+    [['600000', '4.30', '--st', '--date', '2026-07-04'], 5, '2026-07-04 is not a trading day'],
+    [['600000', '4.30', '--st', '--date', '2026-10-01'], 10, '2026-10-01 is not a trading day'],
+    [['600519', '1685', '--date', '2027-01-04'], 10, 'no exchange calendar for 2027-01-04'],
+  ] as const)('%j', async (args, pct, warning) => {
+    const r = await limits(...args);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).pct).toBe(pct);
+    expect(r.err).toContain(`sealguard limits: warning: ${warning}`);
+  });
+
+  it('says nothing for a trading day', async () => {
+    expect((await limits('600000', '4.30', '--st', '--date', '2026-07-06')).err).toBe('');
+  });
+});
+
 describe('bad input: a clear message on stderr, exit 2, nothing on stdout', () => {
   it.each([
     [['12345', '1'], 'invalid security code "12345"'],
