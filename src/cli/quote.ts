@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { resolveLimits } from '../domain/limits.ts';
 import { formatTicks } from '../domain/prices.ts';
 import { bookSealedUp, sealAmountUp } from '../domain/seal.ts';
-import { tryParseSymbol } from '../domain/symbols.ts';
+import { symbolWarning, tryParseSymbol } from '../domain/symbols.ts';
 import { exchangeDate, formatExchangeTime } from '../domain/time.ts';
 import type { Level, Security, Snapshot } from '../domain/types.ts';
 import { isPollingSource, pollingFeed, POLLING_SOURCES } from '../market/sources.ts';
@@ -101,6 +101,8 @@ export async function run(args: string[]): Promise<number> {
       );
       bad = true;
     } else if (!secs.some((s) => s.id === sec.id)) {
+      const warning = symbolWarning(sec);
+      if (warning) process.stderr.write(`sealguard quote: warning: ${warning}\n`);
       secs.push(sec);
     }
   }
