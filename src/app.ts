@@ -30,6 +30,7 @@ import { FeedManager } from './market/feedManager.ts';
 import { ReplayFeed } from './market/replay.ts';
 import { pollingFeed, isPollingSource } from './market/sources.ts';
 import { EventLog } from './store/eventLog.ts';
+import { StoreError } from './store/errors.ts';
 
 export interface AppOptions {
   /** Run the demo: replayed market day, paper broker holding the demo stocks, console chat. */
@@ -78,9 +79,19 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
   if (demo) {
     // A fresh demo every time, kept apart from a real setup's state.
     dataDir = join(config.dataDir, 'demo-run');
-    rmSync(dataDir, { recursive: true, force: true });
   }
-  mkdirSync(dataDir, { recursive: true });
+  try {
+    if (demo) rmSync(dataDir, { recursive: true, force: true });
+    mkdirSync(dataDir, { recursive: true });
+  } catch (err) {
+    // A DATA_DIR that is a file, or not writable: say so instead of a stack trace.
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw new StoreError(
+      dataDir,
+      `cannot be used as the data directory (${code}); set DATA_DIR to a writable directory`,
+      'Nothing was written.',
+    );
+  }
   const stores = await openGuardStores(dataDir);
   const eventLog = new EventLog({ dataDir, logger: child(log, 'events') });
 

@@ -67,4 +67,14 @@ describe('corrupt data file: clear refusal, file untouched', () => {
     expect(readdirSync(a)).toEqual(['settings.json']);
     expect(readdirSync(b)).toEqual(['orders.json']);
   }, 20_000);
+
+  it('a DATA_DIR that is a file: one clear line, no stack trace, the file untouched', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'sg-corrupt-')), 'not-a-dir');
+    writeFileSync(file, 'x');
+    const r = await start(file);
+    expect(r.code, r.stderr).not.toBe(0);
+    expect(r.stderr).toContain(`cannot start: ${file}: cannot be used as the data directory (`);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(readFileSync(file, 'utf8')).toBe('x');
+  }, 20_000);
 });
