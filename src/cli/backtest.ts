@@ -1,16 +1,16 @@
 /**
- * `sealguard backtest <recording.jsonl[.gz]> [--threshold 2000w] [--drop-from-peak 50]
+ * `sealguard backtest <recording.jsonl[.gz]>... [--threshold 2000w] [--drop-from-peak 50]
  *   [--drop-in-window 30/60s] [--cap-ratio 1] [--confirm 1] [--json]`
  */
 import { parseArgs } from 'node:util';
 import { parseAmount } from '../domain/amounts.ts';
 import type { TriggerConfig } from '../domain/triggers.ts';
 import { InputError } from '../domain/types.ts';
-import { formatBacktest, readRecording, runBacktest } from '../engine/backtest.ts';
+import { formatBacktest, readRecording, runBacktest, type Recording } from '../engine/backtest.ts';
 
-const USAGE = `Usage: sealguard backtest <recording.jsonl[.gz]> [options]
+const USAGE = `Usage: sealguard backtest <recording.jsonl[.gz]>... [options]
 
-Replays a recording through the seal monitor and reports, per symbol and seal segment, when each
+Replays one or more recordings (e.g. data/demo/*.jsonl.gz) through the seal monitor and reports, per symbol and seal segment, when each
 trigger would have fired, whether the board broke, and the sale price against the close.
 
   --threshold <amount>       sell when the seal is below this (2000w, 0.2亿, 20000000); default 2000w
@@ -42,7 +42,12 @@ function parseWindow(raw: string): { pct: number; windowSec: number } {
   return { pct, windowSec };
 }
 
-export function parseBacktestArgs(args: string[]): { file: string; triggers: TriggerConfig; json: boolean } {
+export function parseBacktestArgs(args: string[]): {
+  file: string;
+  files: string[];
+  triggers: TriggerConfig;
+  json: boolean;
+} {
   let parsed;
   try {
     parsed = parseArgs({
@@ -64,13 +69,8 @@ export function parseBacktestArgs(args: string[]): { file: string; triggers: Tri
   }
   const { values: v, positionals } = parsed;
   if (v.help) throw new HelpRequested();
-  if (positionals.length !== 1) {
-    throw new InputError(
-      positionals.length === 0
-        ? 'missing <recording.jsonl>'
-        : `one recording only, got ${positionals.join(' ')}`,
-    );
-  }
+  // Several recordings are one replay: the report is per symbol and day anyway.
+  if (positionals.length === 0) throw new InputError('missing <recording.jsonl>');
   const triggers: TriggerConfig = {};
   if (v.threshold !== undefined) triggers.amount = parseAmount(v.threshold);
   if (v['drop-from-peak'] !== undefined)
@@ -84,7 +84,7 @@ export function parseBacktestArgs(args: string[]): { file: string; triggers: Tri
     }
     triggers.confirm = Number(v.confirm);
   }
-  return { file: positionals[0] as string, triggers, json: v.json === true };
+  return { file: positionals[0] as string, files: positionals, triggers, json: v.json === true };
 }
 
 class HelpRequested extends Error {}
@@ -104,9 +104,14 @@ export async function run(args: string[]): Promise<number> {
     }
     throw e;
   }
-  let recording;
+  const recording: Recording = { snapshots: [], skipped: [] };
+  const several = opts.files.length > 1;
   try {
-    recording = await readRecording(opts.file);
+    for (const file of opts.files) {
+      const r = await readRecording(file);
+      for (const s of r.snapshots) recording.snapshots.push(s);
+      for (const s of r.skipped) recording.skipped.push(several ? { file, ...s } : s);
+    }
   } catch (e) {
     if (e instanceof InputError) {
       process.stderr.write(`sealguard backtest: ${e.message}\n`);
@@ -115,13 +120,13 @@ export async function run(args: string[]): Promise<number> {
     throw e;
   }
   for (const s of recording.skipped.slice(0, 10)) {
-    process.stderr.write(`sealguard backtest: ${opts.file}:${s.line} skipped (${s.reason})\n`);
+    process.stderr.write(`sealguard backtest: ${s.file ?? opts.file}:${s.line} skipped (${s.reason})\n`);
   }
   if (recording.skipped.length > 10) {
     process.stderr.write(`sealguard backtest: ... ${recording.skipped.length - 10} more bad lines skipped\n`);
   }
   if (recording.snapshots.length === 0) {
-    process.stderr.write(`sealguard backtest: ${opts.file} holds no valid snapshot\n`);
+    process.stderr.write(`sealguard backtest: ${opts.files.join(', ')} holds no valid snapshot\n`);
     return 2;
   }
   const showProgress = process.stderr.isTTY === true && recording.snapshots.length >= PROGRESS_MIN;

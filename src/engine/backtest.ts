@@ -46,6 +46,8 @@ const snapshotSchema = z.object({
 });
 
 export interface SkippedLine {
+  /** Set when several recordings were read together. */
+  file?: string;
   line: number;
   reason: string;
 }

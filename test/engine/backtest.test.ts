@@ -150,6 +150,37 @@ describe('the backtest CLI', () => {
     expect(err.join('')).toContain(`${file}:14 skipped (not valid JSON)`);
   });
 
+  it('several recordings (a shell glob such as data/demo/*.jsonl.gz) are replayed together', async () => {
+    const other = join(dir, 'other.jsonl');
+    writeFileSync(
+      other,
+      drainDay()
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.stringify({ ...JSON.parse(l), symbol: '002812.SZ' }))
+        .join('\n') + '\nnot json\n',
+    );
+    expect(parseBacktestArgs([file, other, '--json']).files).toEqual([file, other]);
+    const out: string[] = [];
+    const err: string[] = [];
+    const o = process.stdout.write.bind(process.stdout);
+    const e = process.stderr.write.bind(process.stderr);
+    process.stdout.write = ((c: string) => (out.push(c), true)) as typeof process.stdout.write;
+    process.stderr.write = ((c: string) => (err.push(c), true)) as typeof process.stderr.write;
+    let code: number;
+    try {
+      code = await run([file, other, '--json']);
+    } finally {
+      process.stdout.write = o;
+      process.stderr.write = e;
+    }
+    expect(code, err.join('')).toBe(0);
+    const report = JSON.parse(out.join(''));
+    expect(report.symbols.map((x: { symbol: string }) => x.symbol)).toEqual(['002116.SZ', '002812.SZ']);
+    expect(err.join('')).toContain(`${file}:14 skipped (not valid JSON)`);
+    expect(err.join('')).toContain(`${other}:14 skipped (not valid JSON)`);
+  });
+
   it('bad arguments or an unreadable file: a clear message and exit code 2', async () => {
     const err: string[] = [];
     const e = process.stderr.write.bind(process.stderr);
