@@ -350,8 +350,10 @@ async function checkBroker(config: Config, clock: Clock, timeoutMs: number): Pro
           ? 'BROKER_TOKEN must equal the token configured in the bridge'
           : up
             ? 'the bridge runs but is not connected to the broker: start QMT/miniQMT and log in on the trading PC'
-            : `start the bridge on the trading PC (bridges/README.md) and check that BROKER_URL ${config.broker.url} is reachable from here`;
-        return { name, ok: false, detail: `GET /v1/health: ${msg}`, fix };
+            : `start the bridge on the trading PC (bridges/qmt/README.md) and check that BROKER_URL ${config.broker.url} is reachable from here`;
+        // BridgeBroker's messages already name the request; do not say it twice.
+        const detail = msg.includes('GET /v1/health') ? msg : `GET /v1/health: ${msg}`;
+        return { name, ok: false, detail, fix };
       }
       try {
         const a = await b.account();

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -195,6 +195,11 @@ describe('sealguard doctor', () => {
       BROKER_TOKEN: 'whatever-token',
     });
     expect(by('broker bridge').fix).toContain('start the bridge on the trading PC');
+    // The fix points at a README that exists in this repository.
+    const readme = /\((bridges\/[^)]+README\.md)\)/.exec(by('broker bridge').fix ?? '')?.[1];
+    expect(readme && existsSync(join(import.meta.dirname, '../..', readme))).toBe(true);
+    // One "GET /v1/health" prefix, not two.
+    expect(by('broker bridge').detail.match(/GET \/v1\/health/g)).toHaveLength(1);
     expect(by('data directory')).toMatchObject({
       ok: true,
       detail: expect.stringContaining('start will create it'),
