@@ -21,7 +21,7 @@ import { EventBus } from './engine/bus.ts';
 import { DayRecorder } from './engine/dayReport.ts';
 import { dailyJobs, Scheduler } from './engine/scheduler.ts';
 import { DaySummaries } from './engine/summary.ts';
-import { Guard } from './engine/guard.ts';
+import { Guard, UnknownCodeError } from './engine/guard.ts';
 import { openGuardStores } from './engine/state.ts';
 import { createLogger, child, type Logger } from './log.ts';
 import { loadDemoManifest } from './market/demoManifest.ts';
@@ -182,7 +182,14 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
     lookup: async (symbol) => {
       const s = last.get(symbol);
       if (s) return { name: s.name };
-      if (demo) return null;
+      if (manifest) {
+        // The demo's market is its recording: any stock in it can be watched, nothing else.
+        const m = manifest.stocks.find((x) => x.symbol === symbol);
+        if (m) return { name: m.name };
+        throw new UnknownCodeError(
+          `${symbol} is not in the demo's replayed day; it has ${manifest.stocks.map((x) => x.symbol.slice(0, 6)).join(', ')}`,
+        );
+      }
       const feed = firstPollingFeed(config);
       if (!feed) return { name: '' };
       const r = await feed.fetch([symbol]);
