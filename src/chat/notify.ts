@@ -112,7 +112,7 @@ export function render(e: GuardEvent): Reply {
       if (e.noSellReason) lines.push(`No sell: ${e.noSellReason}.`);
       else if (e.mode === 'confirm' && e.actionId)
         lines.push(
-          `Sell ${e.sellable} at ${e.limitUp}? Tap a button, or reply /confirm ${e.actionId} (/hold ${e.actionId}).`,
+          `Sell ${e.sellable} at ${e.limitUp}? Confirm: /confirm ${e.actionId} · decline: /hold ${e.actionId}`,
           `No answer by ${hhmmss(e.deadline ?? e.at)}: ${e.onTimeout === 'sell' ? 'SELL' : 'HOLD'} (the configured default).`,
         );
       else if (e.mode === 'auto') lines.push(`Auto mode: selling ${e.sellable} at ${e.limitUp} now.`);

@@ -521,8 +521,14 @@ export class Guard {
       clearTimeout(this.persistTimer);
       this.persistTimer = undefined;
     }
-    // The store freezes what it commits: hand it copies, keep the live states mutable.
-    const monitors = Object.fromEntries([...this.monitors].map(([k, v]) => [k, cloneMonitorState(v)]));
+    // Only monitors that saw a seal today carry anything a restart must keep (segment numbers,
+    // peaks, what was announced); an idle one is rebuilt from its next snapshot. With thousands
+    // watched this keeps the file, and each write, small. The store freezes what it commits:
+    // hand it copies, keep the live states mutable.
+    const monitors: Record<string, MonitorState> = {};
+    for (const [k, v] of this.monitors)
+      if (v.segment > 0 || v.status !== 'idle' || v.dayPeak > 0 || v.down.status !== 'idle')
+        monitors[k] = cloneMonitorState(v);
     const day = this.monitorsDay;
     try {
       await this.o.stores.monitors.update((d) => {

@@ -76,8 +76,8 @@ describe('console channel', () => {
   it('a confirm prints its id; typing the id sells once; typing it again says why nothing happens', async () => {
     const r = await rig();
     for (const s of sealedRun('10:00:00', 3, [100_000_000, 100_000_000, 15_000_000])) await r.h.feed(s);
-    const printed = await r.waitFor(/reply \/confirm ([\w-]+)/);
-    const id = /reply \/confirm ([\w-]+)/.exec(printed)![1]!;
+    const printed = await r.waitFor(/Confirm: \/confirm ([\w-]+)/);
+    const id = /Confirm: \/confirm ([\w-]+)/.exec(printed)![1]!;
     expect(printed).toMatch(/Sell trigger/);
     expect(await r.h.paper.todayOrders()).toHaveLength(0);
     r.type(id);
@@ -95,7 +95,7 @@ describe('console channel', () => {
   it('/hold <id> declines the confirm: no order', async () => {
     const r = await rig();
     for (const s of sealedRun('10:00:00', 3, [100_000_000, 100_000_000, 15_000_000])) await r.h.feed(s);
-    const id = /reply \/confirm ([\w-]+)/.exec(await r.waitFor(/reply \/confirm ([\w-]+)/))![1]!;
+    const id = /Confirm: \/confirm ([\w-]+)/.exec(await r.waitFor(/Confirm: \/confirm ([\w-]+)/))![1]!;
     r.type(`/hold ${id}`);
     await r.waitFor(/✓ Held by console/);
     expect(await r.h.paper.todayOrders()).toHaveLength(0);
