@@ -126,6 +126,7 @@ async function seededGuard(dir: string, symbols: string[], clock: SimClock) {
   });
   const bus = new EventBus();
   const guard = new Guard({
+    dataDir: dir,
     clock,
     broker: paper,
     stores,
@@ -241,6 +242,7 @@ async function benchQuoteToOrder(runs = 5): Promise<number[]> {
   const broker = new BridgeBroker({ url: bridge.url, token: bridge.token, clock });
   const ref: { feeds?: FeedManager } = {};
   const guard = new Guard({
+    dataDir: dir,
     clock,
     broker,
     stores,

@@ -162,6 +162,7 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
   });
   let feeds: FeedManager | undefined;
   const guard = new Guard({
+    dataDir,
     clock,
     broker,
     stores,

@@ -36,7 +36,7 @@ line per check with a fix under each failure. Changes nothing. Exit code 0 when 
 
 /** A well-known, always-listed code: 浦发银行. */
 const PROBE_SYMBOL = '600000.SH';
-const STORE_FILES = ['settings.json', 'orders.json', 'actions.json', 'monitors.json'] as const;
+const STORE_FILES = ['settings.json', 'orders.json', 'actions.json'] as const;
 
 export interface CheckResult {
   name: string;

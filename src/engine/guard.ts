@@ -22,12 +22,15 @@ import { exchangeDate } from '../domain/time.ts';
 import { mergeTriggerConfig, type TriggerConfig } from '../domain/triggers.ts';
 import type { Phase, Security, Snapshot, Ticks } from '../domain/types.ts';
 import type { EventBus } from './bus.ts';
+import { MonitorJournal } from './monitorJournal.ts';
 import type { GuardEvent, Mode } from './events.ts';
 import { Executor, type MarketView } from './executor.ts';
 import type { GuardStores, Settings, TriggerOverrides, Watch } from './state.ts';
 
 export interface GuardOptions {
   clock: Clock;
+  /** Where today's seal-monitor journal lives (monitors/YYYY-MM-DD.jsonl). */
+  dataDir: string;
   broker: Broker;
   stores: GuardStores;
   bus: EventBus;
@@ -73,6 +76,8 @@ export class Guard {
   private readonly mismatchReported = new Set<string>();
   private monitors = new Map<string, MonitorState>();
   private monitorsDay = '';
+  private readonly dirty = new Set<string>();
+  private readonly journal: MonitorJournal;
   private positions = new Map<string, Position>();
   private brokerOk: boolean | undefined;
   private brokerError = '';
@@ -83,6 +88,7 @@ export class Guard {
   lastPositionsAt = 0;
 
   constructor(private readonly o: GuardOptions) {
+    this.journal = new MonitorJournal(o.dataDir);
     this.executor = new Executor({
       broker: o.broker,
       stores: o.stores,
@@ -111,13 +117,9 @@ export class Guard {
   }
 
   async start(): Promise<void> {
-    const saved = this.o.stores.monitors.data;
     const today = exchangeDate(this.now());
-    if (saved.day === today) {
-      this.monitorsDay = today;
-      for (const [sym, st] of Object.entries(saved.monitors))
-        this.monitors.set(sym, cloneMonitorState(st as MonitorState));
-    }
+    this.monitorsDay = today;
+    for (const [sym, st] of await this.journal.load(today)) this.monitors.set(sym, st);
     try {
       const h = await this.o.broker.health();
       this.accountKey = `${this.o.broker.name}:${h.accountId ?? ''}`;
@@ -386,6 +388,7 @@ export class Guard {
     const phase: Phase = phaseAt(now);
     if (today !== this.monitorsDay) {
       this.monitors.clear();
+      this.dirty.clear();
       this.monitorsDay = today;
     }
     const watched = this.watchedSet();
@@ -435,9 +438,13 @@ export class Guard {
       );
       if (events.length === 0) {
         // A quiet step can still raise the segment's peak, which dropFromPeak measures from.
-        if (st.segmentPeak !== peakBefore || st.status !== statusBefore) changed = true;
+        if (st.segmentPeak !== peakBefore || st.status !== statusBefore) {
+          changed = true;
+          this.markDirty(s.symbol);
+        }
         continue;
       }
+      this.markDirty(s.symbol);
       for (const ev of events) {
         if (ev.type === 'Triggered') triggers.push({ symbol: s.symbol, ev });
         else announce.push({ sec, s, limits, ev });
@@ -516,26 +523,28 @@ export class Guard {
     }, 1000);
   }
 
+  /** Marks a monitor whose state a restart must see (a seal, a break, a new peak). */
+  private markDirty(symbol: string): void {
+    this.dirty.add(symbol);
+  }
+
   private async persistMonitors(): Promise<void> {
     if (this.persistTimer) {
       clearTimeout(this.persistTimer);
       this.persistTimer = undefined;
     }
-    // Only monitors that saw a seal today carry anything a restart must keep (segment numbers,
-    // peaks, what was announced); an idle one is rebuilt from its next snapshot. With thousands
-    // watched this keeps the file, and each write, small. The store freezes what it commits:
-    // hand it copies, keep the live states mutable.
-    const monitors: Record<string, MonitorState> = {};
-    for (const [k, v] of this.monitors)
-      if (v.segment > 0 || v.status !== 'idle' || v.dayPeak > 0 || v.down.status !== 'idle')
-        monitors[k] = cloneMonitorState(v);
-    const day = this.monitorsDay;
+    if (this.dirty.size === 0) return;
+    // Copies: the live states keep changing while the write is in flight.
+    const states: MonitorState[] = [];
+    for (const sym of this.dirty) {
+      const st = this.monitors.get(sym);
+      if (st) states.push(cloneMonitorState(st));
+    }
+    this.dirty.clear();
     try {
-      await this.o.stores.monitors.update((d) => {
-        d.day = day;
-        d.monitors = monitors;
-      });
+      await this.journal.append(this.monitorsDay, states);
     } catch (err) {
+      for (const st of states) this.dirty.add(st.symbol);
       this.o.log.error({ err }, 'could not persist seal monitors');
     }
   }

@@ -1,8 +1,8 @@
 /**
  * The guard's durable state, one lowdb file per concern so a hot file (orders) never rewrites a
  * cold one (settings): settings.json (watches, modes, triggers, pause), orders.json (sell intents,
- * written before any broker call), actions.json (pending confirms), monitors.json (today's seal
- * segments, so a restart keeps segment numbers and never re-sells a segment).
+ * written before any broker call), actions.json (pending confirms). Today's seal segments live in
+ * an append-only journal instead (monitorJournal.ts).
  */
 import { z } from 'zod';
 import { join } from 'node:path';
@@ -114,22 +114,14 @@ export type PendingAction = z.infer<typeof actionSchema>;
 export const actionsSchema = z.object({ actions: z.record(z.string(), actionSchema) });
 export type ActionsState = z.infer<typeof actionsSchema>;
 
-export const monitorsSchema = z.object({
-  day: z.string(),
-  /** MonitorState per symbol (domain/sealMonitor.ts); kept as opaque JSON here. */
-  monitors: z.record(z.string(), z.unknown()),
-});
-export type MonitorsState = z.infer<typeof monitorsSchema>;
-
 export interface GuardStores {
   settings: JsonStore<Settings>;
   orders: JsonStore<OrdersState>;
   actions: JsonStore<ActionsState>;
-  monitors: JsonStore<MonitorsState>;
 }
 
 export async function openGuardStores(dataDir: string): Promise<GuardStores> {
-  const [settings, orders, actions, monitors] = await Promise.all([
+  const [settings, orders, actions] = await Promise.all([
     openJsonStore({
       file: join(dataDir, 'settings.json'),
       schema: settingsSchema,
@@ -148,12 +140,6 @@ export async function openGuardStores(dataDir: string): Promise<GuardStores> {
       version: 1,
       defaults: () => ({ actions: {} }),
     }),
-    openJsonStore({
-      file: join(dataDir, 'monitors.json'),
-      schema: monitorsSchema,
-      version: 1,
-      defaults: () => ({ day: '', monitors: {} }),
-    }),
   ]);
-  return { settings, orders, actions, monitors };
+  return { settings, orders, actions };
 }

@@ -66,6 +66,7 @@ async function rig(o: { mode?: Mode } = {}): Promise<Rig> {
     events.push(e);
   });
   const guard = new Guard({
+    dataDir: dir,
     clock,
     broker: paper,
     stores,

@@ -67,6 +67,7 @@ export async function harness(o: HarnessOptions = {}): Promise<Harness> {
     events.push(e);
   });
   const guard = new Guard({
+    dataDir: dir,
     clock,
     broker,
     stores,

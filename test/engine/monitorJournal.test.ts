@@ -1,0 +1,32 @@
+import { appendFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { initialMonitorState } from '../../src/domain/sealMonitor.ts';
+import { MonitorJournal } from '../../src/engine/monitorJournal.ts';
+
+const DAY = '2026-11-23';
+
+describe('the seal-monitor journal', () => {
+  it('keeps the last state written per symbol, and only that day', async () => {
+    const j = new MonitorJournal(mkdtempSync(join(tmpdir(), 'sg-journal-')));
+    const a1 = { ...initialMonitorState('002116.SZ', DAY), segment: 1, status: 'sealed' as const };
+    const a2 = { ...a1, segment: 2, status: 'resealed' as const };
+    const b = { ...initialMonitorState('600519.SH', DAY), segment: 1 };
+    await Promise.all([j.append(DAY, [a1, b]), j.append(DAY, [a2])]);
+    const got = await j.load(DAY);
+    expect(got.get('002116.SZ')).toMatchObject({ segment: 2, status: 'resealed' });
+    expect(got.get('600519.SH')).toMatchObject({ segment: 1 });
+    expect((await j.load('2026-11-24')).size).toBe(0);
+  });
+
+  it('skips a line torn by a kill mid-append: the state before it stands', async () => {
+    const j = new MonitorJournal(mkdtempSync(join(tmpdir(), 'sg-journal-')));
+    await j.append(DAY, [{ ...initialMonitorState('002116.SZ', DAY), segment: 3 }]);
+    appendFileSync(j.file(DAY), '{"v":1,"symbol":"002116.SZ","day":"2026-11-23","segm');
+    expect((await j.load(DAY)).get('002116.SZ')?.segment).toBe(3);
+    // The next append after the torn line starts a fresh line and is read normally.
+    await j.append(DAY, [{ ...initialMonitorState('002116.SZ', DAY), segment: 4 }]);
+    expect((await j.load(DAY)).get('002116.SZ')?.segment).toBe(4);
+  });
+});
