@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BridgeBroker } from '../../src/broker/bridge.ts';
-import { BrokerError } from '../../src/broker/broker.ts';
 import type { SellRequest } from '../../src/broker/broker.ts';
 import { startFakeBridge } from './fakeBridge.ts';
 import type { FakeBridge } from './fakeBridge.ts';
+import { rejection } from './rejection.ts';
 
 const sell: SellRequest = {
   clientOrderId: 'sg20261124a1b2c3',
@@ -27,15 +27,6 @@ afterEach(async () => {
 const posts = (): number => bridge.log.filter((l) => l.method === 'POST' && l.path === '/v1/orders').length;
 const gets = (id: string): number =>
   bridge.log.filter((l) => l.method === 'GET' && l.path === `/v1/orders/${id}`).length;
-
-async function rejection(p: Promise<unknown>): Promise<BrokerError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(BrokerError);
-  return err as BrokerError;
-}
 
 describe('BridgeBroker placing a sell', () => {
   it('sends the protocol body with the client order id as Idempotency-Key and a Bearer token', async () => {

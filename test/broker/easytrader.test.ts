@@ -6,10 +6,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BrokerError } from '../../src/broker/broker.ts';
 import type { SellRequest } from '../../src/broker/broker.ts';
 import { EasytraderBroker } from '../../src/broker/easytrader.ts';
 import { formatExchangeTime } from '../../src/domain/time.ts';
+import { rejection } from './rejection.ts';
 
 type SellMode =
   'ok' | 'hang' | 'hang-unrecorded' | 'success-no-id' | 'trade-error' | 'not-prepared' | 'miniqmt-fail';
@@ -230,15 +230,6 @@ const sell: SellRequest = {
   quantity: 10000,
   limitPrice: '11.02',
 };
-
-async function rejection(p: Promise<unknown>): Promise<BrokerError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(BrokerError);
-  return err as BrokerError;
-}
 
 describe('easytrader placing a sell', () => {
   it('writes the intent before /sell, sends easytrader’s body, binds the entrust number', async () => {

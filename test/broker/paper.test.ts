@@ -2,12 +2,12 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BrokerError } from '../../src/broker/broker.ts';
 import type { Order, SellRequest } from '../../src/broker/broker.ts';
 import { PaperBroker } from '../../src/broker/paper.ts';
 import type { PaperBrokerOptions } from '../../src/broker/paper.ts';
 import type { Level, Snapshot } from '../../src/domain/types.ts';
 import { exchangeTs } from '../../src/domain/time.ts';
+import { rejection } from './rejection.ts';
 
 let dir: string;
 let now: number;
@@ -64,15 +64,6 @@ const atLimit = (id: string, quantity = 10000): SellRequest => ({
   quantity,
   limitPrice: '11.02',
 });
-
-async function rejection(p: Promise<unknown>): Promise<BrokerError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(BrokerError);
-  return err as BrokerError;
-}
 
 describe('paper fills at the limit-up price', () => {
   it('fill only while bid1 at the limit has volume; partial against a smaller queue; never the same shares twice', async () => {

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BrokerError } from '../../src/broker/broker.ts';
 import type { SellRequest } from '../../src/broker/broker.ts';
 import { PtradeRelayBroker } from '../../src/broker/ptradeRelay.ts';
+import { rejection } from './rejection.ts';
 
 const TOKEN = 'relay-token-9f3k';
 let skew = 0;
@@ -146,15 +146,6 @@ function fakeStrategy(opts: { answer?: boolean; reject?: boolean } = {}) {
       await running;
     },
   };
-}
-
-async function rejection(p: Promise<unknown>): Promise<BrokerError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(BrokerError);
-  return err as BrokerError;
 }
 
 describe('PTrade relay', () => {

@@ -10,9 +10,8 @@ import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
-import { formatExchangeTime } from '../../src/domain/time.ts';
 import { startFakeBotApi, type ApiCall, type FakeBotApi } from '../helpers/fakeBotApi.ts';
-import { startTencentMarket, type TencentMarket } from '../helpers/tencentMarket.ts';
+import { sealedBook, startTencentMarket, type TencentMarket } from '../helpers/tencentMarket.ts';
 
 const ME = 31_337;
 const START = '2026-11-23T10:00:00+08:00';
@@ -25,25 +24,7 @@ let clockNow: () => number = () => Date.parse(START);
 const apps: App[] = [];
 
 function publish(): void {
-  const [date, time] = formatExchangeTime(clockNow()).slice(0, 19).split('T') as [string, string];
-  market.set({
-    code: '002116',
-    exchange: 'sz',
-    name: '中国海诚',
-    date,
-    time,
-    last: '10.00',
-    prevClose: '9.09',
-    high: '10.00',
-    low: '9.10',
-    limitUp: '10.00',
-    limitDown: '8.18',
-    bids: [
-      ['10.00', lots],
-      ['9.99', 400],
-    ],
-    asks: [],
-  });
+  market.set(sealedBook(clockNow(), lots));
 }
 
 beforeAll(async () => {

@@ -14,10 +14,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WecomCrypto } from '../../src/chat/wecom/crypto.ts';
-import { formatExchangeTime, parseExchangeTime } from '../../src/domain/time.ts';
+import { parseExchangeTime } from '../../src/domain/time.ts';
 import { startFakeBridge, type FakeBridge } from '../broker/fakeBridge.ts';
 import { startFakeQyapi, type FakeQyapi } from '../helpers/fakeQyapi.ts';
-import { startTencentMarket, type TencentMarket } from '../helpers/tencentMarket.ts';
+import { sealedBook, startTencentMarket, type TencentMarket } from '../helpers/tencentMarket.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/sealguard.js', import.meta.url));
 const TOKEN = 'QDG6eK';
@@ -65,26 +65,7 @@ describe('WeCom end to end through the spawned process', () => {
     let spawnedAt = Date.now();
     // The process's market clock is SEALGUARD_CLOCK + real time elapsed; the book tracks it.
     const setBook = () => {
-      const iso = formatExchangeTime(parseExchangeTime(CLOCK) + (Date.now() - spawnedAt));
-      market.set({
-        code: '002116',
-        exchange: 'sz',
-        name: '中国海诚',
-        date: iso.slice(0, 10),
-        time: iso.slice(11, 19),
-        last: '10.00',
-        prevClose: '9.09',
-        open: '9.20',
-        high: '10.00',
-        low: '9.15',
-        limitUp: '10.00',
-        limitDown: '8.18',
-        bids: [
-          ['10.00', lots],
-          ['9.99', 800],
-        ],
-        asks: [],
-      });
+      market.set(sealedBook(parseExchangeTime(CLOCK) + (Date.now() - spawnedAt), lots));
     };
     setBook();
     ticker = setInterval(setBook, 100);

@@ -4,6 +4,7 @@
  * current book and the server answers every poll with it.
  */
 import iconv from 'iconv-lite';
+import { formatExchangeTime } from '../../src/domain/time.ts';
 import { startQuoteServer, type QuoteServer } from '../market/quoteServer.ts';
 
 export interface Book {
@@ -102,4 +103,30 @@ export async function startTencentMarket(): Promise<TencentMarket> {
       books.set(`${book.exchange}${book.code}`, book);
     },
   });
+}
+
+/**
+ * 中国海诚 002116 (prevClose 9.09, limits 10.00 / 8.18) sealed at the limit with `lots` on bid1,
+ * stamped at market time `at`: the stock the end-to-end confirm tests drain.
+ */
+export function sealedBook(at: number, lots: number): Book {
+  const iso = formatExchangeTime(at);
+  return {
+    code: '002116',
+    exchange: 'sz',
+    name: '中国海诚',
+    date: iso.slice(0, 10),
+    time: iso.slice(11, 19),
+    last: '10.00',
+    prevClose: '9.09',
+    high: '10.00',
+    low: '9.10',
+    limitUp: '10.00',
+    limitDown: '8.18',
+    bids: [
+      ['10.00', lots],
+      ['9.99', 400],
+    ],
+    asks: [],
+  };
 }

@@ -9,10 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
-import { formatExchangeTime } from '../../src/domain/time.ts';
 import { startFakeBridge, type FakeBridge } from '../broker/fakeBridge.ts';
 import { startFakeBotApi, type ApiCall, type FakeBotApi } from '../helpers/fakeBotApi.ts';
-import { startTencentMarket, type TencentMarket } from '../helpers/tencentMarket.ts';
+import { sealedBook, startTencentMarket, type TencentMarket } from '../helpers/tencentMarket.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/sealguard.js', import.meta.url));
 const ME = 424_242_424;
@@ -46,25 +45,7 @@ it('npm start: /watch, drain, confirm buttons, a stranger tap sells nothing, two
   // Book times follow the process's simulated clock: SEALGUARD_CLOCK + real time elapsed.
   const publish = () => {
     const now = Date.parse(START) + (Date.now() - t0);
-    const [date, time] = formatExchangeTime(now).slice(0, 19).split('T') as [string, string];
-    market!.set({
-      code: '002116',
-      exchange: 'sz',
-      name: '中国海诚',
-      date,
-      time,
-      last: '10.00',
-      prevClose: '9.09',
-      high: '10.00',
-      low: '9.10',
-      limitUp: '10.00',
-      limitDown: '8.18',
-      bids: [
-        ['10.00', lots],
-        ['9.99', 400],
-      ],
-      asks: [],
-    });
+    market!.set(sealedBook(now, lots));
   };
   publish();
   ticker = setInterval(publish, 100);
