@@ -18,6 +18,8 @@ import { exchangeDate, formatExchangeTime, exchangeTs } from './domain/time.ts';
 import { formatAmount } from './domain/amounts.ts';
 import { GuardApi, type SourceStatus } from './engine/api.ts';
 import { EventBus } from './engine/bus.ts';
+import { HealthBoard } from './engine/health.ts';
+import { HealthFileWriter } from './store/healthFile.ts';
 import { DayRecorder } from './engine/dayReport.ts';
 import { dailyJobs, Scheduler } from './engine/scheduler.ts';
 import { DaySummaries } from './engine/summary.ts';
@@ -44,6 +46,8 @@ export interface AppOptions {
 
 export interface App {
   api: GuardApi;
+  /** Problems around the guard, shown by /status and (through DATA_DIR/health.json) doctor. */
+  health: HealthBoard;
   guard: Guard;
   clock: Clock;
   log: Logger;
@@ -93,6 +97,9 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
     );
   }
   const stores = await openGuardStores(dataDir);
+  const health = new HealthBoard(wall);
+  const healthFile = new HealthFileWriter(dataDir, health, wall);
+  await healthFile.flush();
   const eventLog = new EventLog({ dataDir, logger: child(log, 'events') });
 
   // ---- market clock and quotes -------------------------------------------------------------
@@ -248,6 +255,24 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
     simulatedClock: demo || !!config.clock,
     sources,
     summary: (date) => summaries.text(date),
+    health,
+  });
+  // Each problem is told once when it starts and once when it ends, on the channels that work.
+  health.onChange(({ kind, item, isNew }) => {
+    if (kind === 'set' && !isNew) return;
+    log[item.level === 'error' ? 'error' : 'warn'](
+      { component: item.component, key: item.key, resolved: kind === 'clear' },
+      item.text,
+    );
+    bus.publish({
+      type: 'Incident',
+      at: clock.now(),
+      key: item.key,
+      component: item.component,
+      level: item.level,
+      text: item.text,
+      resolved: kind === 'clear',
+    });
   });
   bus.subscribe('event-log', (e) => eventLog.append({ ...e, ts: e.at }));
   summaries.start();
@@ -395,8 +420,9 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
       await bus.idle();
       await hub.stop();
       await broker.close?.();
+      await healthFile.close();
     })());
-  return { api, guard, clock, log, ended, scheduler, stop };
+  return { api, health, guard, clock, log, ended, scheduler, stop };
 }
 
 function envOf(config: Config): Record<string, string | undefined> {

@@ -354,6 +354,10 @@ function statusReply(api: GuardApi): Reply {
         `Quotes ${x.name}${x.active ? ' (active)' : ''}: ${x.ok ? 'ok' : 'failing'}${x.lastQuoteAgeMs !== undefined ? `, last quote ${(x.lastQuoteAgeMs / 1000).toFixed(1)} s ago` : ''}${x.lastError && !x.ok ? ` (${x.lastError})` : ''}`,
     ),
     `Watching ${s.watched} · pending confirms ${s.pendingActions} · auto-sell ${s.paused ? 'PAUSED' : 'on'}`,
+    ...s.health.items.map((h) => `${h.level === 'error' ? '🛑' : '⚠️'} ${h.text}`),
+    ...Object.entries(s.health.counters)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${k}: ${n}`),
   ];
   return { title: 'Status', lines };
 }

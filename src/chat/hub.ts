@@ -80,6 +80,8 @@ export class ChatHub {
     try {
       if (ch.settleAction) await this.settle(ch, e);
       if (!n) return;
+      // A channel's own trouble is told on the others: it could not carry the message anyway.
+      if (e.type === 'Incident' && e.component === ch.name) return;
       const ref = await ch.send(n);
       if (n.actionId && ref) await this.api.attachMessage(n.actionId, ch.name, ref);
       if (n.photos && ch.sendPhoto)

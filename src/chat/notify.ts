@@ -29,6 +29,7 @@ export const DEFAULT_LEVELS: Record<GuardEventType, NotifyLevel> = {
   BrokerDown: 'on',
   BrokerUp: 'on',
   Info: 'on',
+  Incident: 'on',
   DailySummary: 'on',
 };
 
@@ -184,6 +185,8 @@ export function render(e: GuardEvent): Reply {
       return { lines: ['🔌 Broker reachable again.'] };
     case 'Info':
       return { lines: [e.text] };
+    case 'Incident':
+      return { lines: [`${e.resolved ? '✅ Resolved' : e.level === 'error' ? '🛑' : '⚠️'} ${e.text}`] };
     case 'DailySummary':
       return { title: e.title, lines: e.text.split('\n') };
   }

@@ -25,6 +25,7 @@ import { formatTicks } from '../domain/prices.ts';
 import { exchangeDate } from '../domain/time.ts';
 import { openGuardStores } from '../engine/state.ts';
 import { isPollingSource, pollingFeed } from '../market/sources.ts';
+import { processAlive, readHealthFile } from '../store/healthFile.ts';
 import { SINA_ORIGIN, SINA_WS_URL, toSinaCode } from '../market/sinaWs.ts';
 
 const HELP = `Usage: sealguard doctor [--timeout <ms>]
@@ -127,7 +128,28 @@ export async function runChecks(config: Config, opts: DoctorOptions = {}): Promi
     });
   }
   results.push(checkCalendar(clock));
+  const running = await checkRunningGuard(config);
+  if (running) results.push(running);
   return results;
+}
+
+/**
+ * What the guard running on this DATA_DIR reports about itself (from its health.json): the
+ * problems only a live process can see, such as a blocked Telegram chat or dead polling.
+ */
+export async function checkRunningGuard(config: Config): Promise<CheckResult | undefined> {
+  const h = await readHealthFile(config.dataDir);
+  if (!h || !processAlive(h.pid)) return undefined;
+  const counters = Object.entries(h.counters).filter(([, n]) => n > 0);
+  const extra = counters.length ? ` (${counters.map(([k, n]) => `${k}: ${n}`).join(', ')})` : '';
+  if (h.items.length === 0)
+    return { name: 'running guard', ok: true, detail: `pid ${h.pid} reports no problem${extra}` };
+  return {
+    name: 'running guard',
+    ok: !h.items.some((i) => i.level === 'error'),
+    detail: `pid ${h.pid} reports: ${h.items.map((i) => i.text).join('; ')}${extra}`,
+    fix: 'see each problem above; /status in chat shows the same',
+  };
 }
 
 function checkConfig(config: Config): CheckResult {

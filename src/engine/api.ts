@@ -8,6 +8,7 @@ import { phaseAt } from '../domain/session.ts';
 import { exchangeDate, formatExchangeTime } from '../domain/time.ts';
 import type { Phase } from '../domain/types.ts';
 import type { EventBus, Listener } from './bus.ts';
+import { HealthBoard, type HealthSnapshot } from './health.ts';
 import type { Mode } from './events.ts';
 import type { ResolveResult } from './executor.ts';
 import type { Guard, StockView } from './guard.ts';
@@ -32,6 +33,8 @@ export interface StatusInfo {
   sources: SourceStatus[];
   watched: number;
   pendingActions: number;
+  /** Problems around the guard right now, and counters (undelivered notifications, ...). */
+  health: HealthSnapshot;
 }
 
 export interface SummaryProvider {
@@ -46,10 +49,16 @@ export interface GuardApiOptions {
   simulatedClock: boolean;
   sources: () => SourceStatus[];
   summary?: SummaryProvider;
+  /** Shared with the adapters that report into it; a private one when not given (tests). */
+  health?: HealthBoard;
 }
 
 export class GuardApi {
-  constructor(private readonly o: GuardApiOptions) {}
+  readonly health: HealthBoard;
+
+  constructor(private readonly o: GuardApiOptions) {
+    this.health = o.health ?? new HealthBoard();
+  }
 
   now(): number {
     return this.o.clock.now();
@@ -162,6 +171,7 @@ export class GuardApi {
       sources: this.o.sources(),
       watched: this.o.guard.watchedSymbols().length,
       pendingActions: this.pendingActions().length,
+      health: this.health.snapshot(),
     };
   }
 }

@@ -61,6 +61,19 @@ export type GuardEvent =
   | (Base & { type: 'BrokerUp' })
   | (Base & { type: 'Info'; text: string })
   | (Base & {
+      /**
+       * A problem around the guard (a chat unreachable, polling dead, disk full, clock skew, an
+       * order outcome unknown), told once when it starts and once when it ends. `component` is
+       * the reporter; a channel does not get its own incident (it could not deliver it anyway).
+       */
+      type: 'Incident';
+      key: string;
+      component: string;
+      level: 'warn' | 'error';
+      text: string;
+      resolved: boolean;
+    })
+  | (Base & {
       /** A scheduled report (09:00 briefing, 15:05 summary); the text is complete on its own. */
       type: 'DailySummary';
       kind: 'briefing' | 'summary';
