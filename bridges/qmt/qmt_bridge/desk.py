@@ -1,8 +1,11 @@
 """Orders: place once, replay, reconcile by order_remark, query and cancel.
 
-Never placing twice rests on three rules: the id is on disk before order_stock(); an id whose
+Never placing twice rests on four rules: the id is on disk before order_stock(); an id whose
 broker answer is missing is looked up by order_remark in today's orders before anything is sent;
-and an id stays "in flight" until its order_stock() call returns, however long that takes.
+an id stays "in flight" until its order_stock() call returns, however long that takes; and an
+answer that leaves the outcome open (-2 from old builds' internal timeout, an exception, any
+other non-positive id) makes the id "unknown": it is reconciled by order_remark and never sent
+again, because the request may already be at the counter.
 """
 from __future__ import annotations
 
@@ -32,6 +35,8 @@ log = logging.getLogger("qmt_bridge.desk")
 STRATEGY_NAME = "sealguard"
 STOCK_SELL = 24  # xtconstant.STOCK_SELL
 FIX_PRICE = 11  # xtconstant.FIX_PRICE
+ORDER_FAILED = -1  # order_stock's documented refusal
+ORDER_TIMED_OUT = -2  # old xttrader.py: asyncio.wait_for(future, 5) expired after the request left
 
 Response = tuple[int, dict[str, Any]]
 
@@ -86,10 +91,12 @@ class OrderDesk:
             self._in_flight.add(cid)
         handed_off = False
         try:
-            if record is not None and record.state == "pending":
+            if record is not None and record.state in ("pending", "unknown"):
                 found = self._find_by_remark(record.remark)
                 if found is not None:
                     return self._adopt(record, found)
+                if record.state == "unknown":
+                    raise errors.outcome_unknown(cid, "it is not in QMT's orders yet and is never sent twice")
             if record is None:
                 self._store.insert_pending(
                     self._account, day, cid, order.fingerprint(), remark_for(cid), self._clock()
@@ -116,9 +123,10 @@ class OrderDesk:
                 return self._settle(cid, day, order_id)
             except BridgeError:
                 raise
-            except Exception as exc:  # outcome unknown: stays pending, reconciled by remark
+            except Exception as exc:  # the request may have left: unknown, reconciled by remark
                 log.warning("order_stock raised for %s: %s", cid, exc)
-                raise errors.outcome_unknown(cid) from exc
+                self._store.settle(self._account, day, cid, "unknown", self._clock())
+                raise errors.outcome_unknown(cid, f"xtquant raised {type(exc).__name__}") from exc
             finally:
                 self._release(cid)
 
@@ -146,6 +154,12 @@ class OrderDesk:
             self._store.settle(self._account, day, cid, "placed", now, str(order_id), 201, body)
             log.info("placed %s as QMT order %s", cid, order_id)
             return 201, body
+        if order_id != ORDER_FAILED:
+            # -2 (old builds' internal 5 s timeout) and anything else that is not an order id:
+            # the request may have reached the counter, so the id is never sent again.
+            self._store.settle(self._account, day, cid, "unknown", now)
+            log.warning("order_stock returned %r for %s: outcome unknown, reconciling by remark", order_id, cid)
+            raise errors.outcome_unknown(cid, f"order_stock returned {order_id!r}")
         if not self._session.connected:
             self._store.settle(self._account, day, cid, "not_placed", now)
             raise errors.disconnected()
@@ -206,9 +220,14 @@ class OrderDesk:
             raise errors.not_cancellable(order_ref, status)
         order_id = int(order.order_id)
         try:
-            rc = self._session.call(lambda t, a: t.cancel_order_stock(a, order_id), self._deadline)
+            rc = self._session.call(lambda t, a: t.cancel_order_stock(a, order_id), self._deadline,
+                                    key=("cancel", order_id), label="cancel_order_stock")
         except BrokerTimeout:
             raise errors.outcome_unknown(order_ref) from None
+        if rc == ORDER_TIMED_OUT:
+            # Old builds answer -2 both after their internal timeout and for "no such order":
+            # either way only the order's own status tells.
+            raise errors.outcome_unknown(order_ref, "cancel_order_stock returned -2")
         if rc != 0:
             if not self._session.connected:
                 raise errors.disconnected()
@@ -218,7 +237,7 @@ class OrderDesk:
 
     def reconcile_pending(self) -> None:
         """At start-up: records left pending by a crash are matched to QMT's orders by remark."""
-        pending = [r for r in self._store.today(self._account, self._day()) if r.state == "pending"]
+        pending = [r for r in self._store.today(self._account, self._day()) if r.state in ("pending", "unknown")]
         for record in pending:
             if record.client_order_id in self._in_flight:
                 continue
@@ -251,7 +270,8 @@ class OrderDesk:
         return None, None
 
     def _query_order(self, order_id: int) -> Any:
-        return self._session.query(lambda t, a: t.query_stock_order(a, order_id), self._deadline)
+        return self._session.query(lambda t, a: t.query_stock_order(a, order_id), self._deadline,
+                                   key=("query_stock_order", order_id), label="query_stock_order")
 
     def _find_by_remark(self, remark: str) -> Any:
         for order in self._today_orders():
@@ -262,10 +282,12 @@ class OrderDesk:
     def _today_orders(self) -> list[Any]:
         """xtquant answers None both for "no orders" and for a failed query (brokers.md §2.3):
         only when the asset query works too is None taken to mean an empty day."""
-        orders = self._session.query(lambda t, a: t.query_stock_orders(a, False), self._deadline)
+        orders = self._session.query(self._session.list_orders, self._deadline,
+                                     key="query_stock_orders", label="query_stock_orders")
         if orders is not None:
             return list(orders)
-        asset = self._session.query(lambda t, a: t.query_stock_asset(a), self._deadline)
+        asset = self._session.query(lambda t, a: t.query_stock_asset(a), self._deadline,
+                                    key="query_stock_asset", label="query_stock_asset")
         if asset is None:
             raise errors.not_ready("QMT cannot list today's orders right now")
         return []
@@ -285,6 +307,10 @@ class OrderDesk:
             status, message = "pending_new", "being sent to QMT"
         elif record.state == "placed":
             status, message = "submitted", None
+        elif record.state == "unknown":
+            status = "unknown"
+            message = ("QMT's answer was lost (xtquant timed out or failed after sending); the order may "
+                       "still reach the counter. The bridge looks for it by order_remark and never sends it again")
         else:
             status = "unknown"
             message = "QMT has no order with this id; POST it again with the same id to place it"

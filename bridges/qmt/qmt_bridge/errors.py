@@ -60,9 +60,9 @@ def not_ready(message: str) -> BridgeError:
     return BridgeError(503, "BRIDGE_NOT_READY", message, True)
 
 
-def outcome_unknown(client_order_id: str) -> BridgeError:
+def outcome_unknown(client_order_id: str, why: str = "QMT did not answer in time") -> BridgeError:
     return BridgeError(
         504,
         "OUTCOME_UNKNOWN",
-        f"QMT did not answer in time for {client_order_id!r}; GET /v1/orders/{client_order_id}",
+        f"outcome of {client_order_id!r} unknown ({why}); GET /v1/orders/{client_order_id}",
     )

@@ -37,6 +37,9 @@ class BridgeConfig:
     port: int = 8765
     deadline: float = 5.0
     backoff: tuple[float, ...] = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+    # A call into xtquant running this long counts as hung (health warning; a lane full of them
+    # refuses at once instead of queueing).
+    stuck_after: float = 10.0
 
 
 class Bridge:
@@ -55,6 +58,7 @@ class Bridge:
             backoff=config.backoff,
             on_order=lambda order: self.desk.order_pushed(order),
             on_order_error=lambda error: self.desk.order_failed(error),
+            stuck_after=config.stuck_after,
         )
         self.desk = OrderDesk(self.session, self.store, config.deadline, clock)
         self.httpd = ThreadingHTTPServer((config.host, config.port), _handler_for(self))
@@ -91,7 +95,7 @@ class Bridge:
     def health(self) -> dict[str, Any]:
         now = self.clock()
         connected = self.session.connected
-        return {
+        health: dict[str, Any] = {
             "status": "ok" if connected else "degraded",
             "broker": "qmt",
             "connected": connected,
@@ -99,15 +103,30 @@ class Bridge:
             "trading_day": trading_day(now),
             "server_time": iso_time(now),
         }
+        warnings = self.warnings()
+        if warnings:
+            health["warnings"] = warnings
+        return health
+
+    def warnings(self) -> list[str]:
+        """What an operator should fix, worded for them; /v1/health lists it when non-empty."""
+        found = list(self.session.caps.warnings)
+        hung = self.session.hung_calls()
+        if hung:
+            found.append(f"{len(hung)} xtquant call(s) have not returned for {self.config.stuck_after:.0f}s or more: "
+                         + ", ".join(sorted(set(hung))))
+        return found
 
     def account(self) -> dict[str, Any]:
-        asset = self.session.query(lambda t, a: t.query_stock_asset(a), self.config.deadline)
+        asset = self.session.query(lambda t, a: t.query_stock_asset(a), self.config.deadline,
+                                   key="query_stock_asset", label="query_stock_asset")
         if asset is None:
             raise errors.not_ready("QMT returned no account data")
         return account_json(asset, mask_account(self.config.account))
 
     def positions(self) -> dict[str, Any]:
-        rows = self.session.query(lambda t, a: t.query_stock_positions(a), self.config.deadline)
+        rows = self.session.query(lambda t, a: t.query_stock_positions(a), self.config.deadline,
+                                  key="query_stock_positions", label="query_stock_positions")
         if rows is None:
             # None is also how xtquant says "no positions": trust it only if the account answers.
             self.account()

@@ -2,18 +2,21 @@
 
 xtquant's connect() is one-shot ("断开连接后不会重连"), so after on_disconnected the old trader is
 stopped and a new XtQuantTrader is built and connected, with backoff, on a fresh session id.
-Every broker call runs on a worker thread so a hung xtquant call can be given a deadline.
+Every broker call runs on a lane (lanes.py) so a hung xtquant call gets a deadline and cannot
+take the workers other requests need.
 """
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Callable, Hashable, Optional, TypeVar
 
+from .capabilities import Capabilities, detect
 from .errors import BridgeError, disconnected, not_ready
+from .lanes import Lane, LaneFull
 
 log = logging.getLogger("qmt_bridge.session")
 
@@ -36,6 +39,7 @@ class QmtSession:
         backoff: tuple[float, ...] = BACKOFF_SECONDS,
         on_order: Optional[Callable[[Any], None]] = None,
         on_order_error: Optional[Callable[[Any], None]] = None,
+        stuck_after: float = 5.0,
     ) -> None:
         self.account_id = account_id
         self._qmt_path = qmt_path
@@ -50,7 +54,11 @@ class QmtSession:
         self._connected = False
         self._stopping = threading.Event()
         self._wake = threading.Event()
-        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="xtquant")
+        self.caps = Capabilities()
+        self._lanes = {
+            "orders": Lane("orders", 4, stuck_after),
+            "queries": Lane("queries", 6, stuck_after),
+        }
         self._keeper = threading.Thread(target=self._keep_connected, name="qmt-connect", daemon=True)
 
     @property
@@ -68,7 +76,11 @@ class QmtSession:
             trader, self._trader, self._connected = self._trader, None, False
         if trader is not None:
             _quietly(trader.stop)
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        for lane in self._lanes.values():
+            lane.shutdown()
+
+    def hung_calls(self) -> list[str]:
+        return [f"{name}:{label}" for name, lane in self._lanes.items() for label in lane.hung()]
 
     def wait_connected(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -78,25 +90,39 @@ class QmtSession:
             time.sleep(0.01)
         return self._connected
 
-    def submit(self, call: BrokerCall[T]) -> "Future[T]":
-        """Runs call(trader, account) on a worker; raises 503 at once when disconnected."""
+    def submit(self, call: BrokerCall[T], lane: str = "orders", key: Optional[Hashable] = None,
+               label: str = "") -> "Future[T]":
+        """Runs call(trader, account) on a lane; raises 503 at once when disconnected or when
+        the lane's workers are all held by hung calls. Calls with the same key share one run."""
         with self._lock:
             if not self._connected:
                 raise disconnected()
-            trader, account = self._trader, self._account
-        return self._pool.submit(call, trader, account)
+            trader, account, generation = self._trader, self._account, self._generation
+        try:
+            return self._lanes[lane].submit(call, trader, account, key=(generation, key) if key else None,
+                                            label=label)
+        except LaneFull as exc:
+            raise not_ready(f"xtquant is not answering: {exc}") from exc
 
-    def call(self, call: BrokerCall[T], deadline: float) -> T:
-        future = self.submit(call)
+    def call(self, call: BrokerCall[T], deadline: float, lane: str = "orders",
+             key: Optional[Hashable] = None, label: str = "") -> T:
+        future = self.submit(call, lane, key, label)
         try:
             return future.result(timeout=deadline)
         except FutureTimeout as exc:
             raise BrokerTimeout() from exc
 
-    def query(self, call: BrokerCall[T], deadline: float) -> T:
+    def list_orders(self, trader: Any, account: Any) -> Any:
+        """Today's orders on whichever query_stock_orders this build has (capabilities.py)."""
+        if self.caps.cancelable_only:
+            return trader.query_stock_orders(account, False)
+        return trader.query_stock_orders(account)
+
+    def query(self, call: BrokerCall[T], deadline: float, key: Optional[Hashable] = None,
+              label: str = "") -> T:
         """A read: a hung or failed query is a retryable 503, never an order outcome."""
         try:
-            return self.call(call, deadline)
+            return self.call(call, deadline, "queries", key, label)
         except BrokerTimeout as exc:
             raise not_ready("QMT did not answer the query in time") from exc
         except BridgeError:
@@ -121,8 +147,15 @@ class QmtSession:
             self._stopping.wait(delay)
 
     def _connect_once(self) -> bool:
-        from xtquant.xttrader import XtQuantTrader
+        from xtquant import xttrader
         from xtquant.xttype import StockAccount
+
+        XtQuantTrader = xttrader.XtQuantTrader
+        caps = detect(XtQuantTrader)
+        if caps != self.caps:
+            for warning in caps.warnings:
+                log.warning("%s", warning)
+            self.caps = caps
 
         with self._lock:
             old, self._trader = self._trader, None

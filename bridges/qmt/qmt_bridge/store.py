@@ -15,7 +15,9 @@ from typing import Any, Optional
 # placed:     QMT gave an order id; replays return the stored response.
 # rejected:   QMT refused it for good; replays return the stored error.
 # not_placed: QMT never took it (disconnected); a retry with the same id may place it.
-STATES = ("pending", "placed", "rejected", "not_placed")
+# unknown:    order_stock answered without an order id but the request may have left (-2, an
+#             exception): only adopted from QMT's orders by remark, never sent again.
+STATES = ("pending", "placed", "rejected", "not_placed", "unknown")
 
 
 @dataclass(frozen=True)

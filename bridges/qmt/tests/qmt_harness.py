@@ -41,6 +41,7 @@ SELL = {
 
 class BridgeCase(unittest.TestCase):
     deadline = 0.5
+    stuck_after = 10.0
 
     def setUp(self) -> None:
         COUNTER.reset()
@@ -52,6 +53,8 @@ class BridgeCase(unittest.TestCase):
     def tearDown(self) -> None:
         if COUNTER.gate is not None:
             COUNTER.gate.set()
+        for gate in COUNTER.hang.values():
+            gate.set()
         self.stop_bridge()
         self._tmp.cleanup()
 
@@ -59,6 +62,7 @@ class BridgeCase(unittest.TestCase):
         config = BridgeConfig(
             token=TOKEN, qmt_path=r"D:\QMT\userdata_mini", account=ACCOUNT, session_id=session_id,
             store_path=self.store_path, port=0, deadline=self.deadline, backoff=(0.05,),
+            stuck_after=self.stuck_after,
         )
         self.bridge = Bridge(config, clock=lambda: NOW)
         self.bridge.start()

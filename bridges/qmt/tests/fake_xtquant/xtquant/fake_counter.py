@@ -24,6 +24,13 @@ class FakeCounter:
         self.next_order_id = 1001
         self.gate: Optional[threading.Event] = None
         self.refuse = False
+        # The counter takes the order but miniQMT's answer never comes back to the trader: an
+        # old build's order_stock then returns -2 after its internal wait (xttrader.py, legacy).
+        self.lose_ack = False
+        self.land_after: Optional[float] = None  # with lose_ack: the order appears this much later
+        # Queries that hang until the event is set (a hung xtquant call), by method name.
+        self.hang: dict[str, threading.Event] = {}
+        self.query_calls: dict[str, int] = {}
 
     def connect(self, trader: Any) -> int:
         self.connects.append(trader.session)
@@ -48,9 +55,24 @@ class FakeCounter:
             self.gate.wait(10)
         if not trader.alive or self.refuse:
             return -1
+        if self.lose_ack:
+            def land() -> None:
+                self.add_order(stock_code, volume, price, remark, strategy_name=strategy_name)
+            if self.land_after is None:
+                land()
+            else:
+                threading.Timer(self.land_after, land).start()
+            return None  # no ack: the trader decides what its caller sees
         order = self.add_order(stock_code, volume, price, remark, strategy_name=strategy_name)
         trader.callback.on_stock_order(order)
         return order.order_id
+
+    def query(self, name: str) -> None:
+        """Counts a query and blocks while the test keeps that query hung."""
+        self.query_calls[name] = self.query_calls.get(name, 0) + 1
+        gate = self.hang.get(name)
+        if gate is not None:
+            gate.wait(30)
 
     def add_order(self, stock_code: str, volume: int, price: float, remark: str, status: int = 50,
                   strategy_name: str = "sealguard", order_type: int = 24) -> XtOrder:
