@@ -10,14 +10,15 @@ import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Optional
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from . import errors
 from .desk import OrderDesk
 from .errors import BridgeError
+from .quotes import QuoteHub, Stream, frames, parse_symbols
 from .session import QmtSession
 from .store import IdempotencyStore
-from .wire import account_json, iso_time, mask_account, parse_sell_order, position_json, trading_day
+from .wire import SYMBOL, account_json, iso_time, mask_account, parse_sell_order, position_json, trading_day
 
 log = logging.getLogger("qmt_bridge.http")
 
@@ -40,6 +41,10 @@ class BridgeConfig:
     # A call into xtquant running this long counts as hung (health warning; a lane full of them
     # refuses at once instead of queueing).
     stuck_after: float = 10.0
+    quotes: bool = True  # GET /v1/quotes/stream from xtdata
+    keepalive: float = 3.0  # seconds without an event before a ": keepalive" comment (protocol: <= 5)
+    quote_probe: float = 3.0  # how often the quote service is checked, as xtdata.run() does
+    quote_chunk: int = 100  # codes per get_full_tick call for first frames
 
 
 class Bridge:
@@ -61,6 +66,11 @@ class Bridge:
             stuck_after=config.stuck_after,
         )
         self.desk = OrderDesk(self.session, self.store, config.deadline, clock)
+        self.quotes: Optional[QuoteHub] = (
+            QuoteHub(clock, config.deadline, config.quote_probe, config.backoff, config.quote_chunk,
+                     config.stuck_after)
+            if config.quotes else None
+        )
         self.httpd = ThreadingHTTPServer((config.host, config.port), _handler_for(self))
         self.httpd.daemon_threads = True
         self._serving: Optional[threading.Thread] = None
@@ -71,6 +81,8 @@ class Bridge:
 
     def start(self) -> None:
         self.session.start()
+        if self.quotes is not None:
+            self.quotes.start()
         self._serving = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="http", daemon=True
         )
@@ -80,6 +92,8 @@ class Bridge:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+        if self.quotes is not None:
+            self.quotes.stop()
         self.session.stop()
         self.store.close()
 
@@ -103,6 +117,8 @@ class Bridge:
             "trading_day": trading_day(now),
             "server_time": iso_time(now),
         }
+        if self.quotes is not None:
+            health["quotes"] = self.quotes.status()
         warnings = self.warnings()
         if warnings:
             health["warnings"] = warnings
@@ -115,6 +131,8 @@ class Bridge:
         if hung:
             found.append(f"{len(hung)} xtquant call(s) have not returned for {self.config.stuck_after:.0f}s or more: "
                          + ", ".join(sorted(set(hung))))
+        if self.quotes is not None:
+            found.extend(self.quotes.warnings())
         return found
 
     def account(self) -> dict[str, Any]:
@@ -157,6 +175,9 @@ def _handler_for(bridge: Bridge) -> type[BaseHTTPRequestHandler]:
                 # body would be parsed as the next request.
                 self._raw = self._read_body()
                 self._authorize()
+                if method == "GET" and urlsplit(self.path).path == "/v1/quotes/stream":
+                    self._stream()
+                    return
                 status, body = self._route(method, urlsplit(self.path).path)
             except BridgeError as exc:
                 status, body = exc.http_status, exc.envelope()
@@ -194,6 +215,40 @@ def _handler_for(bridge: Bridge) -> type[BaseHTTPRequestHandler]:
                     self._json_body(optional=True)
                     return bridge.desk.cancel(match.group(1))
             raise BridgeError(404, "NOT_FOUND", f"no endpoint {method} {path}")
+
+        def _stream(self) -> None:
+            """Server-Sent Events until the client leaves or the quote service drops."""
+            if bridge.quotes is None:
+                raise BridgeError(404, "NOT_FOUND", "this bridge runs without quotes (--no-quotes)")
+            symbols = parse_symbols(parse_qs(urlsplit(self.path).query).get("symbols", [""])[0], SYMBOL)
+            stream = bridge.quotes.open(symbols)
+            self.close_connection = True
+            try:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+                self.send_header("Cache-Control", "no-cache")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self._pump(stream)
+            except OSError:
+                pass  # the client went away
+            finally:
+                bridge.quotes.close(stream)
+
+        def _pump(self, stream: Stream) -> None:
+            seq = 1
+            self.wfile.write(b": sealguard qmt quote stream\n\n")
+            while True:
+                batch = stream.mailbox.take(bridge.config.keepalive)
+                if batch is None:
+                    reason = stream.mailbox.reason.replace("\n", " ")
+                    self.wfile.write(f": end {reason}\n\n".encode("utf-8"))
+                    return
+                if not batch:
+                    self.wfile.write(b": keepalive\n\n")
+                    continue
+                data, seq = frames(batch, seq)
+                self.wfile.write(data)
 
         def _read_body(self) -> bytes:
             length_header = self.headers.get("Content-Length") or "0"

@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 import tempfile
+import time
 import unittest
 import urllib.error
 import urllib.request
@@ -17,6 +18,7 @@ if FAKE_XTQUANT not in sys.path:
     sys.path.insert(0, FAKE_XTQUANT)
 
 from xtquant.fake_counter import COUNTER  # noqa: E402
+from xtquant.fake_market import MARKET  # noqa: E402
 
 from qmt_bridge.server import Bridge, BridgeConfig  # noqa: E402
 from qmt_bridge.wire import SHANGHAI  # noqa: E402
@@ -42,9 +44,12 @@ SELL = {
 class BridgeCase(unittest.TestCase):
     deadline = 0.5
     stuck_after = 10.0
+    keepalive = 3.0
+    quote_probe = 0.05
 
     def setUp(self) -> None:
         COUNTER.reset()
+        MARKET.reset()
         self._tmp = tempfile.TemporaryDirectory()
         self.store_path = os.path.join(self._tmp.name, "orders.sqlite3")
         self.bridge: Optional[Bridge] = None
@@ -62,13 +67,21 @@ class BridgeCase(unittest.TestCase):
         config = BridgeConfig(
             token=TOKEN, qmt_path=r"D:\QMT\userdata_mini", account=ACCOUNT, session_id=session_id,
             store_path=self.store_path, port=0, deadline=self.deadline, backoff=(0.05,),
-            stuck_after=self.stuck_after,
+            stuck_after=self.stuck_after, keepalive=self.keepalive, quote_probe=self.quote_probe,
         )
         self.bridge = Bridge(config, clock=lambda: NOW)
         self.bridge.start()
         if wait:
             self.assertTrue(self.bridge.session.wait_connected(2), "bridge did not connect to the fake")
+            self.wait_quotes_ready()
         return self.bridge
+
+    def wait_quotes_ready(self, ready: bool = True, seconds: float = 3.0) -> None:
+        assert self.bridge is not None and self.bridge.quotes is not None
+        deadline = time.time() + seconds
+        while self.bridge.quotes.ready != ready:
+            self.assertLess(time.time(), deadline, f"quote hub never became ready={ready}")
+            time.sleep(0.01)
 
     def stop_bridge(self) -> None:
         if self.bridge is not None:

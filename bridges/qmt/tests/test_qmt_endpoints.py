@@ -42,6 +42,7 @@ class Health(BridgeCase):
         self.assertEqual(self.call("GET", "/v1/health"), (200, {
             "status": "ok", "broker": "qmt", "connected": True, "account_id": "****0365",
             "trading_day": "2026-11-24", "server_time": "2026-11-24T10:01:02+08:00",
+            "quotes": {"connected": True, "streams": 0, "symbols": 0},
         }))
 
     def test_the_first_session_uses_the_configured_session_id(self) -> None:
