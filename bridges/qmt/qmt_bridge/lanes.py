@@ -35,10 +35,13 @@ class Lane:
         self._started: dict[int, tuple[float, str]] = {}  # running call -> (start, label)
         self._shared: dict[Hashable, "Future[Any]"] = {}
         self._ids = 0
+        self._closed = False
 
     def submit(self, fn: Callable[..., Any], *args: Any, key: Optional[Hashable] = None,
                label: str = "") -> "Future[Any]":
         with self._lock:
+            if self._closed:
+                raise LaneFull(f"the {self.name} lane is shut down")
             if key is not None and key in self._shared:
                 return self._shared[key]
             if len(self.hung()) >= self.workers:
@@ -56,6 +59,8 @@ class Lane:
         return [label for start, label in list(self._started.values()) if now - start >= self.stuck_after]
 
     def shutdown(self) -> None:
+        with self._lock:
+            self._closed = True
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _run(self, call_id: int, fn: Callable[..., Any], args: tuple[Any, ...], key: Optional[Hashable],

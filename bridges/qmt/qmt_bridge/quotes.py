@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable, Optional
 
 from . import errors
 from .lanes import Lane, LaneFull
-from .ticks import default_lot, event_of, limits_of, measured_lot
+from .ticks import default_lot, event_of, is_fund, limits_of, measured_lot
 from .wire import trading_day
 
 log = logging.getLogger("qmt_bridge.quotes")
@@ -229,7 +229,7 @@ class QuoteHub:
                 return self._lots.get(symbol, expected)
             self._lots[symbol] = measured
             key = f"units:{symbol}"
-            if measured != expected:
+            if measured != expected and not is_fund(symbol):  # fund units are not documented
                 self._problems[key] = (
                     f"{symbol}: xtdata volumes arrive in units of {measured} share(s), not {expected} "
                     f"(measured by {how}); the bridge scales by {measured}")

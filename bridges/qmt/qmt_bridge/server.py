@@ -159,6 +159,12 @@ def _handler_for(bridge: Bridge) -> type[BaseHTTPRequestHandler]:
         server_version = "SealGuardQmtBridge/1"
         protocol_version = "HTTP/1.1"
 
+        def handle(self) -> None:
+            try:
+                super().handle()
+            except (ConnectionResetError, BrokenPipeError):
+                pass  # the client hung up between requests; nothing to answer
+
         def do_GET(self) -> None:
             self._serve("GET")
 
@@ -176,6 +182,7 @@ def _handler_for(bridge: Bridge) -> type[BaseHTTPRequestHandler]:
                 self._raw = self._read_body()
                 self._authorize()
                 if method == "GET" and urlsplit(self.path).path == "/v1/quotes/stream":
+                    self.close_connection = True  # a stream, or its refusal, ends the connection
                     self._stream()
                     return
                 status, body = self._route(method, urlsplit(self.path).path)

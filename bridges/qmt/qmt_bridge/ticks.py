@@ -48,11 +48,19 @@ def status_of(open_int: Any) -> str:
 
 
 def default_lot(symbol: str) -> int:
-    """Before anything traded there is nothing to measure: bonds count 1手 = 10张, the rest 100."""
+    """Shares per `volume` unit before anything traded (nothing to measure yet): bonds 10 (1手 =
+    10张), funds/ETFs 1 (the doc's ETF tick has volume == pvolume), shares 100 (手)."""
     code, market = symbol.split(".")
     if (market == "SH" and code[:2] == "11") or (market == "SZ" and code[:2] == "12"):
         return 10
+    if is_fund(symbol):
+        return 1
     return 100
+
+
+def is_fund(symbol: str) -> bool:
+    code, market = symbol.split(".")
+    return (market == "SH" and code[:1] == "5") or (market == "SZ" and code[:2] in ("15", "16", "18"))
 
 
 def measured_lot(tick: dict[str, Any]) -> tuple[Optional[int], str]:
