@@ -81,6 +81,7 @@ class Stream:
         self.symbols = symbols
         self.wanted = frozenset(symbols)
         self.mailbox = Mailbox()
+        self.primed = False  # its first frame is in the mailbox; from then on it gets changes
 
 
 class QuoteHub:
@@ -169,6 +170,7 @@ class QuoteHub:
                 latest = self._latest.get(symbol)
                 if latest is not None:
                     stream.mailbox.put(symbol, *latest)
+            stream.primed = True
         return stream
 
     def close(self, stream: Stream) -> None:
@@ -196,27 +198,29 @@ class QuoteHub:
                 self._ingest(symbol, tick)
 
     def _ingest(self, symbol: str, tick: dict[str, Any]) -> None:
-        lot = self._lot_for(symbol, tick)
-        detail = self._detail_for(symbol)
-        up, down, problem = limits_of(symbol, tick, detail)
-        key = f"limits:{symbol}"
+        # Under the lock from reading the detail to storing the event: the push thread and a
+        # detail refresh both ingest, and an event built from an older detail must not land last.
         with self._lock:
+            lot = self._lot_for(symbol, tick)
+            detail = self._detail_for(symbol)
+            up, down, problem = limits_of(symbol, tick, detail)
+            key = f"limits:{symbol}"
             self._raw[symbol] = tick
             if problem and detail is not None:
                 self._problems[key] = f"{symbol}: limits left null: {problem}"
                 self._ask_detail(symbol)
             else:
                 self._problems.pop(key, None)
-        event = event_of(symbol, tick, lot, up, down)
-        if event is None:
-            return
-        with self._lock:
+            event = event_of(symbol, tick, lot, up, down)
+            if event is None:
+                return
             latest = self._latest.get(symbol)
             if latest is not None and latest[1] == event:
                 return  # xtdata re-sent what we have (e.g. a resubscription's first push)
             self._version += 1
             self._latest[symbol] = (self._version, event)
-            targets = [s for s in self._streams if symbol in s.wanted]
+            # Streams still building their first frame take the latest when they are primed.
+            targets = [s for s in self._streams if s.primed and symbol in s.wanted]
             version = self._version
         for stream in targets:
             stream.mailbox.put(symbol, version, event)
