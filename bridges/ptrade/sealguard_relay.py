@@ -3,8 +3,10 @@
 
 PTrade strategies cannot be called from outside, so this strategy polls SealGuard every 3 s for
 commands (place / cancel / snapshot), executes each command at most once, and posts the results
-back. PTrade injects its API (order, cancel_order, get_orders, get_order, get_positions,
-run_interval, get_research_path, log, g) as globals; nothing here imports it.
+back. On the same 3 s cycle it posts get_snapshot() of the codes in the relay's `watch` list to
+POST /v1/relay/quotes (the quote stream of BRIDGE-PROTOCOL.md v1.1). PTrade injects its API
+(order, cancel_order, get_orders, get_order, get_positions, get_snapshot, run_interval,
+get_research_path, log, g) as globals; nothing here imports it.
 
 Written for Python 3.5 syntax (older PTrade servers run 3.5): no f-strings, no variable
 annotations, typing only in signatures.
@@ -46,6 +48,11 @@ PTRADE_STATUS = {
     "9": "rejected",
 }
 FINAL = ("filled", "cancelled", "partially_cancelled", "rejected")
+
+# get_snapshot trade_status (PTrade API doc, get_snapshot 字段备注): halts and suspensions are
+# "suspended", DELISTED is "delisted"; every session phase (START, OCALL, TRADE, BREAK, ...) is
+# "normal", SealGuard reads the phase from the time.
+SUSPENDED_TRADE_STATUS = ("HALT", "SUSP", "STOPT", "POSSP")
 
 
 # ---- pure helpers ----------------------------------------------------------------------------
@@ -115,6 +122,85 @@ def order_fields(order: Any, client_order_id: Optional[str], now: float) -> Dict
         "status": status_of(order.status),
         "broker_status": str(order.status),
         "updated_at": iso_now(now),
+    }
+
+
+def hs_time(value: Any) -> Optional[str]:
+    """hsTimeStamp -> ISO time in Shanghai. The doc says YYYYMMDDHHMISS (20170711141612); its
+    own sample carries milliseconds too (20220622102358580). Either way the exchange's time."""
+    try:
+        digits = str(int(float(value)))
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if len(digits) not in (14, 17):
+        return None
+    text = "%s-%s-%sT%s:%s:%s+08:00" % (digits[0:4], digits[4:6], digits[6:8], digits[8:10],
+                                        digits[10:12], digits[12:14])
+    try:
+        datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S")
+    except ValueError:
+        return None
+    return text
+
+
+def trade_status_of(value: Any) -> str:
+    text = str(value or "").upper()
+    if text == "DELISTED":
+        return "delisted"
+    return "suspended" if text in SUSPENDED_TRADE_STATUS else "normal"
+
+
+def book_of(levels: Any, symbol: str) -> List[List[Any]]:
+    """bid_grp/offer_grp {1: [price, qty, count, {queue}], 2: [...], ...}: qty is in shares."""
+    if not isinstance(levels, dict):
+        return []
+    found = []  # type: List[List[Any]]
+    for level in sorted(k for k in levels if str(k).isdigit()):
+        entry = levels[level]
+        if not isinstance(entry, (list, tuple)) or len(entry) < 2:
+            continue
+        price, quantity = entry[0], entry[1]
+        try:
+            if float(price) <= 0 or int(quantity) <= 0:
+                continue  # an empty level (no asks at limit-up)
+        except (TypeError, ValueError):
+            continue
+        found.append([price_text(price, symbol), int(quantity)])
+    return found
+
+
+def limit_text(value: Any, symbol: str) -> Optional[str]:
+    try:
+        return price_text(value, symbol) if float(value) > 0 else None
+    except (TypeError, ValueError):
+        return None
+
+
+def quote_event(security: str, snapshot: Any) -> Optional[Dict[str, Any]]:
+    """One get_snapshot entry as a quote stream event (without seq); None when unusable."""
+    if not isinstance(snapshot, dict):
+        return None
+    symbol = from_ptrade(security)
+    time_text = hs_time(snapshot.get("hsTimeStamp"))
+    last = price_text(snapshot.get("last_px"), symbol)
+    if time_text is None or last is None:
+        return None
+    try:
+        volume = int(snapshot.get("business_amount") or 0)
+    except (TypeError, ValueError):
+        volume = 0
+    return {
+        "symbol": symbol,
+        "time": time_text,
+        "status": trade_status_of(snapshot.get("trade_status")),
+        "last": last,
+        "prev_close": price_text(snapshot.get("preclose_px"), symbol),
+        "limit_up": limit_text(snapshot.get("up_px"), symbol),
+        "limit_down": limit_text(snapshot.get("down_px"), symbol),
+        "bids": book_of(snapshot.get("bid_grp"), symbol),
+        "asks": book_of(snapshot.get("offer_grp"), symbol),
+        "volume": volume,
+        "amount": money_text(snapshot.get("business_balance") or 0),
     }
 
 
@@ -228,12 +314,16 @@ class Relay(object):
         self.http = http
         self.store = store
         self.clock = clock
+        self.watch = []  # type: List[str]
+        self.quote_seq = 0
 
     def poll(self, context: Any) -> None:
-        """One cycle: run new commands, then post every unacknowledged result with a snapshot."""
+        """One cycle: run new commands, post every unacknowledged result with a snapshot, then
+        the watched codes' quotes."""
         self.state["polls"] = int(self.state.get("polls", 0)) + 1
         want_snapshot = self.state["polls"] % SNAPSHOT_EVERY == 1
-        for command in self.fetch():
+        commands = self.fetch()
+        for command in commands:
             if self.run(command, context):
                 want_snapshot = True
             cursor = command.get("cursor")
@@ -242,15 +332,50 @@ class Relay(object):
             self.store.save(self.state)
         if self.state["outbox"] or want_snapshot:
             self.flush(self.snapshot(context))
+        self.post_quotes()
 
     def fetch(self) -> List[Dict[str, Any]]:
+        """v1 relays answer a list of commands; v1.1 relays {"commands": [...], "watch": [...]}."""
         path = "/v1/relay/commands?after=" + _quote(self.state.get("cursor", ""))
         try:
-            commands = self.http.get_json(path)
+            answer = self.http.get_json(path)
         except (HTTPError, URLError, OSError, ValueError) as exc:
             self.api.log.warning("sealguard relay: cannot fetch commands: %s" % exc)
             return []
+        if isinstance(answer, dict):
+            watch = answer.get("watch")
+            if isinstance(watch, list):
+                self.watch = [w for w in watch if isinstance(w, str) and len(w) == 9 and w[6:] in (".SH", ".SZ", ".BJ")]
+            commands = answer.get("commands")
+        else:
+            commands = answer
         return [c for c in commands or [] if isinstance(c, dict) and c.get("command_id")]
+
+    def post_quotes(self) -> None:
+        """get_snapshot of the watched codes to POST /v1/relay/quotes. Quotes go stale in 3 s,
+        so one that cannot be delivered is dropped, never queued for the next cycle."""
+        if not self.watch:
+            return
+        try:
+            snapshots = self.api.get_snapshot([to_ptrade(s) for s in self.watch])
+        except Exception as exc:  # get_snapshot exists only in the trading module
+            self.api.log.warning("sealguard relay: get_snapshot failed: %s" % exc)
+            return
+        quotes = []  # type: List[Dict[str, Any]]
+        for symbol in self.watch:
+            security = to_ptrade(symbol)
+            event = quote_event(security, (snapshots or {}).get(security))
+            if event is None:
+                continue  # unknown code, or no time yet: nothing trustworthy to send
+            self.quote_seq += 1
+            event["seq"] = self.quote_seq
+            quotes.append(event)
+        if not quotes:
+            return
+        try:
+            self.http.post_json("/v1/relay/quotes", {"quotes": quotes})
+        except (HTTPError, URLError, OSError, ValueError) as exc:
+            self.api.log.warning("sealguard relay: quotes not delivered (dropped): %s" % exc)
 
     def flush(self, snapshot: Optional[Dict[str, Any]]) -> bool:
         outbox = list(self.state["outbox"])

@@ -1,6 +1,13 @@
-"""A fake PTrade runtime (the globals PTrade injects) and a local SealGuard relay stub."""
+"""A fake PTrade runtime (the globals PTrade injects) and a local SealGuard relay stub.
+
+get_snapshot follows the PTrade API doc (zhangwei3211/ptrademd docs/original/Ptrade东莞.md,
+get_snapshot, ~L2838-2930): {security: {...}} keyed by PTrade codes (600570.SS), bid_grp /
+offer_grp as {1: [price, qty, count, {queue}], 2: [price, qty, count], ...} with qty in shares,
+business_amount in shares, up_px/down_px, trade_status (TRADE, HALT, SUSP, ...), hsTimeStamp as a
+number (the doc's sample: 20220622102358580), an empty dict for codes it does not know."""
 from __future__ import annotations
 
+import copy
 import importlib.util
 import json
 import os
@@ -37,6 +44,8 @@ class FakePTrade:
         self.positions: dict[str, Any] = {}
         self.timers: list[tuple[Callable[[Any], None], int]] = []
         self.refuse = False
+        self.snapshots: dict[str, dict[str, Any]] = {}
+        self.snapshot_calls: list[Any] = []
         self.log = FakeLog()
         self.g = SimpleNamespace()
 
@@ -62,6 +71,11 @@ class FakePTrade:
     def get_positions(self, securities: Any = None) -> dict[str, Any]:
         return dict(self.positions)
 
+    def get_snapshot(self, security: Any) -> dict[str, Any]:
+        self.snapshot_calls.append(security)
+        wanted = [security] if isinstance(security, str) else list(security)
+        return {code: copy.deepcopy(self.snapshots[code]) for code in wanted if code in self.snapshots}
+
     def run_interval(self, context: Any, func: Callable[[Any], None], seconds: int = 3) -> None:
         self.timers.append((func, seconds))
 
@@ -76,7 +90,8 @@ class FakePTrade:
         spec.loader.exec_module(module)
         module.__dict__.update(
             order=self.order, cancel_order=self.cancel_order, get_order=self.get_order,
-            get_orders=self.get_orders, get_positions=self.get_positions, run_interval=self.run_interval,
+            get_orders=self.get_orders, get_positions=self.get_positions, get_snapshot=self.get_snapshot,
+            run_interval=self.run_interval,
             get_research_path=self.get_research_path, log=self.log, g=self.g,
             RELAY_URL=url, RELAY_TOKEN=TOKEN, ACCOUNT_TAIL="0365",
         )
@@ -96,6 +111,9 @@ class RelayStub:
         self.afters: list[str] = []
         self.fail_posts = 0
         self.auth_failures = 0
+        self.watch: Optional[list[str]] = None  # set: answer commands in the v1.1 object form
+        self.quote_posts: list[dict[str, Any]] = []
+        self.fail_quote_posts = 0
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -107,12 +125,24 @@ class RelayStub:
                     return
                 after = parse_qs(urlsplit(self.path).query).get("after", [""])[0]
                 stub.afters.append(after)
-                self._json(200, stub.commands_after(after))
+                commands = stub.commands_after(after)
+                if stub.watch is None:
+                    self._json(200, commands)
+                else:
+                    self._json(200, {"commands": commands, "watch": stub.watch})
 
             def do_POST(self) -> None:
                 if not self._authorized():
                     return
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if urlsplit(self.path).path == "/v1/relay/quotes":
+                    if stub.fail_quote_posts > 0:
+                        stub.fail_quote_posts -= 1
+                        self._json(503, {"error": {"code": "BRIDGE_NOT_READY", "message": "busy", "retryable": True}})
+                        return
+                    stub.quote_posts.append(body)
+                    self._json(200, {"accepted": len(body.get("quotes", []))})
+                    return
                 if stub.fail_posts > 0:
                     stub.fail_posts -= 1
                     self._json(503, {"error": {"code": "BRIDGE_NOT_READY", "message": "busy", "retryable": True}})

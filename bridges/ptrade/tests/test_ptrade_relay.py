@@ -244,3 +244,94 @@ class Mapping(unittest.TestCase):
     def test_the_script_is_valid_python_3_5_for_older_ptrade_servers(self) -> None:
         with open(SCRIPT, encoding="utf-8") as handle:
             ast.parse(handle.read(), feature_version=(3, 5))
+
+
+# The doc's own get_snapshot sample (Ptrade东莞.md ~L2930), as PTrade returns it.
+HUNDSUN = {
+    "offer_grp": {1: [44.47, 3300, 0, {}], 2: [44.48, 2800, 0], 3: [44.49, 3900, 0], 4: [44.5, 17300, 0],
+                  5: [44.51, 1600, 0]},
+    "open_px": 44.91, "pe_rate": 4294573.83, "pb_rate": 11.42, "entrust_diff": -100.0, "entrust_rate": -0.2092,
+    "total_bidqty": 18900, "preclose_px": 45.2, "total_offer_turnover": 0, "issue_date": 0,
+    "business_amount_out": 2600706, "px_change_rate": -1.62, "turnover_ratio": 0.0042, "total_bid_turnover": 0,
+    "vol_ratio": 1.12, "hsTimeStamp": 20220622102358580, "amount": 0, "prev_settlement": 0.0,
+    "circulation_amount": 1461560480, "low_px": 44.31, "down_px": 40.68,
+    "bid_grp": {1: [44.45, 600, 0, {}], 2: [44.44, 600, 0], 3: [44.43, 8300, 0], 4: [44.42, 9200, 0],
+                5: [44.41, 200, 0]},
+    "business_balance": 274847503.0, "business_amount": 6161800, "business_amount_in": 3561094,
+    "last_px": 44.47, "total_offerqty": 28900, "up_px": 49.72, "wavg_px": 44.6, "high_px": 45.05,
+    "trade_status": "TRADE",
+}
+
+
+def sealed_at_limit() -> dict[str, Any]:
+    """600570 sealed at up_px: every ask level empty, as get_snapshot shows a seal."""
+    snap = dict(HUNDSUN, last_px=49.72, hsTimeStamp=20261124100103000,
+                bid_grp={1: [49.72, 1250000, 812, {}], 2: [49.71, 3000, 2], 3: [0.0, 0, 0], 4: [0.0, 0, 0],
+                         5: [0.0, 0, 0]},
+                offer_grp={1: [0.0, 0, 0, {}], 2: [0.0, 0, 0], 3: [0.0, 0, 0], 4: [0.0, 0, 0], 5: [0.0, 0, 0]})
+    return snap
+
+
+class Quotes(RelayCase):
+    def setUp(self) -> None:
+        super().setUp()
+        self.ptrade.snapshots["600570.SS"] = HUNDSUN
+
+    def test_watched_codes_are_posted_from_get_snapshot_in_protocol_shapes_every_cycle(self) -> None:
+        self.stub.watch = ["600570.SH"]
+        self.tick()
+        self.assertEqual(self.ptrade.snapshot_calls, [["600570.SS"]])
+        self.assertEqual(self.stub.quote_posts, [{"quotes": [{
+            "symbol": "600570.SH", "time": "2022-06-22T10:23:58+08:00", "status": "normal",
+            "last": "44.47", "prev_close": "45.20", "limit_up": "49.72", "limit_down": "40.68",
+            "bids": [["44.45", 600], ["44.44", 600], ["44.43", 8300], ["44.42", 9200], ["44.41", 200]],
+            "asks": [["44.47", 3300], ["44.48", 2800], ["44.49", 3900], ["44.50", 17300], ["44.51", 1600]],
+            "volume": 6161800, "amount": "274847503.00", "seq": 1,
+        }]}])
+        self.tick()
+        self.assertEqual([p["quotes"][0]["seq"] for p in self.stub.quote_posts], [1, 2])
+
+    def test_a_seal_shows_an_empty_ask_side_and_the_bid_queue_in_shares(self) -> None:
+        self.stub.watch = ["600570.SH"]
+        self.ptrade.snapshots["600570.SS"] = sealed_at_limit()
+        self.tick()
+        quote = self.stub.quote_posts[0]["quotes"][0]
+        self.assertEqual((quote["last"], quote["limit_up"], quote["bids"][0], quote["asks"], quote["time"]),
+                         ("49.72", "49.72", ["49.72", 1250000], [], "2026-11-24T10:01:03+08:00"))
+
+    def test_trade_status_and_the_short_timestamp_form(self) -> None:
+        self.stub.watch = ["600570.SH", "000001.SZ", "600000.SH"]
+        self.ptrade.snapshots["000001.SZ"] = dict(HUNDSUN, trade_status="HALT", hsTimeStamp=20170711141612)
+        self.ptrade.snapshots["600000.SS"] = dict(HUNDSUN, trade_status="DELISTED")
+        self.tick()
+        quotes = self.stub.quote_posts[0]["quotes"]
+        self.assertEqual([(q["symbol"], q["status"]) for q in quotes],
+                         [("600570.SH", "normal"), ("000001.SZ", "suspended"), ("600000.SH", "delisted")])
+        self.assertEqual(quotes[1]["time"], "2017-07-11T14:16:12+08:00")
+
+    def test_codes_without_a_snapshot_or_a_time_are_left_out_never_invented(self) -> None:
+        self.stub.watch = ["600570.SH", "688001.SH", "000002.SZ"]
+        self.ptrade.snapshots["000002.SZ"] = dict(HUNDSUN, hsTimeStamp=None)
+        self.tick()
+        self.assertEqual([q["symbol"] for q in self.stub.quote_posts[0]["quotes"]], ["600570.SH"])
+
+    def test_an_undelivered_post_is_dropped_not_queued(self) -> None:
+        self.stub.watch = ["600570.SH"]
+        self.stub.fail_quote_posts = 1
+        self.tick()
+        self.tick()
+        self.assertEqual([len(p["quotes"]) for p in self.stub.quote_posts], [1])
+        self.assertTrue(any("quotes not delivered" in line for line in self.ptrade.log.lines))
+
+    def test_a_v1_relay_without_watch_gets_no_quotes_and_commands_still_run(self) -> None:
+        self.stub.add("cmd-1", "place", SELL)
+        self.tick()
+        self.assertEqual((self.ptrade.snapshot_calls, self.stub.quote_posts), ([], []))
+        self.assertEqual(len(self.ptrade.order_calls), 1)
+
+    def test_commands_arrive_in_the_v1_1_object_form_too(self) -> None:
+        self.stub.watch = []
+        self.stub.add("cmd-1", "place", SELL)
+        self.tick()
+        self.assertEqual(len(self.ptrade.order_calls), 1)
+        self.assertEqual(self.ptrade.snapshot_calls, [])  # an empty watch list asks for nothing
