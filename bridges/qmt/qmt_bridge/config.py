@@ -27,6 +27,12 @@ def parse_config(argv: Optional[Sequence[str]] = None, env: Optional[dict[str, s
                         help="idempotency database (sqlite3)")
     parser.add_argument("--deadline", type=float, default=5.0,
                         help="seconds to wait for QMT before answering 504 OUTCOME_UNKNOWN")
+    parser.add_argument("--no-quotes", action="store_true",
+                        help="do not offer GET /v1/quotes/stream (no xtdata subscription)")
+    parser.add_argument("--keepalive", type=float, default=3.0,
+                        help="seconds without a quote event before a keepalive comment (at most 5)")
+    parser.add_argument("--stuck-after", type=float, default=10.0,
+                        help="seconds after which a call into xtquant counts as hung")
     args = parser.parse_args(argv)
     missing = [name for name, value in
                (("--token", args.token), ("--qmt-path", args.qmt_path), ("--account", args.account))
@@ -37,7 +43,12 @@ def parse_config(argv: Optional[Sequence[str]] = None, env: Optional[dict[str, s
         parser.error("--port must be 0..65535")
     if args.deadline <= 0:
         parser.error("--deadline must be positive")
+    if not 0 < args.keepalive <= 5:
+        parser.error("--keepalive must be more than 0 and at most 5 seconds (BRIDGE-PROTOCOL.md)")
+    if args.stuck_after <= 0:
+        parser.error("--stuck-after must be positive")
     return BridgeConfig(
         token=args.token, qmt_path=args.qmt_path, account=args.account, session_id=args.session_id,
         store_path=args.store, host=args.host, port=args.port, deadline=args.deadline,
+        quotes=not args.no_quotes, keepalive=args.keepalive, stuck_after=args.stuck_after,
     )

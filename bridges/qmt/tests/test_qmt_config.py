@@ -22,3 +22,14 @@ class Config(unittest.TestCase):
             parse_config([], env={})
         self.assertEqual(stopped.exception.code, 2)
         self.assertIn("missing --token, --qmt-path, --account", stderr.getvalue())
+
+    def test_quotes_are_on_by_default_and_keepalive_is_held_to_the_protocols_5_seconds(self) -> None:
+        base = ["--qmt-path", r"D:\QMT\userdata_mini", "--account", "1000000365"]
+        env = {"SEALGUARD_BRIDGE_TOKEN": "from-env-token"}
+        config = parse_config(base, env=env)
+        self.assertEqual((config.quotes, config.keepalive, config.stuck_after), (True, 3.0, 10.0))
+        self.assertFalse(parse_config(base + ["--no-quotes"], env=env).quotes)
+        stderr = io.StringIO()
+        with contextlib.redirect_stderr(stderr), self.assertRaises(SystemExit):
+            parse_config(base + ["--keepalive", "6"], env=env)
+        self.assertIn("at most 5 seconds", stderr.getvalue())
