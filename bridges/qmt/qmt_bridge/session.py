@@ -80,6 +80,7 @@ class QmtSession:
             lane.shutdown()
 
     def hung_calls(self) -> list[str]:
+        """Hung calls of the current lanes (those left behind on a dead trader are not counted)."""
         return [f"{name}:{label}" for name, lane in self._lanes.items() for label in lane.hung()]
 
     def wait_connected(self, timeout: float) -> bool:
@@ -183,6 +184,12 @@ class QmtSession:
                 _quietly(trader.stop)
                 return False
             self._trader, self._account, self._connected = trader, account, True
+            for name, lane in list(self._lanes.items()):
+                if lane.hung():
+                    # Calls stuck on the dead trader keep their threads until xtquant lets go;
+                    # the new session gets fresh workers instead of waiting behind them.
+                    self._lanes[name] = Lane(name, lane.workers, lane.stuck_after)
+                    lane.shutdown()
         log.info("connected to miniQMT (session %s)", session_id)
         return True
 

@@ -148,3 +148,22 @@ class HungCalls(BridgeCase):
         self.assert_error(self.call("GET", "/v1/account"), 503, "BRIDGE_NOT_READY", retryable=True)
         self.assertLess(time.monotonic() - started, self.deadline)  # refused at once, not queued
         self.assertEqual(self.sell()[0], 201)
+
+
+class HungCallsAndReconnect(BridgeCase):
+    deadline = 0.3
+    stuck_after = 0.2
+
+    def test_after_a_reconnect_queries_get_fresh_workers_instead_of_queueing_behind_hung_ones(self) -> None:
+        COUNTER.hang["query_stock_order"] = threading.Event()
+        with ThreadPoolExecutor(6) as pool:
+            list(pool.map(lambda n: self.call("GET", f"/v1/orders/{9000 + n}"), range(6)))
+        time.sleep(self.stuck_after)
+        self.assert_error(self.call("GET", "/v1/account"), 503, "BRIDGE_NOT_READY", retryable=True)
+        COUNTER.drop_connection()  # miniQMT restarts; the six calls stay stuck on the old trader
+        assert self.bridge is not None
+        deadline = time.time() + 3
+        while not (self.bridge.session.connected and COUNTER.active is not None):
+            self.assertLess(time.time(), deadline)
+            time.sleep(0.02)
+        self.assertEqual(self.call("GET", "/v1/account")[0], 200)
