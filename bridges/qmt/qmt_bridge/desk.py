@@ -139,6 +139,9 @@ class OrderDesk:
         try:
             return future.result(timeout=self._deadline)
         except FutureTimeout:
+            # The request is with xtquant and may reach the counter: from now on, even across a
+            # restart (which forgets what is in flight), the id is only reconciled, never resent.
+            self._store.settle_if(self._account, day, cid, "pending", "unknown", self._clock())
             log.warning("order_stock for %s outlived %.1fs", cid, self._deadline)
             raise errors.outcome_unknown(cid) from None
 

@@ -113,6 +113,19 @@ class IdempotencyStore:
                 ),
             )
 
+    def settle_if(self, account: str, day: str, client_order_id: str, expected: str, state: str,
+                  now: float) -> bool:
+        """Moves a record from `expected` to `state` only if nothing settled it meanwhile."""
+        if state not in STATES:
+            raise ValueError(f"unknown state {state!r}")
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE orders SET state=?, updated_at=? WHERE account=? AND trading_day=? AND"
+                " client_order_id=? AND state=?",
+                (state, now, account, day, client_order_id, expected),
+            )
+            return cursor.rowcount == 1
+
     def _one(self, where: str, args: tuple[Any, ...]) -> Optional[Record]:
         rows = self._many(where, args)
         return rows[0] if rows else None

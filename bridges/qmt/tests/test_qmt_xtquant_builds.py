@@ -167,3 +167,21 @@ class HungCallsAndReconnect(BridgeCase):
             self.assertLess(time.time(), deadline)
             time.sleep(0.02)
         self.assertEqual(self.call("GET", "/v1/account")[0], 200)
+
+
+class HungOrderAcrossRestart(BridgeCase):
+    deadline = 0.2
+
+    def test_an_order_stock_that_outlived_its_deadline_is_never_resent_after_a_restart(self) -> None:
+        COUNTER.gate = threading.Event()  # current builds: order_stock blocks with no timeout
+        self.assert_error(self.sell(), 504, "OUTCOME_UNKNOWN")
+        self.stop_bridge()  # the process dies while xtquant still holds the request
+        self.start_bridge(session_id=400)
+        reply = self.sell()
+        self.assert_error(reply, 504, "OUTCOME_UNKNOWN")
+        self.assertEqual(len(COUNTER.order_calls), 1)
+        self.assertEqual(self.call("GET", f"/v1/orders/{CID}")[1]["status"], "unknown")
+        COUNTER.add_order("002116.SZ", 10000, 10.02, CID)  # the first request reached the counter
+        self.assertEqual(self.call("GET", f"/v1/orders/{CID}")[1]["status"], "submitted")
+        self.assertEqual(self.sell()[0], 200)
+        self.assertEqual(len(COUNTER.order_calls), 1)
