@@ -156,7 +156,17 @@ class QuoteHub:
         try:
             if grown:
                 self._subscribe()
-            self._load_details(symbols)
+            try:
+                self._load_details(symbols)
+            except errors.BridgeError as exc:
+                # Quotes without limits beat no quotes: limit_up/limit_down stay null (SealGuard
+                # then computes them) and the details are asked for again on later ticks.
+                with self._lock:
+                    self._problems["details"] = f"get_instrument_detail failed, limits left null: {exc.message}"
+                log.warning("instrument details: %s", exc.message)
+            else:
+                with self._lock:
+                    self._problems.pop("details", None)
             for symbol in symbols:  # ticks that arrived before their limits: now with them
                 raw = self._raw.get(symbol)
                 if raw is not None:

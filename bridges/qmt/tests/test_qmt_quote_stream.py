@@ -131,6 +131,14 @@ class Fields(StreamCase):
         warnings = self.call("GET", "/v1/health")[1]["warnings"]
         self.assertTrue(any(HAICHENG in w and "PreClose" in w for w in warnings), warnings)
 
+    def test_when_instrument_details_fail_quotes_still_flow_with_null_limits(self) -> None:
+        MARKET.detail_fails = True
+        stream = self.open(HAICHENG)
+        event = stream.events(1)[0]
+        self.assertEqual((event["last"], event["limit_up"], event["limit_down"]), ("10.02", None, None))
+        warnings = self.call("GET", "/v1/health")[1]["warnings"]
+        self.assertTrue(any("get_instrument_detail failed" in w for w in warnings), warnings)
+
     def test_bad_symbols_are_400_naming_the_bad_one_and_a_wrong_token_401(self) -> None:
         bad = self.open("002116.SZ,2116")
         self.assertEqual((bad.status, bad.error_body()["error"]["code"]), (400, "INVALID_ARGUMENT"))

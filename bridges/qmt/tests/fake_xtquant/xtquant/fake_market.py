@@ -85,6 +85,7 @@ class FakeMarket:
         self.reconnects = 0
         self.full_tick_limit = 2000  # more codes than this in one call: it hangs, then fails
         self.full_tick_hang = 2.0
+        self.detail_fails = False  # get_instrument_detail raises, as when the service is busy
 
     # -- what tests do -----------------------------------------------------------------
 

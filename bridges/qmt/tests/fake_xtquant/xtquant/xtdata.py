@@ -42,6 +42,8 @@ def get_full_tick(code_list: list[str]) -> dict[str, Any]:
 def get_instrument_detail(stock_code: str, iscomplete: bool = False) -> Optional[dict[str, Any]]:
     MARKET.detail_calls.append(stock_code)
     MARKET.get_client()
+    if MARKET.detail_fails:
+        raise Exception("get_instrument_detail: 请求超时")
     found = MARKET.details.get(stock_code)
     return dict(found) if found is not None else None
 
