@@ -58,7 +58,7 @@ class MinusTwoIsOutcomeUnknown(OldBuild):
 
     def test_an_order_that_lands_late_is_unknown_until_seen_and_a_repeat_post_never_resends(self) -> None:
         COUNTER.lose_ack = True
-        COUNTER.land_after = 0.4
+        COUNTER.land_after = 1.0
         self.assert_error(self.sell(), 504, "OUTCOME_UNKNOWN")
         status, order = self.call("GET", f"/v1/orders/{CID}")
         self.assertEqual((status, order["status"], order["broker_order_id"]), (200, "unknown", None))
