@@ -39,6 +39,10 @@ def detect(trader_class: Any) -> Capabilities:
         return Capabilities()
     if "cancelable_only" in parameters:
         return Capabilities()
+    return legacy_capabilities()
+
+
+def legacy_capabilities() -> Capabilities:
     return Capabilities(
         cancelable_only=False,
         warnings=(

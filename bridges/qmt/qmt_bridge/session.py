@@ -14,7 +14,7 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Callable, Hashable, Optional, TypeVar
 
-from .capabilities import Capabilities, detect
+from .capabilities import Capabilities, detect, legacy_capabilities
 from .errors import BridgeError, disconnected, not_ready
 from .lanes import Lane, LaneFull
 
@@ -116,7 +116,15 @@ class QmtSession:
     def list_orders(self, trader: Any, account: Any) -> Any:
         """Today's orders on whichever query_stock_orders this build has (capabilities.py)."""
         if self.caps.cancelable_only:
-            return trader.query_stock_orders(account, False)
+            try:
+                return trader.query_stock_orders(account, False)
+            except TypeError:
+                # A build whose signature could not be read and that turns out to be the old one.
+                orders = trader.query_stock_orders(account)
+                self.caps = legacy_capabilities()
+                for warning in self.caps.warnings:
+                    log.warning("%s", warning)
+                return orders
         return trader.query_stock_orders(account)
 
     def query(self, call: BrokerCall[T], deadline: float, key: Optional[Hashable] = None,

@@ -185,3 +185,18 @@ class HungOrderAcrossRestart(BridgeCase):
         self.assertEqual(self.call("GET", f"/v1/orders/{CID}")[1]["status"], "submitted")
         self.assertEqual(self.sell()[0], 200)
         self.assertEqual(len(COUNTER.order_calls), 1)
+
+
+class HiddenSignature(BridgeCase):
+    def test_an_old_build_whose_signature_cannot_be_read_is_found_out_by_its_first_query(self) -> None:
+        assert self.bridge is not None
+        self.bridge.session.caps = type(self.bridge.session.caps)()  # what detect() assumes then
+
+        class Old:
+            def query_stock_orders(self, account: object) -> list[object]:
+                return []
+
+        with self.assertLogs("qmt_bridge.session", "WARNING"):
+            self.assertEqual(self.bridge.session.list_orders(Old(), object()), [])
+        self.assertTrue(self.bridge.session.caps.legacy)
+        self.assertIn("mid-2022", self.call("GET", "/v1/health")[1]["warnings"][0])
