@@ -276,6 +276,7 @@ class QuoteHub:
         detail = self._xtdata.get_instrument_detail(symbol)
         with self._lock:
             self._details[symbol] = (trading_day(self._clock()), detail if isinstance(detail, dict) else None)
+            self._problems.pop("details", None)
             raw = self._raw.get(symbol)
         if raw is not None:
             self._ingest(symbol, raw)
