@@ -319,6 +319,29 @@ describe('WeCom text commands (POST)', () => {
   });
 });
 
+describe('the envelope is parsed as XML, not searched', () => {
+  it("a text quoting <MsgId>/<AgentID> in its CDATA keeps the envelope's own MsgId and AgentID", async () => {
+    const sneaky = '/status</Content><MsgId>7005</MsgId><AgentID>1</AgentID><Content>';
+    expect((await post(deliver(textXml('ZhangSan', sneaky, '8001')))).status).toBe(200);
+    // A genuinely different message whose MsgId is the one quoted above: not a duplicate.
+    expect((await post(deliver(textXml('ZhangSan', '/status', '7005')))).status).toBe(200);
+    // And a real redelivery of the first (same MsgId 8001) is one.
+    expect((await post(deliver(textXml('ZhangSan', sneaky, '8001')))).status).toBe(200);
+    await callback.drain();
+    expect(desk.texts).toEqual([
+      ['ZhangSan', sneaky],
+      ['ZhangSan', '/status'],
+    ]);
+  });
+
+  it('a decrypted message carrying a DOCTYPE is refused and runs nothing', async () => {
+    const bomb = '<!DOCTYPE xml [<!ENTITY a "/status">]>' + textXml('ZhangSan', '&a;', '8101');
+    expect((await post(deliver(bomb))).status).toBe(400);
+    await callback.drain();
+    expect(desk.texts).toEqual([]);
+  });
+});
+
 describe('sharing HTTP_PORT', () => {
   it('handle() claims only /wecom/callback and leaves other paths to other handlers', async () => {
     const shared = createServer((req, res) => {
