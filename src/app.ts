@@ -309,7 +309,7 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
   // WECOM-CHANNEL: the WeCom channel (app, robot, callback server) is wired here.
   if (config.wecom || config.wecomWebhookKey) {
     const { createWecomChannel } = await import('./chat/wecomChannel.ts');
-    const wecom = createWecomChannel(config, api, child(log, 'wecom'));
+    const wecom = createWecomChannel(config, api, child(log, 'wecom'), { dataDir, health });
     channels.push(wecom.channel);
     if (wecom.handle) httpHandlers.push(wecom.handle);
   }

@@ -126,6 +126,12 @@ function cardCodes(): Record<string, string> {
   return Object.fromEntries(cards.map((c) => [c.body.touser as string, `rc-send-${qy.sent.indexOf(c) + 1}`]));
 }
 
+/** The task_id of the card that went to `user`. */
+function taskOf(user: string): string {
+  const card = qy.sent.find((s) => s.body.msgtype === 'template_card' && s.body.touser === user)!;
+  return (card.body.template_card as { task_id: string }).task_id;
+}
+
 /** Lets the detached click handling (and the hub's deliveries) finish. */
 async function settle(): Promise<void> {
   await new Promise((r) => setTimeout(r, 100));
@@ -133,13 +139,19 @@ async function settle(): Promise<void> {
 }
 
 describe('WeCom channel with the app and callbacks', () => {
-  it('a confirm trigger sends a button card to each allowed user, task_id = the action id', async () => {
+  it('a confirm trigger sends a button card to each allowed user, each with its own task_id', async () => {
     await wire(config());
     const id = await trigger();
     const cards = qy.sent.filter((s) => s.body.msgtype === 'template_card');
     expect(cards.map((c) => c.body.touser)).toEqual(USERS);
+    // task_id is unique per app (the fake refuses a repeat with 42014, as WeCom does).
+    expect(cards.map((c) => (c.body.template_card as { task_id: string }).task_id)).toEqual([
+      `${id}@0`,
+      `${id}@1`,
+    ]);
+    expect(qy.refusals).toEqual([]);
     const card = cards[0]!.body.template_card as Record<string, unknown>;
-    expect(card).toMatchObject({ card_type: 'button_interaction', task_id: id });
+    expect(card).toMatchObject({ card_type: 'button_interaction', task_id: `${id}@0` });
     expect((card.button_list as { key: string }[]).map((b) => b.key)).toEqual(['sell', 'hold']);
     expect(card.main_title).toMatchObject({ title: '卖出确认 中国海诚 002116.SZ' });
     const fields = card.horizontal_content_list as { keyname: string; value: string }[];
@@ -156,7 +168,13 @@ describe('WeCom channel with the app and callbacks', () => {
   it('forged and unauthorized taps do nothing; an allowed click sells once; its redelivery does nothing', async () => {
     await wire(config());
     const id = await trigger();
-    const click = clickXml('ZhangSan', id, 'sell', Math.floor(Date.now() / 1000), 'RC-click-1');
+    const click = clickXml(
+      'ZhangSan',
+      taskOf('ZhangSan'),
+      'sell',
+      Math.floor(Date.now() / 1000),
+      'RC-click-1',
+    );
 
     // A forged signature: 4xx, nothing decrypted, nothing sold, no card touched.
     const forged = seal(click, new WecomCrypto('WrongToken', AES_KEY, CORP));
@@ -198,10 +216,45 @@ describe('WeCom channel with the app and callbacks', () => {
     expect(qy.gettokenCalls).toBe(1);
   });
 
+  it('two users: a click on the second card sells once, both cards are updated, a late click on the first sells nothing', async () => {
+    await wire(config());
+    const id = await trigger();
+    const now = () => Math.floor(Date.now() / 1000);
+    expect(await post(seal(clickXml('LiSi', taskOf('LiSi'), 'sell', now(), 'RC-lisi')))).toBe(200);
+    await vi.waitFor(() => expect(qy.updates.length).toBe(2), { timeout: 5000 });
+    await settle();
+    expect(await h.paper.todayOrders()).toHaveLength(1);
+    expect(h.api.action(id)).toMatchObject({ status: 'sold', resolvedBy: 'wecom:LiSi' });
+    const byUser = Object.fromEntries(qy.updates.map((u) => [(u.body.userids as string[])[0], u.body]));
+    // LiSi's card through the click's ResponseCode, ZhangSan's through its send code; same outcome.
+    expect(byUser.LiSi).toMatchObject({
+      response_code: 'RC-lisi',
+      button: { replace_name: '已下单 Sell placed' },
+    });
+    expect(byUser.ZhangSan).toMatchObject({
+      response_code: cardCodes().ZhangSan,
+      button: { replace_name: '已下单 Sell placed' },
+    });
+
+    // ZhangSan taps his (already greyed) card late, e.g. from a device that had not refreshed.
+    expect(await post(seal(clickXml('ZhangSan', taskOf('ZhangSan'), 'sell', now(), 'RC-zs')))).toBe(200);
+    await vi.waitFor(() => expect(qy.updates.some((u) => u.body.response_code === 'RC-zs')).toBe(true));
+    await settle();
+    expect(await h.paper.todayOrders()).toHaveLength(1);
+    expect(qy.updates.find((u) => u.body.response_code === 'RC-zs')!.body).toMatchObject({
+      userids: ['ZhangSan'],
+      button: { replace_name: '已下单 Sell placed' },
+    });
+    // Every response code was used at most once.
+    const codes = qy.updates.map((u) => u.body.response_code);
+    expect(new Set(codes).size).toBe(codes.length);
+    expect(qy.refusals).toEqual([]);
+  });
+
   it('hold from the card places nothing and says so on the card', async () => {
     await wire(config());
     const id = await trigger();
-    await post(seal(clickXml('lisi', id, 'hold', Math.floor(Date.now() / 1000), 'RC-hold')));
+    await post(seal(clickXml('lisi', taskOf('LiSi'), 'hold', Math.floor(Date.now() / 1000), 'RC-hold')));
     await vi.waitFor(() => expect(qy.updates.some((u) => u.body.response_code === 'RC-hold')).toBe(true));
     await settle();
     expect(await h.paper.todayOrders()).toHaveLength(0);
