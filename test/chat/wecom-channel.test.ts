@@ -3,8 +3,11 @@
  * its callback handler served on loopback, and a fake qyapi: a confirm becomes a button card,
  * an encrypted click places exactly one order and the cards are updated once each.
  */
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ChatHub } from '../../src/chat/hub.ts';
 import { WecomCrypto } from '../../src/chat/wecom/crypto.ts';
@@ -14,6 +17,9 @@ import {
   type WecomChannelParts,
 } from '../../src/chat/wecomChannel.ts';
 import type { Config } from '../../src/config.ts';
+import { parseExchangeTime } from '../../src/domain/time.ts';
+import { sealChartPng } from '../../src/engine/chart.ts';
+import type { GuardEvent } from '../../src/engine/events.ts';
 import { startFakeQyapi, type FakeQyapi } from '../helpers/fakeQyapi.ts';
 import { sealedRun } from '../helpers/snapshots.ts';
 import { harness, silent, type Harness } from '../engine/harness.ts';
@@ -341,5 +347,104 @@ describe('WeCom channel without buttons', () => {
       expect(qy.webhook.some((w) => content(w.body).includes(`/confirm ${id}`))).toBe(true),
     );
     expect(qy.sent.filter((s) => s.body.msgtype === 'template_card')).toHaveLength(2);
+  });
+});
+
+describe('WeCom charts and health', () => {
+  /** A chart as DaySummaries.charts writes it (real sealChartPng, a file under DATA_DIR/charts). */
+  function chartFile(): { file: string; png: Buffer } {
+    const png = sealChartPng({
+      title: '002116.SZ  2026-11-23  seal',
+      points: [
+        { ts: parseExchangeTime('2026-11-23T10:00:00+08:00'), seal: 100_000_000 },
+        { ts: parseExchangeTime('2026-11-23T10:30:00+08:00'), seal: 40_000_000 },
+        { ts: parseExchangeTime('2026-11-23T11:00:00+08:00'), seal: 15_000_000 },
+      ],
+      threshold: 20_000_000,
+    });
+    const dir = join(h.dir, 'charts', '2026-11-23');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, '002116.SZ.png');
+    writeFileSync(file, png);
+    return { file, png };
+  }
+
+  function summary(file: string): GuardEvent {
+    return {
+      type: 'DailySummary',
+      at: h.clock.now(),
+      kind: 'summary',
+      date: '2026-11-23',
+      title: '📊 收盘总结 2026-11-23',
+      text: '中国海诚 002116.SZ sealed 10:00, sold 10000 @ 10.00',
+      charts: [{ symbol: '002116.SZ', name: '中国海诚', file }],
+    };
+  }
+
+  it('a daily summary with a chart: one media/upload, an image message to each app user, the robot an image', async () => {
+    await wire(config({ wecomWebhookKey: '00000000-robot-key' }));
+    const { file, png } = chartFile();
+    h.bus.publish(summary(file));
+    await vi.waitFor(() => expect(qy.sent.filter((s) => s.body.msgtype === 'image')).toHaveLength(2), {
+      timeout: 5000,
+    });
+    await vi.waitFor(() => expect(qy.webhook.some((w) => w.body.msgtype === 'image')).toBe(true));
+    expect(qy.uploads.size).toBe(1);
+    const [upload] = [...qy.uploads.values()];
+    expect(upload!.type).toBe('image');
+    expect(upload!.bytes.equals(png)).toBe(true);
+    const images = qy.sent.filter((s) => s.body.msgtype === 'image');
+    expect(images.map((i) => [i.body.touser, (i.body.image as { media_id: string }).media_id])).toEqual(
+      USERS.map((u) => [u, upload!.mediaId]),
+    );
+    // The summary text came first, then the picture, for each user.
+    for (const u of USERS) {
+      const mine = qy.sent.filter((s) => s.body.touser === u);
+      expect(mine.findIndex((s) => content(s.body).includes('收盘总结'))).toBeLessThan(
+        mine.findIndex((s) => s.body.msgtype === 'image'),
+      );
+    }
+    const robotImage = qy.webhook.find((w) => w.body.msgtype === 'image')!.body.image as {
+      base64: string;
+      md5: string;
+    };
+    expect(Buffer.from(robotImage.base64, 'base64').equals(png)).toBe(true);
+    expect(robotImage.md5).toBe(createHash('md5').update(png).digest('hex'));
+    expect(qy.refusals).toEqual([]);
+  });
+
+  it('a refused send goes on the HealthBoard as wecom trouble and counts the undelivered message', async () => {
+    await wire(config());
+    qy.script.set('/cgi-bin/message/send', [60020]);
+    h.bus.publish({ type: 'Info', at: h.clock.now(), text: 'hello' });
+    await vi.waitFor(() => expect(h.api.health.counter('undelivered wecom')).toBe(1));
+    const item = h.api.health.snapshot().items.find((i) => i.key === 'wecom:send:zhangsan')!;
+    expect(item).toMatchObject({ component: 'wecom', level: 'error' });
+    expect(item.text).toContain('企业可信IP');
+    expect(item.text).not.toContain(SECRET);
+    // The next message to that user goes through and clears it.
+    h.bus.publish({ type: 'Info', at: h.clock.now(), text: 'again' });
+    await vi.waitFor(() => expect(h.api.health.has('wecom:send:zhangsan')).toBe(false));
+  });
+
+  it('a wrong secret: start() returns at once, the token trouble is on the board, nothing is thrown', async () => {
+    const started = Date.now();
+    const c = config();
+    c.wecom!.secret = 'not-the-secret';
+    await wire(c);
+    expect(Date.now() - started).toBeLessThan(1000);
+    await vi.waitFor(() => expect(h.api.health.has('wecom:token')).toBe(true));
+    const item = h.api.health.get('wecom:token')!;
+    expect(item).toMatchObject({ component: 'wecom', level: 'error' });
+    expect(item.text).toContain('40001');
+    expect(item.text).toContain('WECOM_SECRET');
+    expect(item.text).not.toContain('not-the-secret');
+  });
+
+  it('a host clock 400 s off WeCom is reported: callbacks would all be refused', async () => {
+    qy.dateOffsetMs = -400_000;
+    await wire(config());
+    await vi.waitFor(() => expect(h.api.health.has('wecom:clock')).toBe(true));
+    expect(h.api.health.get('wecom:clock')!.text).toMatch(/clock is 40\d s ahead of WeCom's/);
   });
 });
