@@ -178,6 +178,14 @@ class WecomChannel implements Channel, WecomInbound {
         health: this.health,
         ...((o.apiRoot ?? config.wecomApiRoot) ? { apiRoot: o.apiRoot ?? config.wecomApiRoot } : {}),
       });
+    if (this.callback?.replayPersistError)
+      this.health.set(
+        'wecom:replay',
+        'wecom',
+        'warn',
+        `WeCom callback replay memory cannot be saved in DATA_DIR (${this.callback.replayPersistError}): ` +
+          'after a restart a captured callback could be replayed within 5 minutes. Make DATA_DIR writable.',
+      );
     // Buttons only make sense when their clicks come back to us.
     this.interactive = !!this.app && !!this.callback;
   }

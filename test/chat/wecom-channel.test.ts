@@ -441,6 +441,21 @@ describe('WeCom charts and health', () => {
     expect(item.text).not.toContain('not-the-secret');
   });
 
+  it('a DATA_DIR where the replay journal cannot live: the channel still starts, and says so', async () => {
+    const notADir = join(h.dir, 'plain-file');
+    writeFileSync(notADir, 'x');
+    await wire(config(), { dataDir: notADir });
+    expect(h.api.health.get('wecom:replay')).toMatchObject({ component: 'wecom', level: 'warn' });
+    // Callbacks still work, with the in-process memory.
+    const xml =
+      `<xml><ToUserName><![CDATA[${CORP}]]></ToUserName><FromUserName><![CDATA[ZhangSan]]></FromUserName>` +
+      `<CreateTime>${Math.floor(Date.now() / 1000)}</CreateTime><MsgType><![CDATA[text]]></MsgType>` +
+      `<Content><![CDATA[/list]]></Content><MsgId>9501</MsgId><AgentID>${AGENT}</AgentID></xml>`;
+    const d = seal(xml);
+    expect(await post(d)).toBe(200);
+    expect(await post(d)).toBe(403);
+  });
+
   it('a host clock 400 s off WeCom is reported: callbacks would all be refused', async () => {
     qy.dateOffsetMs = -400_000;
     await wire(config());

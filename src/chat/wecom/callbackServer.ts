@@ -127,6 +127,11 @@ export class WecomCallbackServer {
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
   }
 
+  /** Set when the replay journal could not be opened: replays are refused only until a restart. */
+  get replayPersistError(): string | undefined {
+    return this.replay.persistError;
+  }
+
   /** Drains, then closes the replay journal (its contents stay for the next start). */
   async close(): Promise<void> {
     await this.drain();

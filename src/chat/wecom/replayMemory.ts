@@ -52,8 +52,20 @@ export class ReplayMemory {
       nonce: new SeenSet(50_000, o.nonceTtlMs),
       delivery: new SeenSet(10_000, o.deliveryTtlMs),
     };
-    if (o.file) this.load(o.file, o.now);
+    if (o.file) {
+      try {
+        this.load(o.file, o.now);
+      } catch (e) {
+        // An unreadable or unwritable DATA_DIR must not keep the guard from starting; the memory
+        // still holds for this process, and the owner is told (persistError).
+        this.persistError = (e as Error).message;
+        this.o.logger?.warn({ err: this.persistError }, 'wecom replay memory cannot be kept on disk');
+      }
+    }
   }
+
+  /** Why the journal could not be opened, when it could not. */
+  persistError: string | undefined;
 
   /** Records key at `now`; true if it was not already remembered (i.e. the request may proceed). */
   add(kind: ReplayKind, key: string, now: number): boolean {
