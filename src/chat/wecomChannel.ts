@@ -10,6 +10,7 @@
  * click's code) and settleAction only updates the cards of users who did not click, each once.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { formatExchangeTime } from '../domain/time.ts';
@@ -21,7 +22,6 @@ import { runCommand } from './commands.ts';
 import type { Notification } from './notify.ts';
 import { plainText, type Reply } from './reply.ts';
 import { HOLD_KEY, SELL_KEY, WecomApp, type SellCard } from './wecom/app.ts';
-import { join } from 'node:path';
 import { REPLAY_FILE, WecomCallbackServer } from './wecom/callbackServer.ts';
 import type { WecomInbound } from './wecom/inbound.ts';
 import { UNDELIVERED, WecomRobot } from './wecom/robot.ts';
@@ -103,6 +103,9 @@ export interface WecomChannelOptions {
   /** The app's HealthBoard (component 'wecom'); the api's board by default. */
   health?: HealthBoard;
 }
+
+/** How long a tap during another user's sell waits for its outcome before showing "Selling". */
+const EXECUTING_WAIT_MS = 30_000;
 
 /** WeCom accepts a callback only within this distance of its own clock (our check, ±300 s). */
 const SIGNATURE_WINDOW_MS = 300_000;
@@ -194,8 +197,8 @@ class WecomChannel implements Channel, WecomInbound {
     if (this.app && this.users.length === 0)
       this.log.warn('WECOM_ALLOWED_USERS is empty: the WeCom app has nobody to send notifications to');
     // Fetch the token now so a wrong secret or an untrusted IP (60020) shows at start-up, not at
-    // the first trigger; never block or fail the start on it.
-    // The token failure itself is on the HealthBoard (WecomApp reports it).
+    // the first trigger; never block or fail the start on it (WecomApp puts a refused token on
+    // the HealthBoard).
     if (this.app && this.users.length > 0)
       void this.app
         .accessToken()
@@ -365,7 +368,14 @@ class WecomChannel implements Channel, WecomInbound {
         .catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'wecom reply failed'));
       if (r.action?.status === 'pending') return '已超时 Too late';
     }
-    return buttonLabel(r.action ?? this.api.action(actionId));
+    let a = r.action ?? this.api.action(actionId);
+    // Another user's tap is still selling: this card's (single-use) code waits for the outcome
+    // rather than being spent on "卖出中 Selling", since settleAction now leaves this card alone.
+    for (let waited = 0; a?.status === 'executing' && waited < EXECUTING_WAIT_MS; waited += 250) {
+      await new Promise((r) => setTimeout(r, 250));
+      a = this.api.action(actionId);
+    }
+    return buttonLabel(a);
   }
 }
 

@@ -23,6 +23,8 @@ import type { GuardEvent } from '../../src/engine/events.ts';
 import { startFakeQyapi, type FakeQyapi } from '../helpers/fakeQyapi.ts';
 import { sealedRun } from '../helpers/snapshots.ts';
 import { harness, silent, type Harness } from '../engine/harness.ts';
+import type { PaperBroker } from '../../src/broker/paper.ts';
+import type { SellRequest } from '../../src/broker/broker.ts';
 
 const TOKEN = 'QDG6eK';
 const AES_KEY = 'jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C';
@@ -255,6 +257,53 @@ describe('WeCom channel with the app and callbacks', () => {
     const codes = qy.updates.map((u) => u.body.response_code);
     expect(new Set(codes).size).toBe(codes.length);
     expect(qy.refusals).toEqual([]);
+  });
+
+  it('two taps at once while the broker is slow: one order, and neither card is left on "Selling"', async () => {
+    // The paper broker behind a gate: the order is only placed when the test opens it (a slow
+    // gateway), so the second tap arrives while the first one's sell is executing.
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    await h.stop();
+    h = await harness({
+      mode: 'confirm',
+      wrap: (p) =>
+        Object.assign(Object.create(p) as PaperBroker, {
+          name: 'paper',
+          placeSell: async (req: SellRequest) => {
+            await gate;
+            return p.placeSell(req);
+          },
+        }),
+    });
+    await wire(config());
+    const id = await trigger();
+    const now = () => Math.floor(Date.now() / 1000);
+    expect(await post(seal(clickXml('LiSi', taskOf('LiSi'), 'sell', now(), 'RC-lisi')))).toBe(200);
+    await vi.waitFor(() => expect(h.api.action(id)!.status).toBe('executing'));
+    expect(await post(seal(clickXml('ZhangSan', taskOf('ZhangSan'), 'sell', now(), 'RC-zs')))).toBe(200);
+    // ZhangSan is told why his tap did nothing.
+    await vi.waitFor(() =>
+      expect(
+        qy.sent.some(
+          (x) => x.body.touser === 'ZhangSan' && content(x.body).includes('Already being handled'),
+        ),
+      ).toBe(true),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    expect(qy.updates).toHaveLength(0);
+    open();
+    await vi.waitFor(() => expect(qy.updates).toHaveLength(2), { timeout: 5000 });
+    await settle();
+    expect(await h.paper.todayOrders()).toHaveLength(1);
+    expect(
+      Object.fromEntries(
+        qy.updates.map((u) => [
+          u.body.response_code,
+          (u.body.button as { replace_name: string }).replace_name,
+        ]),
+      ),
+    ).toEqual({ 'RC-lisi': '已下单 Sell placed', 'RC-zs': '已下单 Sell placed' });
   });
 
   it('hold from the card places nothing and says so on the card', async () => {
