@@ -255,12 +255,11 @@ export class WecomApp implements WecomAppApi {
       return reply;
     } catch (e) {
       if (o.healthKey && e instanceof WecomApiError && !TOKEN_ERRORS.has(e.errcode) && e.api !== 'gettoken') {
-        const who = o.user ? ` to ${o.user}` : '';
         this.opts.health?.set(
           o.healthKey,
           'wecom',
           e.errcode === UNTRUSTED_IP ? 'error' : 'warn',
-          `WeCom ${api}${who} failing: ${e.message}`,
+          o.user ? `${e.message} (messages to ${o.user} are not arriving)` : e.message,
         );
       }
       throw e;
