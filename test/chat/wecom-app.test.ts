@@ -180,6 +180,15 @@ describe('WeCom app messages', () => {
     expect(api.sent.filter((s) => s.body.msgtype === 'template_card')).toHaveLength(1);
   });
 
+  it('the fake spends a response_code once, as WeCom does', async () => {
+    await app.updateCardButton('zhangsan', 'rc-once', '已卖出');
+    const err = (await app
+      .updateCardButton('zhangsan', 'rc-once', 'again')
+      .catch((e: unknown) => e)) as WecomApiError;
+    expect(err).toBeInstanceOf(WecomApiError);
+    expect(api.updates).toHaveLength(1);
+  });
+
   it('uploads a PNG once (multipart "media", filename, filelength) and sends it as an image message', async () => {
     const png = Buffer.concat([
       Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),

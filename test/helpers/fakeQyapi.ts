@@ -14,6 +14,9 @@
  * - robot image (doc 91770): {base64, md5} of ≤2 MB raw JPG/PNG. The errcode for a wrong md5 is
  *   not documented that we could find; this fake answers 40009 for size and 40035 (invalid
  *   parameter) for a md5 mismatch.
+ * - update_template_card: a response_code works once ("72小时内有效，且只能使用一次", doc 94888);
+ *   WeCom's errcode for a spent one is not documented that we could find: this fake answers
+ *   40035 (invalid parameter).
  * - every answer carries a Date header (dateOffsetMs shifts it, to emulate a skewed host).
  */
 import { createHash } from 'node:crypto';
@@ -73,6 +76,7 @@ export async function startFakeQyapi(opts: FakeQyapiOptions = {}): Promise<FakeQ
   let msgid = 0;
   let media = 0;
   const taskIds = new Set<string>();
+  const usedCodes = new Set<string>();
 
   const fake: FakeQyapi = {
     url: '',
@@ -176,6 +180,10 @@ export async function startFakeQyapi(opts: FakeQyapiOptions = {}): Promise<FakeQ
               ...(card ? { response_code: `rc-send-${msgid}` } : {}),
             });
           }
+          const code = body.response_code;
+          if (typeof code !== 'string' || !code || usedCodes.has(code))
+            return reply({ errcode: 40035, errmsg: `invalid response_code (used or empty), ${hint()}40035` });
+          usedCodes.add(code);
           fake.updates.push(rec);
           return reply({ errcode: 0, errmsg: 'ok' });
         }
