@@ -19,6 +19,7 @@ import { formatAmount } from './domain/amounts.ts';
 import { GuardApi, type SourceStatus } from './engine/api.ts';
 import { EventBus } from './engine/bus.ts';
 import { HealthBoard } from './engine/health.ts';
+import { skipBody } from './net/boundedBody.ts';
 import { HealthFileWriter } from './store/healthFile.ts';
 import { DayRecorder } from './engine/dayReport.ts';
 import { dailyJobs, Scheduler } from './engine/scheduler.ts';
@@ -308,7 +309,7 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
   // WECOM-CHANNEL: the WeCom channel (app, robot, callback server) is wired here.
   if (config.wecom || config.wecomWebhookKey) {
     const { createWecomChannel } = await import('./chat/wecomChannel.ts');
-    const wecom = createWecomChannel(config, api, child(log, 'wecom'));
+    const wecom = createWecomChannel(config, api, child(log, 'wecom'), { dataDir, health });
     channels.push(wecom.channel);
     if (wecom.handle) httpHandlers.push(wecom.handle);
   }
@@ -328,6 +329,7 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
     const port = config.httpPort ?? 8080;
     server = createServer((req, res) => {
       for (const h of httpHandlers) if (h(req, res)) return;
+      skipBody(req, res);
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
     });
     await new Promise<void>((resolve, reject) => {

@@ -32,6 +32,7 @@ import type { Account, Broker, BrokerHealth, Order, Position, SellRequest } from
 import { BrokerError } from './broker.ts';
 import type { Clock } from '../domain/clock.ts';
 import { formatTicks } from '../domain/prices.ts';
+import { BodyError, closeAfterResponse, readBoundedBody, skipBody } from '../net/boundedBody.ts';
 import { formatExchangeTime } from '../domain/time.ts';
 import { knownErrorCode } from './bridgeWire.ts';
 import { checkSellRequest, sameSell } from './sellRequest.ts';
@@ -140,12 +141,12 @@ export class PtradeRelayBroker implements Broker {
     const url = new URL(req.url ?? '/', 'http://relay');
     if (!url.pathname.startsWith('/v1/relay/')) return false;
     if (!this.authorized(req.headers.authorization)) {
-      req.resume();
+      skipBody(req, res);
       send(res, 401, { error: { code: 'UNAUTHORIZED', message: 'missing or wrong bearer token' } });
       return true;
     }
     if (req.method === 'GET' && url.pathname === '/v1/relay/commands') {
-      req.resume();
+      skipBody(req, res);
       this.lastPollAt = this.opts.clock.now();
       send(res, 200, this.pending(url.searchParams.get('after') ?? ''));
       return true;
@@ -170,12 +171,17 @@ export class PtradeRelayBroker implements Broker {
           const accepted = this.accept(parsed.data);
           send(res, 200, { accepted });
         })
-        .catch((err: unknown) =>
-          send(res, 413, { error: { code: 'INVALID_ARGUMENT', message: (err as Error).message } }),
-        );
+        .catch((err: unknown) => {
+          // The body was not read to its end (too big, too slow, aborted): answer and close the
+          // connection rather than drain whatever the client keeps sending.
+          closeAfterResponse(req, res);
+          send(res, err instanceof BodyError ? err.status : 400, {
+            error: { code: 'INVALID_ARGUMENT', message: (err as Error).message },
+          });
+        });
       return true;
     }
-    req.resume();
+    skipBody(req, res);
     send(res, 404, {
       error: { code: 'ORDER_NOT_FOUND', message: `no relay route ${req.method} ${url.pathname}` },
     });
@@ -505,20 +511,6 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(new Error(`body larger than ${MAX_BODY} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
+async function readBody(req: IncomingMessage): Promise<string> {
+  return (await readBoundedBody(req, { maxBytes: MAX_BODY, timeoutMs: 15_000 })).toString('utf8');
 }

@@ -10,19 +10,21 @@
  * click's code) and settleAction only updates the cards of users who did not click, each once.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { formatExchangeTime } from '../domain/time.ts';
 import type { GuardApi } from '../engine/api.ts';
+import type { HealthBoard } from '../engine/health.ts';
 import type { PendingAction } from '../engine/state.ts';
 import type { Channel } from './channel.ts';
 import { runCommand } from './commands.ts';
 import type { Notification } from './notify.ts';
 import { plainText, type Reply } from './reply.ts';
 import { HOLD_KEY, SELL_KEY, WecomApp, type SellCard } from './wecom/app.ts';
-import { WecomCallbackServer } from './wecom/callbackServer.ts';
+import { REPLAY_FILE, WecomCallbackServer } from './wecom/callbackServer.ts';
 import type { WecomInbound } from './wecom/inbound.ts';
-import { WecomRobot } from './wecom/robot.ts';
+import { UNDELIVERED, WecomRobot } from './wecom/robot.ts';
 
 export interface WecomChannelParts {
   channel: Channel;
@@ -96,6 +98,31 @@ export interface WecomChannelOptions {
    * WECOM_API_ROOT only under `wecom`, so a robot-only setup cannot override it from the env yet).
    */
   apiRoot?: string;
+  /** Where the callback replay memory lives; DATA_DIR by default (the demo passes its own). */
+  dataDir?: string;
+  /** The app's HealthBoard (component 'wecom'); the api's board by default. */
+  health?: HealthBoard;
+}
+
+/** How long a tap during another user's sell waits for its outcome before showing "Selling". */
+const EXECUTING_WAIT_MS = 30_000;
+
+/** WeCom accepts a callback only within this distance of its own clock (our check, ±300 s). */
+const SIGNATURE_WINDOW_MS = 300_000;
+
+/**
+ * A template_card task_id is unique per app for ever ("同一个应用任务id不能重复"; a repeat is
+ * refused with 42014), so each recipient's card of one action gets its own: `<actionId>@<n>`.
+ * '@' is allowed in a task_id and never occurs in an action id (base64url), so the action is
+ * read back from the id itself, after a restart too.
+ */
+export function cardTaskId(actionId: string, recipient: number): string {
+  return `${actionId}@${recipient}`;
+}
+
+export function actionOfTask(taskId: string): string {
+  const at = taskId.indexOf('@');
+  return at < 0 ? taskId : taskId.slice(0, at);
 }
 
 class WecomChannel implements Channel, WecomInbound {
@@ -110,6 +137,7 @@ class WecomChannel implements Channel, WecomInbound {
   private readonly clicked = new Map<string, Set<string>>();
   /** response codes already spent (each works once). */
   private readonly spent = new Set<string>();
+  private readonly health: HealthBoard;
 
   constructor(
     config: Config,
@@ -117,6 +145,7 @@ class WecomChannel implements Channel, WecomInbound {
     private readonly log: Logger,
     o: WecomChannelOptions,
   ) {
+    this.health = o.health ?? api.health;
     const w = config.wecom;
     this.users = w?.allowedUsers ?? [];
     this.allowed = new Set(this.users.map((u) => u.toLowerCase()));
@@ -126,6 +155,7 @@ class WecomChannel implements Channel, WecomInbound {
         agentId: w.agentId,
         secret: w.secret,
         logger: log,
+        health: this.health,
         ...(w.apiRoot ? { apiRoot: w.apiRoot } : {}),
       });
       if (w.callback)
@@ -139,14 +169,26 @@ class WecomChannel implements Channel, WecomInbound {
           inbound: this,
           logger: log,
           ...(o.wallNow ? { wallNow: o.wallNow } : {}),
+          ...((o.dataDir ?? config.dataDir)
+            ? { replayFile: join(o.dataDir ?? config.dataDir, REPLAY_FILE) }
+            : {}),
         });
     }
     if (config.wecomWebhookKey)
       this.robot = new WecomRobot({
         key: config.wecomWebhookKey,
         logger: log,
+        health: this.health,
         ...((o.apiRoot ?? config.wecomApiRoot) ? { apiRoot: o.apiRoot ?? config.wecomApiRoot } : {}),
       });
+    if (this.callback?.replayPersistError)
+      this.health.set(
+        'wecom:replay',
+        'wecom',
+        'warn',
+        `WeCom callback replay memory cannot be saved in DATA_DIR (${this.callback.replayPersistError}): ` +
+          'after a restart a captured callback could be replayed within 5 minutes. Make DATA_DIR writable.',
+      );
     // Buttons only make sense when their clicks come back to us.
     this.interactive = !!this.app && !!this.callback;
   }
@@ -155,17 +197,36 @@ class WecomChannel implements Channel, WecomInbound {
     if (this.app && this.users.length === 0)
       this.log.warn('WECOM_ALLOWED_USERS is empty: the WeCom app has nobody to send notifications to');
     // Fetch the token now so a wrong secret or an untrusted IP (60020) shows at start-up, not at
-    // the first trigger; never block or fail the start on it.
+    // the first trigger; never block or fail the start on it (WecomApp puts a refused token on
+    // the HealthBoard).
     if (this.app && this.users.length > 0)
       void this.app
         .accessToken()
+        .then(() => this.checkClock())
         .catch((e: unknown) =>
           this.log.warn({ err: (e as Error).message }, 'wecom app not reachable at start'),
         );
   }
 
+  /** A host clock off WeCom's by more than the window refuses every callback: say so. */
+  private checkClock(): void {
+    const skew = this.app?.clockSkew();
+    if (!skew || !this.callback) return;
+    const off = Math.abs(skew.skewMs) - skew.uncertaintyMs;
+    if (off > SIGNATURE_WINDOW_MS) {
+      const s = Math.round(skew.skewMs / 1000);
+      this.health.set(
+        'wecom:clock',
+        'wecom',
+        'error',
+        `This host's clock is ${Math.abs(s)} s ${s > 0 ? 'ahead of' : 'behind'} WeCom's: every WeCom callback ` +
+          `(commands, card taps) is refused as outside the ±${SIGNATURE_WINDOW_MS / 1000} s window. Sync the clock (NTP).`,
+      );
+    } else this.health.clear('wecom:clock');
+  }
+
   async stop(): Promise<void> {
-    await this.callback?.drain();
+    await this.callback?.close();
     // Bounded: a rate-limited robot queue must not hold the shutdown for a minute.
     if (this.robot) await Promise.race([this.robot.idle(), new Promise((r) => setTimeout(r, 3000).unref())]);
   }
@@ -184,39 +245,68 @@ class WecomChannel implements Channel, WecomInbound {
       try {
         await this.app.sendText(user, text);
       } catch (e) {
-        this.log.warn({ err: (e as Error).message, user }, 'wecom app message failed');
+        this.undelivered(e, user, 'wecom app message failed');
       }
     }
     return undefined;
   }
 
-  private async sendCards(n: Notification, id: string): Promise<string | undefined> {
-    const card = this.card(n.reply, id);
-    const codes: Record<string, string> = {};
+  /**
+   * A chart (PNG) after a notification: uploaded once (media/upload, type=image) and sent to
+   * each user as an image message; the robot gets it as a base64 image message. WeCom images
+   * carry no caption; the chart draws its own title (symbol and date).
+   */
+  async sendPhoto(png: Uint8Array, _caption: string, _silent: boolean): Promise<void> {
+    if (this.robot) void this.robot.image(png);
+    if (!this.app || this.users.length === 0) return;
+    let mediaId: string;
+    try {
+      mediaId = await this.app.uploadImage(png);
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'wecom image upload failed');
+      this.health.count(UNDELIVERED, this.users.length);
+      return;
+    }
     for (const user of this.users) {
       try {
-        const r = await this.app!.sendSellCard(user, card);
+        await this.app.sendImage(user, mediaId);
+      } catch (e) {
+        this.undelivered(e, user, 'wecom image message failed');
+      }
+    }
+  }
+
+  private undelivered(e: unknown, user: string, what: string): void {
+    this.log.warn({ err: (e as Error).message, user }, what);
+    this.health.count(UNDELIVERED);
+  }
+
+  private async sendCards(n: Notification, id: string): Promise<string | undefined> {
+    const codes: Record<string, string> = {};
+    for (const [i, user] of this.users.entries()) {
+      try {
+        const r = await this.app!.sendSellCard(user, this.card(n.reply, id, cardTaskId(id, i)));
         if (r.responseCode) codes[user] = r.responseCode;
       } catch (e) {
         // One user's failure (left the company, no permission) must not cost the others their card.
-        this.log.warn({ err: (e as Error).message, user, actionId: id }, 'wecom confirm card failed');
+        this.undelivered(e, user, 'wecom confirm card failed');
       }
     }
     return Object.keys(codes).length ? JSON.stringify(codes) : undefined;
   }
 
-  private card(r: Reply, id: string): SellCard {
+  private card(r: Reply, id: string, taskId: string): SellCard {
     const a = this.api.action(id);
     if (!a)
       return {
-        taskId: id,
+        taskId,
         title: clip(r.title ?? '卖出确认 Sell?', TITLE_MAX),
         fields: [],
         note: clip(r.lines.join('\n'), NOTE_MAX),
       };
     const hhmmss = formatExchangeTime(a.deadline).slice(11, 19);
     return {
-      taskId: id,
+      taskId,
       title: clip(`卖出确认 ${a.name} ${a.symbol}`, TITLE_MAX),
       desc: clip(`涨停 ${a.limitUp} · 封单减弱`, DESC_MAX),
       fields: [
@@ -231,8 +321,12 @@ class WecomChannel implements Channel, WecomInbound {
 
   async settleAction(actionId: string, ref: string, _text: string): Promise<void> {
     if (!this.app) return;
+    const a = this.api.action(actionId);
+    // A response_code works once: spending it on "卖出中 Selling" (an OrderUpdate while the sell
+    // is in flight) would leave the card there for good. Only a decided action updates cards.
+    if (a && (a.status === 'pending' || a.status === 'executing')) return;
     const clickers = this.clicked.get(actionId);
-    const label = buttonLabel(this.api.action(actionId));
+    const label = buttonLabel(a);
     for (const [user, code] of Object.entries(parseRef(ref))) {
       if (clickers?.has(user.toLowerCase()) || this.spent.has(code)) continue;
       this.spent.add(code);
@@ -260,12 +354,13 @@ class WecomChannel implements Channel, WecomInbound {
       return '无权限 Not allowed';
     }
     if (key !== SELL_KEY && key !== HOLD_KEY) return '未知按钮 Unknown';
+    const actionId = actionOfTask(taskId);
     // Mark first: resolve() publishes ActionResolved, and the hub's settle must leave this
     // user's card to the click's ResponseCode.
-    let set = this.clicked.get(taskId);
-    if (!set) this.clicked.set(taskId, (set = new Set()));
+    let set = this.clicked.get(actionId);
+    if (!set) this.clicked.set(actionId, (set = new Set()));
     set.add(userId.toLowerCase());
-    const r = await this.api.resolve(taskId, key === SELL_KEY ? 'sell' : 'hold', `wecom:${userId}`);
+    const r = await this.api.resolve(actionId, key === SELL_KEY ? 'sell' : 'hold', `wecom:${userId}`);
     if (!r.ok) {
       // Tell the user why nothing changed; the card label alone cannot say it.
       await this.app
@@ -273,7 +368,14 @@ class WecomChannel implements Channel, WecomInbound {
         .catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'wecom reply failed'));
       if (r.action?.status === 'pending') return '已超时 Too late';
     }
-    return buttonLabel(r.action ?? this.api.action(taskId));
+    let a = r.action ?? this.api.action(actionId);
+    // Another user's tap is still selling: this card's (single-use) code waits for the outcome
+    // rather than being spent on "卖出中 Selling", since settleAction now leaves this card alone.
+    for (let waited = 0; a?.status === 'executing' && waited < EXECUTING_WAIT_MS; waited += 250) {
+      await new Promise((r) => setTimeout(r, 250));
+      a = this.api.action(actionId);
+    }
+    return buttonLabel(a);
   }
 }
 

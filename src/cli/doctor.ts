@@ -118,7 +118,8 @@ export async function runChecks(config: Config, opts: DoctorOptions = {}): Promi
   ];
   if (config.telegram)
     pending.push(withDeadline('telegram', timeoutMs, checkTelegram(config.telegram, timeoutMs)));
-  if (config.wecom) pending.push(withDeadline('wecom', timeoutMs, checkWecom(config.wecom, timeoutMs)));
+  if (config.wecom)
+    pending.push(withDeadline('wecom', timeoutMs, checkWecom(config.wecom, timeoutMs, wallNow)));
   results.push(...(await Promise.all(pending)));
   if (config.wecomWebhookKey) {
     results.push({
@@ -457,7 +458,14 @@ async function checkTelegram(tg: NonNullable<Config['telegram']>, timeoutMs: num
   }
 }
 
-async function checkWecom(w: NonNullable<Config['wecom']>, timeoutMs: number): Promise<CheckResult> {
+/** WeCom refuses nothing on our clock, but our callback check does: ±300 s of WeCom's timestamp. */
+const WECOM_WINDOW_MS = 300_000;
+
+export async function checkWecom(
+  w: NonNullable<Config['wecom']>,
+  timeoutMs: number,
+  wallNow: () => number = Date.now,
+): Promise<CheckResult> {
   const name = 'wecom';
   const app = new WecomApp({
     corpId: w.corpId,
@@ -465,15 +473,11 @@ async function checkWecom(w: NonNullable<Config['wecom']>, timeoutMs: number): P
     secret: w.secret,
     logger: pino({ level: 'silent' }),
     timeoutMs,
+    clock: { now: wallNow },
     ...(w.apiRoot ? { apiRoot: w.apiRoot } : {}),
   });
   try {
     await app.accessToken();
-    return {
-      name,
-      ok: true,
-      detail: `gettoken ok (agent ${w.agentId}); allowed users ${w.allowedUsers.join(', ') || '(none)'}${w.callback ? '; callbacks on' : ''}`,
-    };
   } catch (err) {
     const msg = (err as Error).message;
     const code = (err as { errcode?: number }).errcode;
@@ -485,6 +489,21 @@ async function checkWecom(w: NonNullable<Config['wecom']>, timeoutMs: number): P
           : 'check access to qyapi.weixin.qq.com (or WECOM_API_ROOT) from this machine';
     return { name, ok: false, detail: msg, fix };
   }
+  const base = `gettoken ok (agent ${w.agentId}); allowed users ${w.allowedUsers.join(', ') || '(none)'}${w.callback ? '; callbacks on' : ''}`;
+  const skew = app.clockSkew();
+  if (!skew)
+    return { name, ok: true, detail: `${base}; clock skew not measured (no Date header in the answer)` };
+  const s = skew.skewMs / 1000;
+  const clock = `host clock ${s >= 0 ? '+' : '-'}${Math.abs(s).toFixed(1)} s vs qyapi Date header (±${(skew.uncertaintyMs / 1000).toFixed(1)} s)`;
+  if (Math.abs(skew.skewMs) - skew.uncertaintyMs > WECOM_WINDOW_MS) {
+    return {
+      name,
+      ok: false,
+      detail: `${base}; ${clock}: beyond the ±${WECOM_WINDOW_MS / 1000} s window, so every WeCom callback (commands, card taps) is refused`,
+      fix: "sync this machine's clock (timedatectl set-ntp true, or chronyc makestep; on Windows: w32tm /resync), then run doctor again",
+    };
+  }
+  return { name, ok: true, detail: `${base}; ${clock}` };
 }
 
 function checkCalendar(clock: Clock): CheckResult {

@@ -169,4 +169,59 @@ describe('WeCom app messages', () => {
       },
     ]);
   });
+
+  it('the fake refuses a repeated task_id the way WeCom does (42014), even for another user', async () => {
+    const card = { taskId: 'act-Ab3dE9xQ@0', title: 't', fields: [] };
+    await app.sendSellCard('zhangsan', card);
+    const err = (await app.sendSellCard('lisi', card).catch((e: unknown) => e)) as WecomApiError;
+    expect(err).toBeInstanceOf(WecomApiError);
+    expect(err.errcode).toBe(42014);
+    expect(err.errmsg).toMatch(/^taskid has existed or empty or exceed max len, hint: \[/);
+    expect(api.sent.filter((s) => s.body.msgtype === 'template_card')).toHaveLength(1);
+  });
+
+  it('the fake spends a response_code once, as WeCom does', async () => {
+    await app.updateCardButton('zhangsan', 'rc-once', '已卖出');
+    const err = (await app
+      .updateCardButton('zhangsan', 'rc-once', 'again')
+      .catch((e: unknown) => e)) as WecomApiError;
+    expect(err).toBeInstanceOf(WecomApiError);
+    expect(api.updates).toHaveLength(1);
+  });
+
+  it('uploads a PNG once (multipart "media", filename, filelength) and sends it as an image message', async () => {
+    const png = Buffer.concat([
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      Buffer.alloc(300, 7),
+    ]);
+    const mediaId = await app.uploadImage(png, 'seal.png');
+    const up = api.uploads.get(mediaId)!;
+    expect(up).toMatchObject({ type: 'image', filename: 'seal.png', contentType: 'image/png' });
+    expect(up.bytes.equals(png)).toBe(true);
+    await app.sendImage('zhangsan', mediaId);
+    expect(api.sent.at(-1)!.body).toEqual({
+      touser: 'zhangsan',
+      agentid: 1000002,
+      msgtype: 'image',
+      image: { media_id: mediaId },
+    });
+    // An image message naming a media_id WeCom never issued is refused (40007).
+    const err = (await app.sendImage('zhangsan', 'nope').catch((e: unknown) => e)) as WecomApiError;
+    expect(err.errcode).toBe(40007);
+  });
+
+  it('measures the host clock against the Date header of the answers', async () => {
+    const real = new WecomApp({
+      corpId: CORP,
+      agentId: 1000002,
+      secret: SECRET,
+      logger: captureLogger().logger,
+      apiRoot: api.url,
+    });
+    api.dateOffsetMs = -420_000; // WeCom's clock 7 minutes behind ours: we are 420 s ahead
+    await real.accessToken();
+    const skew = real.clockSkew()!;
+    expect(Math.abs(skew.skewMs - 420_000)).toBeLessThanOrEqual(skew.uncertaintyMs);
+    expect(skew.uncertaintyMs).toBeLessThan(1500);
+  });
 });

@@ -1,5 +1,8 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WecomApp } from '../../src/chat/wecom/app.ts';
@@ -316,6 +319,105 @@ describe('WeCom text commands (POST)', () => {
     expect(res.status).toBe(200);
     await callback.drain();
     expect(desk.texts).toEqual([['ChenJiaShun', '你好']]);
+  });
+});
+
+describe('replay memory across a restart (issue 16 item 8)', () => {
+  /** A second callback server on the same journal: the process after a restart. */
+  async function restarted(
+    file: string,
+  ): Promise<{ callback: WecomCallbackServer; url: string; server: Server }> {
+    const logger = pino({ level: 'silent' });
+    const app = new WecomApp({ corpId: CORP, agentId: AGENT, secret: SECRET, logger, apiRoot: api.url });
+    const cb = new WecomCallbackServer({
+      token: TOKEN,
+      encodingAESKey: KEY,
+      corpId: CORP,
+      agentId: AGENT,
+      allowedUsers: ['ZhangSan'],
+      app,
+      inbound: desk,
+      logger,
+      wallNow: () => now,
+      replayFile: file,
+    });
+    const srv = await cb.listen(0, '127.0.0.1');
+    return {
+      callback: cb,
+      server: srv,
+      url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}/wecom/callback`,
+    };
+  }
+  const postTo = async (url: string, d: Delivery) =>
+    (await fetch(url + d.query, { method: 'POST', body: d.body })).status;
+
+  it('a captured /mode all auto replayed 84 s later after a restart is refused; its redelivery is not run twice', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'sg-wecom-replay-')), 'wecom-replay.jsonl');
+    const first = await restarted(file);
+    const captured = deliver(textXml('ZhangSan', '/mode all auto', '9301'));
+    expect(await postTo(first.url, captured)).toBe(200);
+    await first.callback.close();
+    await new Promise((r) => first.server.close(r));
+    expect(desk.texts).toEqual([['ZhangSan', '/mode all auto']]);
+
+    now += 84_000;
+    const second = await restarted(file);
+    expect(await postTo(second.url, captured)).toBe(403);
+    // WeCom's own redelivery of the same message (fresh nonce, same MsgId) is acknowledged, not run.
+    expect(await postTo(second.url, deliver(textXml('ZhangSan', '/mode all auto', '9301')))).toBe(200);
+    // A new message still works.
+    expect(await postTo(second.url, deliver(textXml('ZhangSan', '/status', '9302')))).toBe(200);
+    await second.callback.close();
+    await new Promise((r) => second.server.close(r));
+    expect(desk.texts).toEqual([
+      ['ZhangSan', '/mode all auto'],
+      ['ZhangSan', '/status'],
+    ]);
+  });
+
+  it('a torn last line and expired entries are dropped when the journal is opened', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'sg-wecom-replay-')), 'wecom-replay.jsonl');
+    const old = deliver(textXml('ZhangSan', '/status', '9401'));
+    const live = deliver(textXml('ZhangSan', '/status', '9402'));
+    const nonceOf = (d: Delivery) => new URLSearchParams(d.query.slice(1)).get('nonce')!;
+    writeFileSync(
+      file,
+      JSON.stringify({ t: 'n', k: nonceOf(old), u: now - 1 }) +
+        '\n' +
+        JSON.stringify({ t: 'n', k: nonceOf(live), u: now + 600_000 }) +
+        '\n{"t":"n","k":"12',
+    );
+    const cb = await restarted(file);
+    expect(await postTo(cb.url, live)).toBe(403);
+    expect(await postTo(cb.url, old)).toBe(200);
+    await cb.callback.close();
+    await new Promise((r) => cb.server.close(r));
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    expect(lines.every((l) => JSON.parse(l) as unknown)).toBe(true);
+    expect(lines.some((l) => l.includes(nonceOf(old)))).toBe(true); // accepted again, so remembered again
+  });
+});
+
+describe('the envelope is parsed as XML, not searched', () => {
+  it("a text quoting <MsgId>/<AgentID> in its CDATA keeps the envelope's own MsgId and AgentID", async () => {
+    const sneaky = '/status</Content><MsgId>7005</MsgId><AgentID>1</AgentID><Content>';
+    expect((await post(deliver(textXml('ZhangSan', sneaky, '8001')))).status).toBe(200);
+    // A genuinely different message whose MsgId is the one quoted above: not a duplicate.
+    expect((await post(deliver(textXml('ZhangSan', '/status', '7005')))).status).toBe(200);
+    // And a real redelivery of the first (same MsgId 8001) is one.
+    expect((await post(deliver(textXml('ZhangSan', sneaky, '8001')))).status).toBe(200);
+    await callback.drain();
+    expect(desk.texts).toEqual([
+      ['ZhangSan', sneaky],
+      ['ZhangSan', '/status'],
+    ]);
+  });
+
+  it('a decrypted message carrying a DOCTYPE is refused and runs nothing', async () => {
+    const bomb = '<!DOCTYPE xml [<!ENTITY a "/status">]>' + textXml('ZhangSan', '&a;', '8101');
+    expect((await post(deliver(bomb))).status).toBe(400);
+    await callback.drain();
+    expect(desk.texts).toEqual([]);
   });
 });
 

@@ -124,25 +124,28 @@ describe('WeCom end to end through the spawned process', () => {
       `<Event><![CDATA[template_card_event]]></Event><EventKey><![CDATA[sell]]></EventKey>` +
       `<TaskId><![CDATA[${taskId}]]></TaskId><CardType><![CDATA[button_interaction]]></CardType>` +
       `<ResponseCode><![CDATA[RC-e2e-click]]></ResponseCode><AgentID>${AGENT}</AgentID></xml>`;
-    const post = async (crypto = sealer): Promise<number> => {
+    const signed = (crypto = sealer): { url: string; body: string } => {
       const ts = String(Math.floor(Date.now() / 1000));
       const n = String(++nonce);
       const { encrypt, msgSignature } = crypto.seal(click, ts, n);
-      const res = await fetch(
-        `http://127.0.0.1:${port}/wecom/callback?msg_signature=${msgSignature}&timestamp=${ts}&nonce=${n}`,
-        {
-          method: 'POST',
-          body: `<xml><ToUserName><![CDATA[${CORP}]]></ToUserName><Encrypt><![CDATA[${encrypt}]]></Encrypt><AgentID><![CDATA[${AGENT}]]></AgentID></xml>`,
-        },
-      );
+      return {
+        url: `http://127.0.0.1:${port}/wecom/callback?msg_signature=${msgSignature}&timestamp=${ts}&nonce=${n}`,
+        body: `<xml><ToUserName><![CDATA[${CORP}]]></ToUserName><Encrypt><![CDATA[${encrypt}]]></Encrypt><AgentID><![CDATA[${AGENT}]]></AgentID></xml>`,
+      };
+    };
+    const send = async (r: { url: string; body: string }): Promise<number> => {
+      const res = await fetch(r.url, { method: 'POST', body: r.body });
       await res.text();
       return res.status;
     };
+    const post = (crypto = sealer): Promise<number> => send(signed(crypto));
     const orderPosts = () => bridge.log.filter((l) => l.method === 'POST' && l.path === '/v1/orders');
 
     // A forged signature is refused and sells nothing.
     expect(await post(new WecomCrypto('Forged0', AES_KEY, CORP))).toBe(401);
-    expect(await post()).toBe(200);
+    // Captured on the way (what an eavesdropper on the callback URL would hold).
+    const captured = signed();
+    expect(await send(captured)).toBe(200);
     await vi.waitFor(() => expect(orderPosts()).toHaveLength(1), wait);
     expect(orderPosts()[0]!.body).toMatchObject({
       symbol: '002116.SZ',
@@ -168,5 +171,25 @@ describe('WeCom end to end through the spawned process', () => {
     proc.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(stderr).not.toContain(SECRET);
-  }, 20_000);
+
+    // Issue 16 item 8: the process restarts on the same DATA_DIR and the captured request is
+    // replayed well inside WeCom's ±300 s window: refused, nothing placed.
+    const again = spawn(process.execPath, [BIN, 'start'], {
+      cwd: dir,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = again;
+    again.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exitedAgain = new Promise<number | null>((r) => again.once('exit', (code) => r(code)));
+    await vi.waitFor(async () => {
+      const res = await fetch(`http://127.0.0.1:${port}/wecom/callback`);
+      expect(res.status).toBe(400); // listening (a GET without a signature)
+    }, wait);
+    expect(await send(captured)).toBe(403);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(orderPosts()).toHaveLength(1);
+    again.kill('SIGTERM');
+    expect(await exitedAgain).toBe(0);
+  }, 30_000);
 });

@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { WallClock } from '../../src/chat/wecom/clock.ts';
-import { WecomRobot } from '../../src/chat/wecom/robot.ts';
+import { ROBOT_IMAGE_MAX_BYTES, WecomRobot } from '../../src/chat/wecom/robot.ts';
+import { HealthBoard } from '../../src/engine/health.ts';
 import { splitUtf8 } from '../../src/chat/wecom/split.ts';
 import { startFakeQyapi, type FakeQyapi } from '../helpers/fakeQyapi.ts';
 
@@ -142,5 +144,43 @@ describe('WeCom group robot', () => {
     clock.advance(60_000);
     expect([await first, await second]).toEqual([true, true]);
     expect(api.webhook.map((r) => (r.body.text as { content: string }).content)).toEqual(['1', '2']);
+  });
+});
+
+describe('WeCom robot images and health', () => {
+  const png = Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    Buffer.alloc(1000, 3),
+  ]);
+
+  it('sends an image as base64 with the md5 of the raw bytes; the fake checks both', async () => {
+    const robot = new WecomRobot({ key: KEY, logger: pino({ level: 'silent' }), apiRoot: api.url });
+    expect(await robot.image(png)).toBe(true);
+    expect(api.webhook[0]!.body).toEqual({
+      msgtype: 'image',
+      image: { base64: png.toString('base64'), md5: createHash('md5').update(png).digest('hex') },
+    });
+    expect(api.refusals).toEqual([]);
+  });
+
+  it('an image over 2 MB is not sent and counts as undelivered', async () => {
+    const health = new HealthBoard();
+    const robot = new WecomRobot({ key: KEY, logger: pino({ level: 'silent' }), apiRoot: api.url, health });
+    expect(await robot.image(Buffer.alloc(ROBOT_IMAGE_MAX_BYTES + 1))).toBe(false);
+    expect(api.webhook).toHaveLength(0);
+    expect(health.counter('undelivered wecom')).toBe(1);
+  });
+
+  it('a refused message is wecom trouble on the board (no key in it) until the next delivery', async () => {
+    const health = new HealthBoard();
+    const robot = new WecomRobot({ key: KEY, logger: pino({ level: 'silent' }), apiRoot: api.url, health });
+    api.script.set('/cgi-bin/webhook/send', [40008]);
+    expect(await robot.text('x')).toBe(false);
+    expect(health.get('wecom:robot')).toMatchObject({ component: 'wecom', level: 'warn' });
+    expect(health.get('wecom:robot')!.text).toContain('40008');
+    expect(health.get('wecom:robot')!.text).not.toContain(KEY);
+    expect(health.counter('undelivered wecom')).toBe(1);
+    expect(await robot.text('y')).toBe(true);
+    expect(health.has('wecom:robot')).toBe(false);
   });
 });

@@ -10,11 +10,16 @@ import type { Logger } from 'pino';
 import type { WecomAppApi } from './app.ts';
 import { WecomCrypto, WecomCryptoError } from './crypto.ts';
 import type { WecomInbound } from './inbound.ts';
+import { BodyError, closeAfterResponse, readBoundedBody, skipBody } from '../../net/boundedBody.ts';
+import { ReplayMemory } from './replayMemory.ts';
 import { SeenSet } from './seenSet.ts';
 import { XmlError, xmlFields } from './xml.ts';
 
 export const WECOM_CALLBACK_PATH = '/wecom/callback';
-const MAX_BODY_BYTES = 64 * 1024;
+/** WeCom's envelopes are a few KB (a 2048-byte text encrypts to ~3 KB); 64 KB is ample. */
+export const MAX_BODY_BYTES = 64 * 1024;
+/** Where the accepted nonces and deliveries are kept across restarts, under DATA_DIR. */
+export const REPLAY_FILE = 'wecom-replay.jsonl';
 const REFUSAL = '抱歉，你没有使用 SealGuard 的权限。Sorry, you are not allowed to use SealGuard.';
 const FAILED_REPLY = '处理失败，请稍后再试。Something went wrong; please try again.';
 const FAILED_BUTTON = '处理失败 Failed';
@@ -35,6 +40,11 @@ export interface CallbackOptions {
   wallNow?: () => number;
   /** Accepted distance between WeCom's timestamp and ours; 300 s by default. */
   windowMs?: number;
+  /**
+   * The replay journal (DATA_DIR/wecom-replay.jsonl), so a replay stays refused after a restart.
+   * Without it the memory lasts only as long as the process.
+   */
+  replayFile?: string;
 }
 
 interface Delivery {
@@ -52,6 +62,8 @@ class Refused extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** The body was left unread: answer, then close instead of draining it. */
+    readonly closeConnection = false,
   ) {
     super(message);
   }
@@ -63,8 +75,7 @@ export class WecomCallbackServer {
   private readonly log: Logger;
   private readonly wallNow: () => number;
   private readonly windowMs: number;
-  private readonly nonces: SeenSet;
-  private readonly deliveries = new SeenSet(10_000, 3_600_000);
+  private readonly replay: ReplayMemory;
   private readonly refused = new SeenSet(1_000, 600_000);
   private readonly inflight = new Set<Promise<void>>();
 
@@ -76,7 +87,13 @@ export class WecomCallbackServer {
     this.windowMs = opts.windowMs ?? 300_000;
     // A request is acceptable for windowMs either side of its timestamp, so remembering a nonce
     // for twice the window (plus slack) covers every moment a replay could still pass.
-    this.nonces = new SeenSet(50_000, 2 * this.windowMs + 60_000);
+    this.replay = new ReplayMemory({
+      ...(opts.replayFile ? { file: opts.replayFile } : {}),
+      nonceTtlMs: 2 * this.windowMs + 60_000,
+      deliveryTtlMs: 3_600_000,
+      logger: this.log,
+      now: this.wallNow(),
+    });
     this.handle = this.handle.bind(this);
   }
 
@@ -110,10 +127,26 @@ export class WecomCallbackServer {
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
   }
 
+  /** Set when the replay journal could not be opened: replays are refused only until a restart. */
+  get replayPersistError(): string | undefined {
+    return this.replay.persistError;
+  }
+
+  /** Drains, then closes the replay journal (its contents stay for the next start). */
+  async close(): Promise<void> {
+    await this.drain();
+    this.replay.close();
+  }
+
   private async serve(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const state = { bodyRead: false };
     try {
-      if (req.method === 'GET') return this.verifyUrl(res, url);
-      if (req.method === 'POST') return await this.receive(req, res, url);
+      if (req.method === 'GET') {
+        skipBody(req, res);
+        return this.verifyUrl(res, url);
+      }
+      if (req.method === 'POST') return await this.receive(req, res, url, state);
+      skipBody(req, res);
       res.setHeader('allow', 'GET, POST');
       reply(res, 405, '');
     } catch (e) {
@@ -122,6 +155,9 @@ export class WecomCallbackServer {
         { status: e.status, reason: e.message, ip: req.socket.remoteAddress },
         'wecom callback refused',
       );
+      // A body not read to its end is never drained: this connection carries nothing more.
+      if (e.closeConnection) closeAfterResponse(req, res);
+      else if (!state.bodyRead && req.method === 'POST') skipBody(req, res);
       reply(res, e.status, '');
     }
   }
@@ -137,9 +173,15 @@ export class WecomCallbackServer {
     reply(res, 200, plain);
   }
 
-  private async receive(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  private async receive(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    state: { bodyRead: boolean },
+  ): Promise<void> {
     const { signature, timestamp, nonce } = this.params(url);
     const body = await readBody(req);
+    state.bodyRead = true;
     const encrypted = parseXml(body, ['Encrypt'] as const).Encrypt;
     if (!encrypted) throw new Refused(400, 'Encrypt missing from the body');
     const plain = this.open(signature, timestamp, nonce, encrypted);
@@ -147,7 +189,7 @@ export class WecomCallbackServer {
     // Answer before doing anything slow; WeCom only needs to know we have it.
     reply(res, 200, '');
     if (!delivery) return;
-    if (!this.deliveries.add(delivery.dedupeKey, this.wallNow())) {
+    if (!this.replay.add('delivery', delivery.dedupeKey, this.wallNow())) {
       this.log.info({ from: delivery.from, msgType: delivery.msgType }, 'wecom duplicate delivery ignored');
       return;
     }
@@ -177,7 +219,7 @@ export class WecomCallbackServer {
     if (Math.abs(now - Number(timestamp) * 1000) > this.windowMs) {
       throw new Refused(403, `timestamp ${timestamp} is outside the ${this.windowMs / 1000} s window`);
     }
-    if (!this.nonces.add(nonce, now)) throw new Refused(403, 'nonce already used (replay)');
+    if (!this.replay.add('nonce', nonce, now)) throw new Refused(403, 'nonce already used (replay)');
     try {
       return this.crypto.unseal(encrypted);
     } catch (e) {
@@ -285,19 +327,13 @@ function parseXml<K extends string>(xml: string, names: readonly K[]): Partial<R
   }
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      // Past the limit keep reading (and discarding) so the 413 can still be delivered.
-      if (size > MAX_BODY_BYTES) reject(new Refused(413, `body larger than ${MAX_BODY_BYTES} bytes`));
-      else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
+async function readBody(req: IncomingMessage): Promise<string> {
+  try {
+    return (await readBoundedBody(req, { maxBytes: MAX_BODY_BYTES, timeoutMs: 10_000 })).toString('utf8');
+  } catch (e) {
+    if (e instanceof BodyError) throw new Refused(e.status, e.message, true);
+    throw e;
+  }
 }
 
 function reply(res: ServerResponse, status: number, body: string): void {

@@ -3,9 +3,11 @@
  * One queue per robot, at most `perMinute` sends in any minute (WeCom's limit is 20), 45009 →
  * wait out the window and retry. Callers never block on it and nothing is dropped without a warn.
  */
+import { createHash } from 'node:crypto';
 import axios, { type AxiosInstance } from 'axios';
 import type { Logger } from 'pino';
 import { InputError } from '../../domain/types.ts';
+import type { HealthBoard } from '../../engine/health.ts';
 import { systemClock, type WallClock } from './clock.ts';
 import { MinuteBudget } from './minuteBudget.ts';
 import { splitUtf8 } from './split.ts';
@@ -14,6 +16,10 @@ export const WECOM_API_ROOT = 'https://qyapi.weixin.qq.com';
 /** Byte limits from the robot doc (91770): text 2048, markdown 4096, UTF-8. */
 export const ROBOT_TEXT_MAX_BYTES = 2048;
 export const ROBOT_MARKDOWN_MAX_BYTES = 4096;
+/** Robot image messages: "图片（base64编码前）最大不能超过2M，支持JPG,PNG格式" (doc 91770). */
+export const ROBOT_IMAGE_MAX_BYTES = 2 * 1024 * 1024;
+const HEALTH_KEY = 'wecom:robot';
+export const UNDELIVERED = 'undelivered wecom';
 
 const RATE_LIMITED = 45009;
 const SYSTEM_BUSY = -1;
@@ -31,6 +37,8 @@ export interface RobotOptions {
   /** Attempts per message on 45009, -1 or a network error. */
   maxAttempts?: number;
   timeoutMs?: number;
+  /** Failures go on the board (component 'wecom'), every message given up is counted there. */
+  health?: HealthBoard;
 }
 
 export interface Mentions {
@@ -94,6 +102,25 @@ export class WecomRobot {
     );
   }
 
+  /**
+   * An image message: the raw bytes as base64 with their md5 (doc 91770), at most 2 MB before
+   * encoding; a bigger one is refused here rather than by WeCom after a wasted upload.
+   */
+  image(png: Uint8Array): Promise<boolean> {
+    if (png.length > ROBOT_IMAGE_MAX_BYTES) {
+      this.log.warn({ bytes: png.length }, 'image too large for the wecom robot (2 MB); not sent');
+      this.opts.health?.count(UNDELIVERED);
+      return Promise.resolve(false);
+    }
+    const buf = Buffer.from(png);
+    return this.enqueue([
+      {
+        msgtype: 'image',
+        image: { base64: buf.toString('base64'), md5: createHash('md5').update(buf).digest('hex') },
+      },
+    ]);
+  }
+
   /** Messages not yet delivered or given up on. */
   get pending(): number {
     return this.queue.length;
@@ -111,6 +138,7 @@ export class WecomRobot {
         { queued: this.queue.length, refused: bodies.length, maxQueue: this.maxQueue },
         'wecom robot queue full; message refused',
       );
+      this.opts.health?.count(UNDELIVERED, bodies.length);
       return Promise.resolve(false);
     }
     const results = bodies.map(
@@ -138,7 +166,12 @@ export class WecomRobot {
             { attempts: job.attempts, reason: outcome },
             'wecom robot message given up after retries',
           );
+          this.trouble(
+            `WeCom group robot: a message was given up after ${job.attempts} attempts (${outcome})`,
+          );
         }
+        if (outcome === 'ok') this.opts.health?.clear(HEALTH_KEY);
+        else this.opts.health?.count(UNDELIVERED);
         job.done(outcome === 'ok');
         continue;
       }
@@ -149,6 +182,10 @@ export class WecomRobot {
         await this.clock.sleep(1000 * 2 ** job.attempts);
       }
     }
+  }
+
+  private trouble(text: string): void {
+    this.opts.health?.set(HEALTH_KEY, 'wecom', 'warn', text);
   }
 
   private async post(body: Record<string, unknown>): Promise<'ok' | 'fail' | 'rate-limited' | 'retry'> {
@@ -167,6 +204,7 @@ export class WecomRobot {
         },
         'wecom robot send failed',
       );
+      this.trouble(`WeCom group robot refused a message: errcode ${errcode ?? `HTTP ${res.status}`}`);
       return 'fail';
     } catch (e) {
       this.log.warn(

@@ -24,6 +24,23 @@ export class SeenSet {
     return true;
   }
 
+  /** Puts back a key remembered earlier (from a saved journal) with its original expiry. */
+  restore(key: string, until: number): void {
+    if (this.seen.has(key)) return;
+    this.seen.set(key, until);
+    while (this.seen.size > this.maxEntries) {
+      const oldest = this.seen.keys().next();
+      if (oldest.done) break;
+      this.seen.delete(oldest.value);
+    }
+  }
+
+  /** The live keys with their expiry, oldest first. */
+  entries(now: number): [string, number][] {
+    this.expire(now);
+    return [...this.seen.entries()];
+  }
+
   has(key: string, now: number): boolean {
     this.expire(now);
     return this.seen.has(key);
