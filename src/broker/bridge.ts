@@ -256,12 +256,17 @@ export class BridgeBroker implements Broker {
     } catch (err) {
       throw new BrokerError(
         'OUTCOME_UNKNOWN',
-        this.scrub(`order ${id}: ${why}; then GET failed: ${(err as Error).message}; reconcile with getOrder`),
+        this.scrub(
+          `order ${id}: ${why}; then GET failed: ${(err as Error).message}; reconcile with getOrder`,
+        ),
       );
     }
   }
 
-  private async acknowledged(ack: z.output<typeof placeAckSchema>, body: Record<string, unknown>): Promise<Order> {
+  private async acknowledged(
+    ack: z.output<typeof placeAckSchema>,
+    body: Record<string, unknown>,
+  ): Promise<Order> {
     if (ack.replayed) {
       // A replay returns the result stored at first placement; the order may have moved since.
       const current = await this.getOrder(ack.client_order_id).catch(() => null);
@@ -339,7 +344,12 @@ const CLEAR_REFUSAL: ReadonlySet<number> = new Set([400, 401, 403, 422]);
 function describeBody(res: JsonResponse): string {
   const text = res.text.trim();
   if (text === '') return 'an empty body';
-  if (/^\s*</.test(text)) return `an HTML body (${text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 80)})`;
+  if (/^\s*</.test(text))
+    return `an HTML body (${text
+      .replace(/<[^>]*>/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim()
+      .slice(0, 80)})`;
   if (res.body === undefined) return `a body that is not JSON (${text.slice(0, 80)})`;
   return `an answer that is not the protocol's (${text.slice(0, 120)})`;
 }

@@ -408,7 +408,7 @@ async function checkBroker(config: Config, clock: Clock, timeoutMs: number): Pro
             ok: false,
             detail: `the easytrader server at ${config.broker.url} answers, but nobody has logged it in (KeyError 'user')`,
             fix:
-              `log it in once after each server start: POST ${(config.broker.url ?? "").replace(/\/+$/, '')}/prepare with your client's ` +
+              `log it in once after each server start: POST ${(config.broker.url ?? '').replace(/\/+$/, '')}/prepare with your client's ` +
               `login, e.g. {"broker":"universal_client","user":"...","password":"...","exe_path":"C:\\...\\xiadan.exe"} ` +
               `(miniqmt: {"broker":"miniqmt","kwargs":{"miniqmt_path":"...","stock_account":"..."}}; ` +
               `easytrader's remoteclient.use(...).prepare(...) sends the same)`,

@@ -73,9 +73,7 @@ export interface ExecutorOptions {
 
 /** What one attempt at the segment's sell came to. */
 type SellResult =
-  | { kind: 'intent'; intent: Intent }
-  | { kind: 'unrecorded'; reason: string }
-  | { kind: 'nothing' };
+  { kind: 'intent'; intent: Intent } | { kind: 'unrecorded'; reason: string } | { kind: 'nothing' };
 
 interface SellArgs {
   symbol: string;
@@ -545,7 +543,8 @@ export class Executor {
     if (!i.actionId) return;
     const a = this.o.stores.actions.data.actions[i.actionId];
     if (!a || a.status !== 'executing' || this.inFlight.has(a.id)) return;
-    const status = i.state === 'failed' ? 'failed' : i.state === 'placed' || i.state === 'final' ? 'sold' : undefined;
+    const status =
+      i.state === 'failed' ? 'failed' : i.state === 'placed' || i.state === 'final' ? 'sold' : undefined;
     if (!status) return;
     await this.setAction(a.id, { status, outcome: intentOutcome(i), clientOrderId: i.clientOrderId });
   }
@@ -720,7 +719,9 @@ export class Executor {
       key,
       'broker',
       'warn',
-      this.redact(`${i.name} ${i.symbol}: the sell of ${i.quantity} @ ${i.limitPrice} was not placed: ${why}.`),
+      this.redact(
+        `${i.name} ${i.symbol}: the sell of ${i.quantity} @ ${i.limitPrice} was not placed: ${why}.`,
+      ),
     );
     this.health.clear(key);
   }
@@ -795,7 +796,11 @@ export class Executor {
       for (const a of Object.values(d.actions)) {
         if (a.status === 'pending' || a.status === 'executing') {
           const intent = a.clientOrderId ? this.intent(a.clientOrderId) : undefined;
-          if (a.status === 'executing' && intent && (intent.state === 'intent' || intent.state === 'unknown')) {
+          if (
+            a.status === 'executing' &&
+            intent &&
+            (intent.state === 'intent' || intent.state === 'unknown')
+          ) {
             // Its order is still being reconciled; settleAction closes it when that ends.
             continue;
           }
