@@ -27,7 +27,8 @@ export type Fault =
   | '409-in-flight'
   | '502-html'
   | '504-unplaced'
-  | '422-echo';
+  | '422-echo'
+  | '504-echo';
 
 /** nginx's own error page (ngx_http_special_response.c), as a proxy in front of a bridge sends it. */
 export const nginxPage = (code: number, reason: string): string =>
@@ -166,6 +167,12 @@ export async function startFakeBridge(token = 'test-token-s3cret'): Promise<Fake
       };
       state.orders.set(key, order);
       if (fault === '504') return fail(504, 'OUTCOME_UNKNOWN', 'broker did not answer in time');
+      if (fault === '504-echo')
+        return fail(
+          504,
+          'OUTCOME_UNKNOWN',
+          `no answer from QMT for request with headers Authorization: ${req.headers.authorization ?? ''}`,
+        );
       if (fault === 'hang') return; // placed, never answered
       if (fault === '409-in-flight') return fail(409, 'ORDER_IN_FLIGHT', 'order is being placed');
       if (fault === '201-empty') {
