@@ -438,6 +438,7 @@ export class Executor {
       reason: intent.reason,
     });
     this.afterUpdate(intent, undefined, order);
+    await this.settleAction(this.intent(id)!);
     return this.intent(id);
   }
 
@@ -569,8 +570,11 @@ export class Executor {
         );
       }
     }
+    const tapped = new Set([...this.unrecorded.values()].map((u) => u.actionId));
     for (const a of Object.values(this.o.stores.actions.data.actions)) {
-      if (a.status === 'pending' && this.now() > a.deadline && !this.inFlight.has(a.id)) await this.expire(a);
+      // A confirm tapped "sell" while its intent could not be written is decided, not lapsing.
+      if (a.status === 'pending' && this.now() > a.deadline && !this.inFlight.has(a.id) && !tapped.has(a.id))
+        await this.expire(a);
     }
   }
 

@@ -185,4 +185,19 @@ describe('guard over the bridge protocol', () => {
     expect(posts()).toHaveLength(1);
     expect(failedSaid(g)).toEqual([]);
   });
+
+  it('confirm, bridge not ready (503) at the tap: the confirm is "waiting", then "sold" when the same id is accepted', async () => {
+    bridge.faults.push('503', '503', '503', '503');
+    const g = await start('confirm');
+    for (const s of DRAIN) await g.feed(s);
+    const trig = g.events.find((e) => e.type === 'SellTriggered');
+    const actionId = trig?.type === 'SellTriggered' ? trig.actionId! : '';
+    const r = await g.api.resolve(actionId, 'sell', 'u1');
+    expect(r.message).toMatch(/waiting for the broker/);
+    expect(g.api.action(actionId)?.status).toBe('executing');
+    await runFor(g, 2);
+    expect(g.api.action(actionId)?.status).toBe('sold');
+    expect(bridge.orders.size).toBe(1);
+    expect(new Set(posts().map((p) => p.idempotencyKey)).size).toBe(1);
+  });
 });
