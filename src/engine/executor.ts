@@ -158,6 +158,9 @@ export class Executor {
     else if (mode === 'auto' && this.o.isPaused()) {
       mode = 'alert';
       noSellReason = 'automatic selling is paused (/resume to re-enable)';
+    } else {
+      const open = this.uncertainSell(t.symbol, e.segment);
+      if (open) noSellReason = uncertainText(open);
     }
     if (noSellReason) {
       this.o.bus.publish({ type: 'SellTriggered', ...base, mode, noSellReason });
@@ -325,6 +328,8 @@ export class Executor {
     const existing = this.intent(id);
     if (existing) return { kind: 'intent', intent: existing }; // one seal segment never sells twice
     if (this.placing.has(id)) return { kind: 'nothing' };
+    // Those shares may already be sold by the order nobody could confirm: never a second sell.
+    if (this.uncertainSell(symbol, segment)) return { kind: 'nothing' };
     const quantity = maxSellQuantity(v.sec.board, v.sellable);
     const price = this.sellPrice(v, rule);
     if (quantity <= 0 || price === null) return { kind: 'nothing' };
@@ -827,6 +832,18 @@ export class Executor {
 
   // ---- plumbing -----------------------------------------------------------------------------
 
+  /** Today's sell of this stock from another segment whose fate is not known yet (unknown, or never acknowledged). */
+  private uncertainSell(symbol: string, segment: number): Intent | undefined {
+    const today = exchangeDate(this.now());
+    return this.intents().find(
+      (i) =>
+        i.day === today &&
+        i.symbol === symbol &&
+        i.segment !== segment &&
+        (i.state === 'unknown' || i.state === 'intent'),
+    );
+  }
+
   private intent(id: string): Intent | undefined {
     return this.overlay.get(id) ?? this.o.stores.orders.data.intents[id];
   }
@@ -871,6 +888,10 @@ export class Executor {
     this.health.set(key, 'disk', 'error', this.redact(text));
     this.health.clear(key);
   }
+}
+
+function uncertainText(i: Intent): string {
+  return `an earlier sell of ${i.quantity} ${i.symbol} @ ${i.limitPrice} (${i.clientOrderId}) is not confirmed by the broker yet; no second sell of the same shares until it is`;
 }
 
 /** The broker knows this order: a real status, or at least its own order number. */

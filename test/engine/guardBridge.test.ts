@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BridgeBroker } from '../../src/broker/bridge.ts';
 import { startFakeBridge, type FakeBridge } from '../broker/fakeBridge.ts';
-import { sealedRun } from '../helpers/snapshots.ts';
+import { opened, sealedRun, t } from '../helpers/snapshots.ts';
 import { harness, type Harness } from './harness.ts';
 import { render } from '../../src/chat/notify.ts';
 import { plainText } from '../../src/chat/reply.ts';
@@ -199,5 +199,24 @@ describe('guard over the bridge protocol', () => {
     expect(g.api.action(actionId)?.status).toBe('sold');
     expect(bridge.orders.size).toBe(1);
     expect(new Set(posts().map((p) => p.idempotencyKey)).size).toBe(1);
+  });
+
+  it('while a sell is unknown, a later seal segment of the same stock sends no second sell', async () => {
+    bridge.stuck = '504-unplaced';
+    const g = await start('auto');
+    for (const s of DRAIN) await g.feed(s);
+    const first = (posts()[0]!.body as { client_order_id: string }).client_order_id;
+    await g.feed(opened(t('10:00:30')));
+    for (const s of sealedRun('10:00:40', 3, [100_000_000, 100_000_000, 60_000_000, 15_000_000, 9_000_000]))
+      await g.feed(s);
+    await runFor(g, 20);
+    const triggers = g.events.filter((e) => e.type === 'SellTriggered');
+    expect(triggers).toHaveLength(2);
+    const second = triggers[1]!;
+    expect(second.type === 'SellTriggered' && second.evidence.segment).toBe(2);
+    expect(second.type === 'SellTriggered' ? second.noSellReason : '').toMatch(
+      /an earlier sell of 10000 002116\.SZ @ 10\.00 \(sg\w+\) is not confirmed by the broker yet; no second sell/,
+    );
+    expect(new Set(posts().map((p) => p.idempotencyKey))).toEqual(new Set([first]));
   });
 });
