@@ -330,7 +330,7 @@ export class BridgeBroker implements Broker {
       const issue = r.error.issues[0];
       throw new BrokerError(
         'BROKER_REJECTED',
-        `${where}: unexpected answer (${issue?.path.join('.') || 'body'}: ${issue?.message})`,
+        this.scrub(`${where}: unexpected answer (${issue?.path.join('.') || 'body'}: ${issue?.message})`),
       );
     }
     return r.data;
