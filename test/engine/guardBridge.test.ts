@@ -219,4 +219,30 @@ describe('guard over the bridge protocol', () => {
     );
     expect(new Set(posts().map((p) => p.idempotencyKey))).toEqual(new Set([first]));
   });
+
+  for (const fault of [
+    '201-empty',
+    '201-html',
+    '201-truncated',
+    '409-in-flight',
+    '502-html',
+    '504',
+  ] as const) {
+    it(`${fault} and a bridge slow to show the order: "checking", never "failed", then found and reported once`, async () => {
+      bridge.faults.push(fault);
+      bridge.lagging = true;
+      const g = await start('auto');
+      for (const s of DRAIN) await g.feed(s);
+      await g.bus.idle();
+      expect(said(g).filter((l) => l.includes("the broker's answer is unclear"))).toHaveLength(1);
+      await runFor(g, 4);
+      bridge.lagging = false;
+      await runFor(g, 40);
+      expect(said(g).filter((l) => l.startsWith('📤 Sell order placed'))).toHaveLength(1);
+      expect(said(g).filter((l) => l.startsWith('✅ Resolved'))).toHaveLength(1);
+      expect(failedSaid(g)).toEqual([]);
+      expect(bridge.orders.size).toBe(1);
+      expect(new Set(posts().map((p) => p.idempotencyKey)).size).toBe(1);
+    });
+  }
 });
