@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Broker } from './broker/broker.ts';
 import type { PtradeRelayBroker } from './broker/ptradeRelay.ts';
 import { PaperBroker, type PaperStartPosition } from './broker/paper.ts';
+import { redactor } from './broker/redact.ts';
 import type { Channel } from './chat/channel.ts';
 import { ConsoleChannel } from './chat/console.ts';
 import { ChatHub } from './chat/hub.ts';
@@ -180,6 +181,9 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
     defaultTriggers: { amount: config.guard.threshold },
     confirmTimeoutS: config.guard.confirmTimeoutS,
     confirmDefault: config.guard.confirmDefault,
+    // Unknown order outcomes and failed intent writes are told on every channel through the board.
+    health,
+    redact: redactor(config.secrets),
     onSnapshot: (s) => {
       last.set(s.symbol, s);
       if (paper) void paper.onQuote(s);

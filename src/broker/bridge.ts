@@ -15,8 +15,15 @@
  *   replay: if the first POST did land meanwhile, the bridge answers 200 replayed or 409 in flight,
  *   never a second order. If that second attempt is also unanswered, OUTCOME_UNKNOWN.
  * - A new client order id is never minted here; that is the caller's decision and ours never.
+ * - Only a clear refusal (400, 401/403, 422 — the bridge says it did not place it) is a
+ *   rejection. Every other answer may mean a live order and is looked up by its id: a 2xx whose
+ *   body is empty, HTML or not the protocol's (the bridge may have placed it and then failed to
+ *   answer), any 409 (in flight, or the id already holds an order), 5xx, 404 and the rest. Found
+ *   → that order; not found → OUTCOME_UNKNOWN, and the caller keeps looking.
  *
- * The token travels only in the Authorization header and is never part of an error message.
+ * The token travels only in the Authorization header. A bridge may echo it back (an error body
+ * quoting the request's headers), so every text made from an answer is passed through redact.ts
+ * before it can become an error message.
  */
 import type { z } from 'zod';
 import type {
@@ -47,6 +54,7 @@ import {
   wirePositionSchema,
 } from './bridgeWire.ts';
 import { wireStatus } from './statusMap.ts';
+import { redactor } from './redact.ts';
 
 export interface BridgeBrokerOptions {
   /** BROKER_URL, e.g. http://127.0.0.1:8765 (paths below it start with /v1). */
@@ -76,6 +84,7 @@ export class BridgeBroker implements Broker {
   private readonly notReadyAttempts: number;
   private readonly backoffMs: number;
   private readonly now: () => number;
+  private readonly scrub: (text: string) => string;
 
   constructor(opts: BridgeBrokerOptions) {
     let u: URL;
@@ -90,6 +99,7 @@ export class BridgeBroker implements Broker {
     if (!opts.token) throw new BrokerError('INVALID_ARGUMENT', 'BROKER_TOKEN is required for BROKER=bridge');
     this.base = u.href.replace(/\/+$/, '');
     this.token = opts.token;
+    this.scrub = redactor([opts.token]);
     this.timeoutMs = opts.timeoutMs ?? 5000;
     this.notReadyAttempts = Math.max(1, opts.notReadyAttempts ?? 4);
     this.backoffMs = opts.backoffMs ?? 500;
@@ -186,17 +196,23 @@ export class BridgeBroker implements Broker {
       }
     }
     const res = sent.res!;
-    if (res.status === 201 || res.status === 200) return this.acknowledged(res, body);
-    const err = this.errorFrom(res, 'POST /v1/orders');
-    if (res.status >= 500 || err.code === 'ORDER_IN_FLIGHT') {
-      const found = await this.reconcile(id, err.message);
+    if (res.status >= 200 && res.status < 300) {
+      const ack = placeAckSchema.safeParse(res.body);
+      if (ack.success && ack.data.client_order_id === id) return this.acknowledged(ack.data, body);
+      // Placed, most likely, and then the answer broke: never "failed" — ask for the order.
+      const why = `POST /v1/orders: HTTP ${res.status} with ${describeBody(res)}`;
+      const found = await this.reconcile(id, why);
       if (found) return found;
-      throw new BrokerError(
-        err.code === 'ORDER_IN_FLIGHT' ? 'ORDER_IN_FLIGHT' : 'OUTCOME_UNKNOWN',
-        `order ${id}: ${err.message}; the bridge has it but does not know it yet; reconcile with getOrder`,
-      );
+      throw new BrokerError('OUTCOME_UNKNOWN', `order ${id}: ${this.scrub(why)}; reconcile with getOrder`);
     }
-    throw err;
+    const err = this.errorFrom(res, 'POST /v1/orders');
+    if (CLEAR_REFUSAL.has(res.status)) throw err;
+    const found = await this.reconcile(id, err.message);
+    if (found) return found;
+    throw new BrokerError(
+      err.code === 'ORDER_IN_FLIGHT' ? 'ORDER_IN_FLIGHT' : 'OUTCOME_UNKNOWN',
+      `order ${id}: ${err.message}; the bridge may have it but cannot show it yet; reconcile with getOrder`,
+    );
   }
 
   /** POSTs until an answer that is not "not ready"; transport failures that may have been sent end the loop. */
@@ -240,13 +256,17 @@ export class BridgeBroker implements Broker {
     } catch (err) {
       throw new BrokerError(
         'OUTCOME_UNKNOWN',
-        `order ${id}: ${why}; then GET failed: ${(err as Error).message}; reconcile with getOrder`,
+        this.scrub(
+          `order ${id}: ${why}; then GET failed: ${(err as Error).message}; reconcile with getOrder`,
+        ),
       );
     }
   }
 
-  private async acknowledged(res: JsonResponse, body: Record<string, unknown>): Promise<Order> {
-    const ack = this.parse(placeAckSchema, res.body, 'POST /v1/orders');
+  private async acknowledged(
+    ack: z.output<typeof placeAckSchema>,
+    body: Record<string, unknown>,
+  ): Promise<Order> {
     if (ack.replayed) {
       // A replay returns the result stored at first placement; the order may have moved since.
       const current = await this.getOrder(ack.client_order_id).catch(() => null);
@@ -298,11 +318,8 @@ export class BridgeBroker implements Broker {
     const parsed = wireErrorSchema.safeParse(res.body);
     const wire = parsed.success ? parsed.data.error : undefined;
     const code = (wire && knownErrorCode(wire.code)) ?? codeForStatus(res.status);
-    const message =
-      `${where}: HTTP ${res.status} ${wire?.code ?? ''}${wire?.message ? ` ${wire.message}` : ''}`.replace(
-        /\s+$/,
-        '',
-      );
+    const detail = wire ? `${wire.code}${wire.message ? ` ${wire.message}` : ''}` : describeBody(res);
+    const message = this.scrub(`${where}: HTTP ${res.status} ${detail}`.replace(/\s+$/, ''));
     const retryable = res.status === 503 || code === 'BRIDGE_NOT_READY' || code === 'BROKER_DISCONNECTED';
     return new BrokerError(res.status === 401 ? 'UNAUTHORIZED' : code, message, retryable);
   }
@@ -313,11 +330,28 @@ export class BridgeBroker implements Broker {
       const issue = r.error.issues[0];
       throw new BrokerError(
         'BROKER_REJECTED',
-        `${where}: unexpected answer (${issue?.path.join('.') || 'body'}: ${issue?.message})`,
+        this.scrub(`${where}: unexpected answer (${issue?.path.join('.') || 'body'}: ${issue?.message})`),
       );
     }
     return r.data;
   }
+}
+
+/** The answers in which the bridge says it did not place the order (BRIDGE-PROTOCOL.md errors table). */
+const CLEAR_REFUSAL: ReadonlySet<number> = new Set([400, 401, 403, 422]);
+
+/** A few words on a body that is not the protocol's, for the user and the log. */
+function describeBody(res: JsonResponse): string {
+  const text = res.text.trim();
+  if (text === '') return 'an empty body';
+  if (/^\s*</.test(text))
+    return `an HTML body (${text
+      .replace(/<[^>]*>/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim()
+      .slice(0, 80)})`;
+  if (res.body === undefined) return `a body that is not JSON (${text.slice(0, 80)})`;
+  return `an answer that is not the protocol's (${text.slice(0, 120)})`;
 }
 
 function codeForStatus(status: number): BrokerErrorCode {

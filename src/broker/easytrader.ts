@@ -9,6 +9,12 @@
  * Idempotency is ours. Before /sell is called, the intent (client order id → symbol, quantity,
  * price, time) is written to `${dataDir}/easytrader.json`. After that the id is never sent again:
  * - {"entrust_no": n} binds n to the id (n <= 0 is miniqmt's "failed": rejected);
+ * - a 400 is a rejection ONLY when it is easytrader's own: its TradeError (pop_dialog_handler.py
+ *   raises it with the text of a 同花顺 "提示" dialog that does not say 成功) or, from a patched
+ *   server that answers without the class, a 同花顺 rejection text. server.py's error_handle turns
+ *   EVERY Python exception into a 400, including ones raised after the order was entered: the
+ *   success dialog without an order number makes `re.search(...).group()` raise
+ *   AttributeError while the order is live. Those are unknown outcomes, reconciled like a timeout;
  * - {"message": "success"} (THS configured without order replies) and any answer we cannot read,
  *   a timeout or a reset: reconcile through /today_entrusts — a sell of the same symbol, price and
  *   quantity, entered no earlier than the intent, not already bound to another id. Exactly one
@@ -180,10 +186,19 @@ export class EasytraderBroker implements Broker {
         createdAt: now,
         state: 'sending',
       };
-      await this.store.update((d) => {
-        for (const [k, v] of Object.entries(d.intents)) if (v.day !== intent.day) delete d.intents[k];
-        d.intents[id] = intent;
-      });
+      try {
+        await this.store.update((d) => {
+          for (const [k, v] of Object.entries(d.intents)) if (v.day !== intent.day) delete d.intents[k];
+          d.intents[id] = intent;
+        });
+      } catch (err) {
+        // Unrecorded means unsendable (a restart could not recognize it): provably not sent.
+        throw new BrokerError(
+          'BRIDGE_NOT_READY',
+          `easytrader: cannot record the order intent (${(err as Error).message}); not sent, retry later with the same id`,
+          true,
+        );
+      }
 
       let res: JsonResponse;
       try {
@@ -213,16 +228,25 @@ export class EasytraderBroker implements Broker {
 
       if (res.status === 400) {
         const text = errorText(res);
-        if (/KeyError/.test(text) && /user/.test(text)) {
+        if (notPrepared(text)) {
+          // global_store["user"] failed before any GUI was touched: provably not entered.
           await this.forget(id);
           throw new BrokerError(
             'BRIDGE_NOT_READY',
-            `easytrader is not logged in (call /prepare first): ${text}`,
+            `easytrader is not logged in: POST /prepare to its server first (${text})`,
             true,
           );
         }
-        await this.mark(id, { state: 'rejected', message: text });
-        throw new BrokerError('BROKER_REJECTED', `easytrader /sell: ${text}`);
+        const refusal = rejectionText(text);
+        if (refusal !== undefined) {
+          await this.mark(id, { state: 'rejected', message: refusal });
+          throw new BrokerError('BROKER_REJECTED', `easytrader /sell rejected: ${refusal}`);
+        }
+        return this.afterUnknown(
+          id,
+          `easytrader /sell answered HTTP 400 with a Python error raised after the order may have been entered (${text.slice(0, 200)})`,
+          true,
+        );
       }
       const body = res.body as Record<string, unknown> | undefined;
       const no = body?.entrust_no;
@@ -395,10 +419,12 @@ export class EasytraderBroker implements Broker {
     const res = await this.call('GET', path);
     if (res.status === 400) {
       const text = errorText(res);
-      const notReady = /KeyError/.test(text) && /user/.test(text);
+      const notReady = notPrepared(text);
       throw new BrokerError(
         notReady ? 'BRIDGE_NOT_READY' : 'BROKER_REJECTED',
-        `easytrader GET ${path}: ${text}`,
+        notReady
+          ? `easytrader GET ${path}: not logged in, POST /prepare to its server first (${text})`
+          : `easytrader GET ${path}: ${text}`,
         notReady,
       );
     }
@@ -427,6 +453,31 @@ export class EasytraderBroker implements Broker {
     this.tail = run.catch(() => {});
     return run;
   }
+}
+
+/** server.py's answer to any call before /prepare: global_store["user"] raises KeyError. */
+export function notPrepared(text: string): boolean {
+  return /KeyError/.test(text) && /'user'/.test(text);
+}
+
+/**
+ * 同花顺 rejection texts, for servers patched to answer the dialog text without the exception
+ * class. Deliberately narrow: anything not recognized is an unknown outcome, never a rejection.
+ */
+const THS_REJECTION =
+  /(委托失败|下单失败|可用股份不足|股份不足|可卖数量不足|可用数量不足|证券可用数量不足|资金不足|可用资金不足|废单|不允许|非交易时间|价格.*超出|超出.*(涨跌停|范围)|无此证券|证券代码.*(错误|不存在)|股东.*(不存在|错误)|禁止|拒绝)/;
+
+/**
+ * The rejection in an easytrader 400, or undefined when the 400 is some other exception.
+ * `"<class 'easytrader.exceptions.TradeError'>: 可用股份不足"` → "可用股份不足".
+ */
+export function rejectionText(text: string): string | undefined {
+  const m = /^<class '([\w.]+)'>:\s*([\s\S]*)$/.exec(text.trim());
+  if (m) {
+    const cls = m[1]!;
+    return cls === 'TradeError' || cls.endsWith('.TradeError') ? m[2]!.trim() || cls : undefined;
+  }
+  return THS_REJECTION.test(text) ? text.trim() : undefined;
 }
 
 function errorText(res: JsonResponse): string {

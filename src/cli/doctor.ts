@@ -15,7 +15,7 @@ import WebSocket from 'ws';
 import { pino } from 'pino';
 import { ConfigError, isDemo, loadConfig, type Config } from '../config.ts';
 import { BridgeBroker } from '../broker/bridge.ts';
-import { EasytraderBroker } from '../broker/easytrader.ts';
+import { EasytraderBroker, notPrepared } from '../broker/easytrader.ts';
 import { PaperBroker } from '../broker/paper.ts';
 import { proxyAgent } from '../chat/telegram.ts';
 import { WecomApp } from '../chat/wecom/app.ts';
@@ -400,10 +400,25 @@ async function checkBroker(config: Config, clock: Clock, timeoutMs: number): Pro
         const b = await EasytraderBroker.open({ url: config.broker.url!, dataDir: dir, clock, timeoutMs });
         const h = await b.health();
         if (h.ok) return { name, ok: true, detail: `GET /balance answered; account ${h.accountId ?? '?'}` };
+        const msg = h.message ?? 'failed';
+        // server.py keeps its one trader in global_store["user"], which only /prepare sets: the
+        // server is up and BROKER_URL is right; what is missing is the login.
+        if (notPrepared(msg) || /POST \/prepare/.test(msg)) {
+          return {
+            name,
+            ok: false,
+            detail: `the easytrader server at ${config.broker.url} answers, but nobody has logged it in (KeyError 'user')`,
+            fix:
+              `log it in once after each server start: POST ${(config.broker.url ?? '').replace(/\/+$/, '')}/prepare with your client's ` +
+              `login, e.g. {"broker":"universal_client","user":"...","password":"...","exe_path":"C:\\...\\xiadan.exe"} ` +
+              `(miniqmt: {"broker":"miniqmt","kwargs":{"miniqmt_path":"...","stock_account":"..."}}; ` +
+              `easytrader's remoteclient.use(...).prepare(...) sends the same)`,
+          };
+        }
         return {
           name,
           ok: false,
-          detail: `GET /balance: ${h.message ?? 'failed'}`,
+          detail: `GET /balance: ${msg}`,
           fix: `start the easytrader remote server on the trading PC (logged in to the client) and check BROKER_URL ${config.broker.url}`,
         };
       } finally {

@@ -5,6 +5,17 @@
  * is persisted before the broker is called; an unknown outcome is reconciled by querying that id,
  * and any resend uses the same id, which every Broker implementation treats idempotently. So a
  * repeated trigger, a double tap, a timeout or a kill -9 can never produce a second order.
+ *
+ * An answer that is not a clear rejection is never reported as "failed": the order may be live,
+ * and a user told "failed" sells by hand a second time. Such an order is "unknown": the user is
+ * told at once that it is being checked (a HealthBoard item, so every channel hears it), it is
+ * looked up by its id with backoff, the outcome is reported when found, and after
+ * `unknownAlertMs` the user is told plainly to look at the broker.
+ *
+ * Durable writes can fail (a full DATA_DIR). No order leaves without its intent on disk, so a
+ * failed intent write stops that sell, is told on every channel at once, and is retried each tick
+ * until it succeeds; then the sell goes out, once. Writes after the broker answered are kept in
+ * memory (the order is still followed) and retried the same way.
  */
 import type { Logger } from 'pino';
 import type { Broker, Order, SellRequest } from '../broker/broker.ts';
@@ -15,8 +26,10 @@ import { exchangeDate } from '../domain/time.ts';
 import { maxSellQuantity } from '../domain/lots.ts';
 import { describeEvidence, type TriggerEvidence } from '../domain/triggers.ts';
 import type { Security, Snapshot, Ticks } from '../domain/types.ts';
+import { formatExchangeTime } from '../domain/time.ts';
 import type { EventBus } from './bus.ts';
 import type { Mode } from './events.ts';
+import { HealthBoard } from './health.ts';
 import { clientOrderId, newActionId } from './ids.ts';
 import type { GuardStores, Intent, PendingAction } from './state.ts';
 
@@ -48,6 +61,42 @@ export interface ExecutorOptions {
   onOrderFinal?: (o: Order) => void;
   /** How long an unknown-outcome order may stay unfound before the same id is sent again. */
   unknownResendMs?: number;
+  /** Where order and disk problems are reported (and so told on every channel). */
+  health?: HealthBoard;
+  /** After this long unknown (market ms), the user is told plainly to check at the broker. Default 5 min. */
+  unknownAlertMs?: number;
+  /** Longest pause between two look-ups of an unknown order (market ms). Default 30 s. */
+  maxCheckIntervalMs?: number;
+  /** Hides secrets (BROKER_TOKEN, ...) in every text that reaches a channel or a file. */
+  redact?: (text: string) => string;
+}
+
+/** What one attempt at the segment's sell came to. */
+type SellResult =
+  { kind: 'intent'; intent: Intent } | { kind: 'unrecorded'; reason: string } | { kind: 'nothing' };
+
+interface SellArgs {
+  symbol: string;
+  segment: number;
+  rule: string;
+  reason: string;
+  actionId?: string;
+}
+
+interface TriggerBase {
+  at: number;
+  symbol: string;
+  name: string;
+  evidence: TriggerEvidence;
+  limitUp: string;
+  sellable: number;
+}
+
+interface Unknown {
+  since: number;
+  nextCheck: number;
+  interval: number;
+  alerted: boolean;
 }
 
 export interface TriggerInput {
@@ -64,13 +113,27 @@ export interface ResolveResult {
 }
 
 const SELL_RETRY_LIMIT = 5;
+const UNKNOWN_ALERT_MS = 5 * 60_000;
+const FIRST_CHECK_INTERVAL_MS = 1000;
 
 export class Executor {
   private readonly inFlight = new Set<string>();
   private readonly placing = new Set<string>();
   private readonly unknownSince = new Map<string, number>();
+  private readonly unknown = new Map<string, Unknown>();
+  /** Intents whose latest state could not be written yet (newer than the store's). */
+  private readonly overlay = new Map<string, Intent>();
+  /** Sells whose intent could not be written: nothing was sent; retried each tick. */
+  private readonly unrecorded = new Map<string, SellArgs & { day: string }>();
+  /** Confirms that could not be written: shown without a button; retried each tick. */
+  private readonly unrecordedActions = new Map<string, { action: PendingAction; base: TriggerBase }>();
+  private readonly health: HealthBoard;
+  private readonly redact: (text: string) => string;
 
-  constructor(private readonly o: ExecutorOptions) {}
+  constructor(private readonly o: ExecutorOptions) {
+    this.health = o.health ?? new HealthBoard();
+    this.redact = o.redact ?? ((t) => t);
+  }
 
   private now(): number {
     return this.o.clock.now();
@@ -95,6 +158,9 @@ export class Executor {
     else if (mode === 'auto' && this.o.isPaused()) {
       mode = 'alert';
       noSellReason = 'automatic selling is paused (/resume to re-enable)';
+    } else {
+      const open = this.uncertainSell(t.symbol, e.segment);
+      if (open) noSellReason = uncertainText(open);
     }
     if (noSellReason) {
       this.o.bus.publish({ type: 'SellTriggered', ...base, mode, noSellReason });
@@ -117,21 +183,43 @@ export class Executor {
         status: 'pending',
         messages: {},
       };
-      await this.o.stores.actions.update((d) => {
-        d.actions[action.id] = action;
-      });
-      this.o.bus.publish({
-        type: 'SellTriggered',
-        ...base,
-        mode,
-        actionId: action.id,
-        deadline: action.deadline,
-        onTimeout: action.onTimeout,
-      });
+      const written = await this.tryWrite(`disk:confirm:${t.symbol}`, () =>
+        this.o.stores.actions.update((d) => {
+          d.actions[action.id] = action;
+        }),
+      );
+      if (written !== true) {
+        // A button for an action that is not on disk would answer "no such action": the alert
+        // goes out without one, saying why, and the confirm follows once it can be recorded.
+        this.unrecordedActions.set(action.id, { action, base });
+        this.diskProblem(
+          `disk:confirm:${t.symbol}`,
+          `cannot record the confirm for ${v.name} ${t.symbol}: ${written} — nothing is sold from this alert until it can be recorded; the confirm follows then (free space in DATA_DIR)`,
+        );
+        this.o.bus.publish({
+          type: 'SellTriggered',
+          ...base,
+          mode,
+          noSellReason: `the confirm could not be recorded (${written}); nothing is sold yet — it will be sent again once it can be recorded`,
+        });
+        return;
+      }
+      this.publishConfirm(action, base);
       return;
     }
     this.o.bus.publish({ type: 'SellTriggered', ...base, mode });
-    await this.sell(t.symbol, e.segment, e.rule, describeEvidence(e));
+    await this.sell({ symbol: t.symbol, segment: e.segment, rule: e.rule, reason: describeEvidence(e) });
+  }
+
+  private publishConfirm(action: PendingAction, base: TriggerBase): void {
+    this.o.bus.publish({
+      type: 'SellTriggered',
+      ...base,
+      mode: 'confirm',
+      actionId: action.id,
+      deadline: action.deadline,
+      onTimeout: action.onTimeout,
+    });
   }
 
   /**
@@ -162,18 +250,42 @@ export class Executor {
       return { ok: true, message: outcome, action: this.o.stores.actions.data.actions[a.id] };
     }
     await this.setAction(a.id, { status: 'executing', resolvedBy: by, resolvedAt: this.now() });
-    const intent = await this.sell(a.symbol, a.segment, a.rule, a.evidenceText, a.id);
-    const ok = !!intent && intent.state !== 'failed';
+    const r = await this.sell({
+      symbol: a.symbol,
+      segment: a.segment,
+      rule: a.rule,
+      reason: a.evidenceText,
+      actionId: a.id,
+    });
+    if (r.kind === 'unrecorded') {
+      // Nothing was sent. The confirm stays open for the retry, which sells once the intent is on disk.
+      const outcome = `Not sold yet: ${r.reason}. It will be sold once it can be recorded.`;
+      this.publishResolved(a, outcome, by);
+      return { ok: false, message: outcome, action: this.o.stores.actions.data.actions[a.id] };
+    }
+    const intent = r.kind === 'intent' ? r.intent : undefined;
     const outcome = intent
       ? intentOutcome(intent)
       : 'No order: the stock is no longer watched or nothing is sellable.';
+    // Only a broker's acknowledgement is "sold"; an unknown outcome stays executing until it is found.
+    const status = !intent
+      ? 'failed'
+      : intent.state === 'failed'
+        ? 'failed'
+        : intent.state === 'placed' || intent.state === 'final'
+          ? 'sold'
+          : 'executing';
     await this.setAction(a.id, {
-      status: ok ? 'sold' : 'failed',
+      status,
       outcome,
       ...(intent ? { clientOrderId: intent.clientOrderId } : {}),
     });
     this.publishResolved(a, outcome, by);
-    return { ok, message: outcome, action: this.o.stores.actions.data.actions[a.id] };
+    return {
+      ok: !!intent && intent.state !== 'failed',
+      message: outcome,
+      action: this.o.stores.actions.data.actions[a.id],
+    };
   }
 
   private publishResolved(a: PendingAction, outcome: string, by: string): void {
@@ -188,11 +300,14 @@ export class Executor {
     });
   }
 
+  /** Best effort: a confirm's bookkeeping failing to save must not stop the sell it asked for. */
   private async setAction(id: string, patch: Partial<PendingAction>): Promise<void> {
-    await this.o.stores.actions.update((d) => {
-      const cur = d.actions[id];
-      if (cur) Object.assign(cur, patch);
-    });
+    await this.tryWrite('disk:actions', () =>
+      this.o.stores.actions.update((d) => {
+        const cur = d.actions[id];
+        if (cur) Object.assign(cur, patch);
+      }),
+    );
   }
 
   /** Remembers where a confirm was shown (channel -> message reference) so it can be edited. */
@@ -203,27 +318,21 @@ export class Executor {
     });
   }
 
-  /**
-   * Places (or re-finds) the one order of this seal segment. Returns the intent, or undefined when
-   * there is nothing to sell.
-   */
-  async sell(
-    symbol: string,
-    segment: number,
-    rule: string,
-    reason: string,
-    actionId?: string,
-  ): Promise<Intent | undefined> {
+  /** Places (or re-finds) the one order of this seal segment. */
+  private async sell(args: SellArgs): Promise<SellResult> {
+    const { symbol, segment, rule, reason, actionId } = args;
     const v = this.o.view(symbol);
-    if (!v) return undefined;
+    if (!v) return { kind: 'nothing' };
     const day = exchangeDate(this.now());
     const id = clientOrderId(day, this.o.account(), symbol, segment);
-    const existing = this.o.stores.orders.data.intents[id];
-    if (existing) return existing; // one seal segment never sells twice
-    if (this.placing.has(id)) return undefined;
+    const existing = this.intent(id);
+    if (existing) return { kind: 'intent', intent: existing }; // one seal segment never sells twice
+    if (this.placing.has(id)) return { kind: 'nothing' };
+    // Those shares may already be sold by the order nobody could confirm: never a second sell.
+    if (this.uncertainSell(symbol, segment)) return { kind: 'nothing' };
     const quantity = maxSellQuantity(v.sec.board, v.sellable);
     const price = this.sellPrice(v, rule);
-    if (quantity <= 0 || price === null) return undefined;
+    if (quantity <= 0 || price === null) return { kind: 'nothing' };
     this.placing.add(id);
     try {
       const intent: Intent = {
@@ -240,10 +349,26 @@ export class Executor {
         state: 'intent',
         ...(actionId ? { actionId } : {}),
       };
-      await this.o.stores.orders.update((d) => {
-        d.intents[id] = intent;
-      });
-      return await this.send(id);
+      const key = `disk:intent:${symbol}`;
+      const written = await this.tryWrite(key, () =>
+        this.o.stores.orders.update((d) => {
+          d.intents[id] = intent;
+        }),
+      );
+      if (written !== true) {
+        // Without its intent on disk an order could be sent twice after a restart: not sending.
+        this.unrecorded.set(id, { ...args, day });
+        const why = `cannot record the order intent: ${written}`;
+        this.diskProblem(
+          key,
+          `${why} — not selling ${v.name} ${symbol} until it can be recorded (free space in DATA_DIR)`,
+        );
+        return { kind: 'unrecorded', reason: why };
+      }
+      if (this.unrecorded.delete(id))
+        this.diskResolved(key, `order intent for ${v.name} ${symbol} recorded; selling now`);
+      const sent = await this.send(id);
+      return sent ? { kind: 'intent', intent: sent } : { kind: 'nothing' };
     } finally {
       this.placing.delete(id);
     }
@@ -264,7 +389,7 @@ export class Executor {
   }
 
   private async send(id: string): Promise<Intent | undefined> {
-    const intent = this.o.stores.orders.data.intents[id];
+    const intent = this.intent(id);
     if (!intent) return undefined;
     const req: SellRequest = {
       clientOrderId: id,
@@ -273,60 +398,134 @@ export class Executor {
       limitPrice: intent.limitPrice,
       note: intent.reason.slice(0, 60),
     };
+    let order: Order;
     try {
-      const order = await this.o.broker.placeSell(req);
-      await this.patchIntent(id, {
-        state: FINAL_STATUSES.has(order.status) ? 'final' : 'placed',
-        order,
-        error: undefined,
-      });
-      this.o.bus.publish({
-        type: 'OrderPlaced',
-        at: this.now(),
-        symbol: intent.symbol,
-        name: intent.name,
-        order,
-        reason: intent.reason,
-      });
-      this.afterUpdate(intent, undefined, order);
+      order = await this.o.broker.placeSell(req);
     } catch (err) {
       const be = err instanceof BrokerError ? err : undefined;
+      const text = this.errText(err);
       if (!be || be.outcomeUnknown) {
-        this.unknownSince.set(id, this.now());
-        await this.patchIntent(id, { state: 'unknown', error: errText(err) });
-        this.o.log.warn(
-          { clientOrderId: id, err: errText(err) },
-          'sell outcome unknown; reconciling by client order id',
-        );
+        await this.becameUnknown(intent, text);
       } else if (be.retryable) {
         // The broker never took it (503): keep the intent; tick() resends the identical request.
-        await this.patchIntent(id, { state: 'intent', error: errText(err) });
-        this.o.log.warn(
-          { clientOrderId: id, err: errText(err) },
-          'broker not ready; will resend with the same id',
-        );
+        await this.patchIntent(id, { state: 'intent', error: text });
+        this.o.log.warn({ clientOrderId: id, err: text }, 'broker not ready; will resend with the same id');
       } else {
-        await this.patchIntent(id, { state: 'failed', error: errText(err) });
+        await this.patchIntent(id, { state: 'failed', error: text });
         this.o.bus.publish({
           type: 'OrderRejected',
           at: this.now(),
           symbol: intent.symbol,
           name: intent.name,
           clientOrderId: id,
-          reason: errText(err),
+          reason: text,
         });
+        await this.settleAction(this.intent(id)!);
       }
+      return this.intent(id);
     }
-    return this.o.stores.orders.data.intents[id];
+    order = this.clean(order);
+    if (!knownAtBroker(order)) {
+      await this.becameUnknown(intent, `the broker answered, but with status "${order.status}"`, order);
+      return this.intent(id);
+    }
+    await this.patchIntent(id, {
+      state: FINAL_STATUSES.has(order.status) ? 'final' : 'placed',
+      order,
+      error: undefined,
+    });
+    this.o.bus.publish({
+      type: 'OrderPlaced',
+      at: this.now(),
+      symbol: intent.symbol,
+      name: intent.name,
+      order,
+      reason: intent.reason,
+    });
+    this.afterUpdate(intent, undefined, order);
+    await this.settleAction(this.intent(id)!);
+    return this.intent(id);
+  }
+
+  /** The order may be live: say so at once, and look it up from now on (never "failed"). */
+  private async becameUnknown(intent: Intent, why: string, order?: Order): Promise<void> {
+    const id = intent.clientOrderId;
+    this.unknownSince.set(id, this.now());
+    this.trackUnknown(id);
+    await this.patchIntent(id, { state: 'unknown', error: why, ...(order ? { order } : {}) });
+    this.o.log.warn({ clientOrderId: id, err: why }, 'sell outcome unknown; reconciling by client order id');
+    this.tellUnknown(this.intent(id) ?? intent, why);
+  }
+
+  private trackUnknown(id: string): Unknown {
+    let u = this.unknown.get(id);
+    if (!u) {
+      const now = this.now();
+      // The first look-up is on the next tick; the pauses double from there.
+      u = { since: now, nextCheck: now, interval: FIRST_CHECK_INTERVAL_MS, alerted: false };
+      this.unknown.set(id, u);
+    }
+    return u;
+  }
+
+  private tellUnknown(i: Intent, why: string): void {
+    this.health.set(
+      `order:${i.clientOrderId}`,
+      'broker',
+      'warn',
+      this.redact(
+        `${i.name} ${i.symbol}: sell of ${i.quantity} @ ${i.limitPrice} sent, but the broker's answer is unclear (${why}). ` +
+          `Checking the order at the broker; it will not be sent twice. Do not sell these shares by hand until this is resolved.`,
+      ),
+    );
+  }
+
+  /** Reports what an unknown order turned out to be, on the item that said "checking". */
+  private resolveUnknown(i: Intent, order: Order): void {
+    this.unknown.delete(i.clientOrderId);
+    const key = `order:${i.clientOrderId}`;
+    if (!this.health.has(key)) return;
+    const fill = order.filledQuantity > 0 ? `, filled ${order.filledQuantity}/${order.quantity}` : '';
+    // Updating the text first makes the "resolved" notice carry the outcome, not the question.
+    this.health.set(
+      key,
+      'broker',
+      'warn',
+      this.redact(
+        `${i.name} ${i.symbol}: the sell of ${i.quantity} @ ${i.limitPrice} was found at the broker: ${order.status}${fill}${order.brokerOrderId ? ` (order ${order.brokerOrderId})` : ''}.`,
+      ),
+    );
+    this.health.clear(key);
   }
 
   private async patchIntent(id: string, patch: Partial<Intent>): Promise<void> {
-    await this.o.stores.orders.update((d) => {
-      const cur = d.intents[id];
-      if (!cur) return;
-      Object.assign(cur, patch);
-      if (patch.error === undefined && 'error' in patch) delete cur.error;
-    });
+    const cur = this.intent(id);
+    if (!cur) return;
+    const next = { ...cur, ...patch } as Intent;
+    if ('error' in patch && patch.error === undefined) delete next.error;
+    if (next.error !== undefined) next.error = this.redact(next.error);
+    this.overlay.set(id, next);
+    await this.flushIntent(id);
+  }
+
+  /** Writes an intent's newest state; on failure it stays in memory and tick() tries again. */
+  private async flushIntent(id: string): Promise<boolean> {
+    const next = this.overlay.get(id);
+    if (!next) return true;
+    const written = await this.tryWrite('disk:orders', () =>
+      this.o.stores.orders.update((d) => {
+        d.intents[id] = next;
+      }),
+    );
+    if (written !== true) {
+      this.diskProblem(
+        'disk:orders',
+        `cannot record order updates: ${written} — orders are still followed, and the update is written when space returns (free space in DATA_DIR)`,
+      );
+      return false;
+    }
+    if (this.overlay.get(id) === next) this.overlay.delete(id);
+    return true;
   }
 
   private afterUpdate(intent: Intent, before: Order | undefined, order: Order): void {
@@ -339,29 +538,83 @@ export class Executor {
         ...base,
         order,
         clientOrderId: intent.clientOrderId,
-        reason: order.message ?? 'rejected by the broker',
+        reason: this.redact(order.message ?? 'rejected by the broker'),
       });
     else if (before) this.o.bus.publish({ type: 'OrderUpdate', ...base, order });
     if (FINAL_STATUSES.has(order.status)) this.o.onOrderFinal?.(order);
   }
 
+  /** A confirm whose sell was unknown is closed once its order is known (sold) or refused (failed). */
+  private async settleAction(i: Intent): Promise<void> {
+    if (!i.actionId) return;
+    const a = this.o.stores.actions.data.actions[i.actionId];
+    if (!a || a.status !== 'executing' || this.inFlight.has(a.id)) return;
+    const status =
+      i.state === 'failed' ? 'failed' : i.state === 'placed' || i.state === 'final' ? 'sold' : undefined;
+    if (!status) return;
+    await this.setAction(a.id, { status, outcome: intentOutcome(i), clientOrderId: i.clientOrderId });
+  }
+
   /**
-   * Periodic work: follow open orders to their final state, reconcile unknown outcomes, resend
-   * not-yet-accepted intents under the same id, and apply confirm deadlines.
+   * Periodic work: write what could not be written, follow open orders to their final state,
+   * reconcile unknown outcomes, resend not-yet-accepted intents under the same id, and apply
+   * confirm deadlines.
    */
   async tick(): Promise<void> {
     const today = exchangeDate(this.now());
-    for (const intent of Object.values(this.o.stores.orders.data.intents)) {
+    await this.retryWrites(today);
+    for (const intent of this.intents()) {
       if (intent.day !== today || intent.state === 'final' || intent.state === 'failed') continue;
       if (this.placing.has(intent.clientOrderId)) continue;
       try {
         await this.follow(intent);
       } catch (err) {
-        this.o.log.warn({ clientOrderId: intent.clientOrderId, err: errText(err) }, 'order follow-up failed');
+        this.o.log.warn(
+          { clientOrderId: intent.clientOrderId, err: this.errText(err) },
+          'order follow-up failed',
+        );
       }
     }
+    const tapped = new Set([...this.unrecorded.values()].map((u) => u.actionId));
     for (const a of Object.values(this.o.stores.actions.data.actions)) {
-      if (a.status === 'pending' && this.now() > a.deadline && !this.inFlight.has(a.id)) await this.expire(a);
+      // A confirm tapped "sell" while its intent could not be written is decided, not lapsing.
+      if (a.status === 'pending' && this.now() > a.deadline && !this.inFlight.has(a.id) && !tapped.has(a.id))
+        await this.expire(a);
+    }
+  }
+
+  /** What a full disk held back: order updates, confirms, and sells whose intent was not written. */
+  private async retryWrites(today: string): Promise<void> {
+    let allWritten = true;
+    for (const id of [...this.overlay.keys()]) allWritten = (await this.flushIntent(id)) && allWritten;
+    if (allWritten) this.diskResolved('disk:orders', 'order updates recorded again');
+    for (const [id, { action: a, base }] of [...this.unrecordedActions]) {
+      if (a.day !== today) {
+        this.unrecordedActions.delete(id);
+        continue;
+      }
+      const key = `disk:confirm:${a.symbol}`;
+      // The user could not answer while it was unrecorded: the deadline counts from now.
+      const fresh: PendingAction = { ...a, deadline: this.now() + this.o.confirmTimeoutS * 1000 };
+      const written = await this.tryWrite(key, () =>
+        this.o.stores.actions.update((d) => {
+          d.actions[a.id] = fresh;
+        }),
+      );
+      if (written !== true) continue;
+      this.unrecordedActions.delete(id);
+      this.diskResolved(key, `confirm for ${a.name} ${a.symbol} recorded; sent again`);
+      this.publishConfirm(fresh, { ...base, at: this.now() });
+    }
+    for (const [id, args] of [...this.unrecorded]) {
+      if (args.day !== today) {
+        this.unrecorded.delete(id);
+        continue;
+      }
+      if (this.placing.has(id)) continue;
+      const r = await this.sell(args);
+      if (r.kind === 'nothing' && this.unrecorded.delete(id))
+        this.diskResolved(`disk:intent:${args.symbol}`, `nothing left to sell of ${args.symbol}; no order`);
     }
   }
 
@@ -371,7 +624,7 @@ export class Executor {
       // Written but never acknowledged (broker not ready, or killed before the call): ask first,
       // then resend the identical request; the broker's idempotency makes that safe.
       const found = await this.o.broker.getOrder(id);
-      if (found) return this.record(intent, found);
+      if (found && knownAtBroker(found)) return this.record(intent, this.clean(found));
       const attempts = intent.attempts ?? 0;
       if (attempts >= SELL_RETRY_LIMIT) {
         await this.patchIntent(id, { state: 'failed', error: `${intent.error ?? 'not accepted'}; gave up` });
@@ -383,6 +636,7 @@ export class Executor {
           clientOrderId: id,
           reason: `the broker did not accept the order after ${attempts + 1} attempts`,
         });
+        await this.settleAction(this.intent(id)!);
         return;
       }
       this.placing.add(id);
@@ -394,19 +648,33 @@ export class Executor {
       }
       return;
     }
+    if (intent.state === 'unknown') {
+      const u = this.trackUnknown(id);
+      const now = this.now();
+      // After a restart the board is new: say "checking" again.
+      if (!this.health.has(`order:${id}`)) this.tellUnknown(intent, intent.error ?? 'outcome not known');
+      if (!u.alerted && now - u.since >= (this.o.unknownAlertMs ?? UNKNOWN_ALERT_MS)) {
+        u.alerted = true;
+        this.alertUnknown(intent, now - u.since);
+      }
+      if (now < u.nextCheck) return;
+      u.interval = Math.min(u.interval * 2, this.o.maxCheckIntervalMs ?? 30_000);
+      u.nextCheck = now + u.interval;
+    }
     const order = await this.o.broker.getOrder(id);
-    if (order) {
+    if (order && knownAtBroker(order)) {
       this.unknownSince.delete(id);
-      return this.record(intent, order);
+      return this.record(intent, this.clean(order));
     }
     if (intent.state === 'unknown') {
       const since = this.unknownSince.get(id) ?? this.now();
       this.unknownSince.set(id, since);
       if (this.now() - since >= (this.o.unknownResendMs ?? 10_000)) {
+        // The same id again: every broker answers it with the existing order, never a second one.
         this.unknownSince.set(id, this.now());
         this.placing.add(id);
         try {
-          await this.send(id);
+          await this.resendUnknown(id);
         } finally {
           this.placing.delete(id);
         }
@@ -414,14 +682,81 @@ export class Executor {
     }
   }
 
+  /** Same id, same request; a clear answer settles it, anything else stays unknown (no new message). */
+  private async resendUnknown(id: string): Promise<void> {
+    const intent = this.intent(id);
+    if (!intent) return;
+    let order: Order;
+    try {
+      order = this.clean(
+        await this.o.broker.placeSell({
+          clientOrderId: id,
+          symbol: intent.symbol,
+          quantity: intent.quantity,
+          limitPrice: intent.limitPrice,
+          note: intent.reason.slice(0, 60),
+        }),
+      );
+    } catch (err) {
+      const be = err instanceof BrokerError ? err : undefined;
+      if (be && !be.outcomeUnknown && !be.retryable && be.code !== 'IDEMPOTENCY_CONFLICT') {
+        // A clear refusal of the only copy of this order: it was never placed.
+        await this.patchIntent(id, { state: 'failed', error: this.errText(err) });
+        this.resolveUnknownRefused(intent, this.errText(err));
+        this.o.bus.publish({
+          type: 'OrderRejected',
+          at: this.now(),
+          symbol: intent.symbol,
+          name: intent.name,
+          clientOrderId: id,
+          reason: this.errText(err),
+        });
+        await this.settleAction(this.intent(id)!);
+      } else {
+        await this.patchIntent(id, { error: this.errText(err) });
+      }
+      return;
+    }
+    if (knownAtBroker(order)) await this.record(intent, order);
+  }
+
+  private resolveUnknownRefused(i: Intent, why: string): void {
+    this.unknown.delete(i.clientOrderId);
+    const key = `order:${i.clientOrderId}`;
+    if (!this.health.has(key)) return;
+    this.health.set(
+      key,
+      'broker',
+      'warn',
+      this.redact(
+        `${i.name} ${i.symbol}: the sell of ${i.quantity} @ ${i.limitPrice} was not placed: ${why}.`,
+      ),
+    );
+    this.health.clear(key);
+  }
+
+  /** Minutes without an answer: plain words and what to look at, once. */
+  private alertUnknown(i: Intent, forMs: number): void {
+    const minutes = Math.max(1, Math.round(forMs / 60_000));
+    const text = this.redact(
+      `🛑 ${i.name} ${i.symbol}: outcome still unknown after ${minutes} min for the sell of ${i.quantity} @ ${i.limitPrice} ` +
+        `sent at ${formatExchangeTime(i.createdAt).slice(11, 19)}. Check at the broker (today's orders / 当日委托) whether it is there; ` +
+        `SealGuard will not send it again and keeps checking (client order id ${i.clientOrderId}).`,
+    );
+    this.health.set(`order:${i.clientOrderId}`, 'broker', 'error', text);
+    this.o.bus.publish({ type: 'Info', at: this.now(), text });
+  }
+
   private async record(intent: Intent, order: Order): Promise<void> {
-    const before = intent.order;
+    const before = intent.order && knownAtBroker(intent.order) ? intent.order : undefined;
     const wasUnacknowledged = intent.state !== 'placed' && intent.state !== 'final';
     await this.patchIntent(intent.clientOrderId, {
       state: FINAL_STATUSES.has(order.status) ? 'final' : 'placed',
       order,
       error: undefined,
     });
+    const now = this.intent(intent.clientOrderId) ?? intent;
+    if (intent.state === 'unknown') this.resolveUnknown(now, order);
     if (wasUnacknowledged && !before)
       this.o.bus.publish({
         type: 'OrderPlaced',
@@ -432,6 +767,7 @@ export class Executor {
         reason: intent.reason,
       });
     this.afterUpdate(intent, before ?? (wasUnacknowledged ? undefined : order), order);
+    if (wasUnacknowledged) await this.settleAction(now);
   }
 
   private async expire(a: PendingAction): Promise<void> {
@@ -468,6 +804,15 @@ export class Executor {
     await this.o.stores.actions.update((d) => {
       for (const a of Object.values(d.actions)) {
         if (a.status === 'pending' || a.status === 'executing') {
+          const intent = a.clientOrderId ? this.intent(a.clientOrderId) : undefined;
+          if (
+            a.status === 'executing' &&
+            intent &&
+            (intent.state === 'intent' || intent.state === 'unknown')
+          ) {
+            // Its order is still being reconciled; settleAction closes it when that ends.
+            continue;
+          }
           a.status = a.status === 'executing' && a.clientOrderId ? 'sold' : 'expired';
           a.outcome ??= 'Closed by a restart of SealGuard: no order was placed from this confirm.';
           expired++;
@@ -475,15 +820,97 @@ export class Executor {
       }
     });
     const today = exchangeDate(this.now());
-    const reconciling = Object.values(this.o.stores.orders.data.intents).filter(
+    const reconciling = this.intents().filter(
       (i) => i.day === today && (i.state === 'intent' || i.state === 'unknown' || i.state === 'placed'),
     ).length;
     return { expired, reconciling };
   }
 
   intentsOf(day: string): Intent[] {
-    return Object.values(this.o.stores.orders.data.intents).filter((i) => i.day === day);
+    return this.intents().filter((i) => i.day === day);
   }
+
+  // ---- plumbing -----------------------------------------------------------------------------
+
+  /** Today's sell of this stock from another segment whose fate is not known yet (unknown, or never acknowledged). */
+  private uncertainSell(symbol: string, segment: number): Intent | undefined {
+    const today = exchangeDate(this.now());
+    return this.intents().find(
+      (i) =>
+        i.day === today &&
+        i.symbol === symbol &&
+        i.segment !== segment &&
+        (i.state === 'unknown' || i.state === 'intent'),
+    );
+  }
+
+  private intent(id: string): Intent | undefined {
+    return this.overlay.get(id) ?? this.o.stores.orders.data.intents[id];
+  }
+
+  private intents(): Intent[] {
+    const all = new Map(Object.entries(this.o.stores.orders.data.intents));
+    for (const [id, i] of this.overlay) all.set(id, i);
+    return [...all.values()];
+  }
+
+  /** Broker texts can echo request headers; nothing secret goes on in an order's message. */
+  private clean(o: Order): Order {
+    return o.message === undefined ? o : { ...o, message: this.redact(o.message) };
+  }
+
+  private errText(err: unknown): string {
+    return this.redact(errText(err));
+  }
+
+  /** true, or why the write failed in words ("disk full"). Never throws. */
+  private async tryWrite(key: string, write: () => Promise<void>): Promise<true | string> {
+    try {
+      await write();
+      return true;
+    } catch (err) {
+      const why = writeFailure(err);
+      // Retried every tick while the disk is full: the first failure is the one worth a log line.
+      this.o.log[this.health.has(key) ? 'debug' : 'error'](
+        { key, err: this.redact(errText(err)) },
+        'durable write failed',
+      );
+      return why;
+    }
+  }
+
+  private diskProblem(key: string, text: string): void {
+    this.health.set(key, 'disk', 'error', this.redact(text));
+  }
+
+  private diskResolved(key: string, text: string): void {
+    if (!this.health.has(key)) return;
+    this.health.set(key, 'disk', 'error', this.redact(text));
+    this.health.clear(key);
+  }
+}
+
+function uncertainText(i: Intent): string {
+  return `an earlier sell of ${i.quantity} ${i.symbol} @ ${i.limitPrice} (${i.clientOrderId}) is not confirmed by the broker yet; no second sell of the same shares until it is`;
+}
+
+/** The broker knows this order: a real status, or at least its own order number. */
+function knownAtBroker(o: Order): boolean {
+  return o.status !== 'unknown' || (o.brokerOrderId !== undefined && o.brokerOrderId !== '');
+}
+
+/** "disk full" for ENOSPC (what the user must fix), else the error's own words. */
+function writeFailure(err: unknown): string {
+  let e: unknown = err;
+  for (let depth = 0; e && depth < 4; depth++) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC') return 'disk full';
+    if (code === 'EDQUOT') return 'disk quota exceeded';
+    if (code === 'EROFS') return 'the disk is read-only';
+    if (code === 'EACCES' || code === 'EPERM') return 'DATA_DIR is not writable';
+    e = (e as { cause?: unknown }).cause;
+  }
+  return err instanceof Error ? err.message : String(err);
 }
 
 function finishedText(a: PendingAction): string {

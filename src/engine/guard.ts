@@ -25,6 +25,7 @@ import type { EventBus } from './bus.ts';
 import { MonitorJournal } from './monitorJournal.ts';
 import type { GuardEvent, Mode } from './events.ts';
 import { Executor, type MarketView } from './executor.ts';
+import type { HealthBoard } from './health.ts';
 import type { GuardStores, Settings, TriggerOverrides, Watch } from './state.ts';
 
 export interface GuardOptions {
@@ -49,6 +50,10 @@ export interface GuardOptions {
   /** Every snapshot also goes here (the paper broker fills against it). */
   onSnapshot?: (s: Snapshot) => void;
   positionsRefreshMs?: number;
+  /** Where the executor reports unknown order outcomes and failed durable writes. */
+  health?: HealthBoard;
+  /** Hides secrets in texts that reach a channel or a file. */
+  redact?: (text: string) => string;
 }
 
 export interface StockView {
@@ -101,6 +106,8 @@ export class Guard {
       confirmTimeoutS: o.confirmTimeoutS,
       confirmDefault: o.confirmDefault,
       onOrderFinal: () => void this.refreshPositions(),
+      ...(o.health ? { health: o.health } : {}),
+      ...(o.redact ? { redact: o.redact } : {}),
     });
   }
 

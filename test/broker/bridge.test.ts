@@ -69,12 +69,59 @@ describe('BridgeBroker placing a sell', () => {
     expect(again.clientOrderId).toBe(first.clientOrderId);
   });
 
-  it('the same id with a different body is an IDEMPOTENCY_CONFLICT, not retried', async () => {
+  it('the same id with a different body (409 IDEMPOTENCY_CONFLICT) is asked about: the order the id holds', async () => {
     await broker.placeSell(sell);
-    const err = await rejection(broker.placeSell({ ...sell, quantity: 5000 }));
-    expect(err.code).toBe('IDEMPOTENCY_CONFLICT');
+    const o = await broker.placeSell({ ...sell, quantity: 5000 });
+    expect(o).toMatchObject({ clientOrderId: sell.clientOrderId, quantity: 10000, status: 'submitted' });
     expect(posts()).toBe(2);
+    expect(gets(sell.clientOrderId)).toBe(1);
+    expect(bridge.orders.size).toBe(1);
     expect(bridge.orders.get(sell.clientOrderId)?.quantity).toBe(10000);
+  });
+
+  for (const fault of ['201-empty', '201-html', '201-truncated', '409-in-flight', '502-html'] as const) {
+    it(`${fault} after the bridge placed the order: looked up by id and returned, never "failed", one POST`, async () => {
+      bridge.faults.push(fault);
+      const o = await broker.placeSell(sell);
+      expect(o).toMatchObject({
+        clientOrderId: sell.clientOrderId,
+        brokerOrderId: '101',
+        status: 'submitted',
+        quantity: 10000,
+      });
+      expect(posts()).toBe(1);
+      expect(gets(sell.clientOrderId)).toBe(1);
+      expect(bridge.orders.size).toBe(1);
+    });
+  }
+
+  it('201 with an empty body and a bridge that cannot show the order yet: OUTCOME_UNKNOWN, not a rejection', async () => {
+    bridge.faults.push('201-empty');
+    bridge.lagging = true;
+    const err = await rejection(broker.placeSell(sell));
+    expect(err.code).toBe('OUTCOME_UNKNOWN');
+    expect(err.outcomeUnknown).toBe(true);
+    expect(err.message).toContain('HTTP 201 with an empty body');
+    expect(posts()).toBe(1);
+  });
+
+  it('a proxy 504 page that never placed it: OUTCOME_UNKNOWN (the GET says 404), one POST', async () => {
+    bridge.faults.push('504-unplaced');
+    const err = await rejection(broker.placeSell(sell));
+    expect(err.code).toBe('OUTCOME_UNKNOWN');
+    expect(err.message).toContain('504 Gateway Time-out');
+    expect(posts()).toBe(1);
+    expect(gets(sell.clientOrderId)).toBe(1);
+  });
+
+  it('an error body echoing the Authorization header: a rejection whose text has no token', async () => {
+    bridge.faults.push('422-echo');
+    const err = await rejection(broker.placeSell(sell));
+    expect(err.code).toBe('BROKER_REJECTED');
+    expect(bridge.log[0]!.auth).toBe(`Bearer ${bridge.token}`);
+    expect(err.message).toContain('Authorization');
+    expect(err.message).not.toContain(bridge.token);
+    expect(err.message).toContain('Bearer ***');
   });
 
   it('503 then 201: retried with the same Idempotency-Key', async () => {

@@ -1,212 +1,22 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SellRequest } from '../../src/broker/broker.ts';
-import { EasytraderBroker } from '../../src/broker/easytrader.ts';
+import { EasytraderBroker, notPrepared, rejectionText } from '../../src/broker/easytrader.ts';
 import { formatExchangeTime } from '../../src/domain/time.ts';
+import { startFakeEasytrader, type FakeEasytrader } from './fakeEasytrader.ts';
 import { rejection } from './rejection.ts';
 
-type SellMode =
-  'ok' | 'hang' | 'hang-unrecorded' | 'success-no-id' | 'trade-error' | 'not-prepared' | 'miniqmt-fail';
-
-interface FakeEasytrader {
-  url: string;
-  sells: unknown[];
-  cancels: unknown[];
-  paths: string[];
-  entrusts: Array<Record<string, unknown>>;
-  mode: SellMode[];
-  /** At each /sell: did easytrader.json already hold the intent? */
-  intentOnDisk: boolean[];
-  maxActive: number;
-  close(): Promise<void>;
-}
-
+// The fake follows easytrader's server.py, clienttrader.py and pop_dialog_handler.py: see fakeEasytrader.ts.
 const clock = { now: () => Date.now() };
 const hhmmss = (): string => formatExchangeTime(Date.now()).slice(11, 19);
 let dir: string;
 let fake: FakeEasytrader;
 
-/** easytrader server.py as it answers for a universal_client (THS) backend: Chinese grid columns. */
-async function startFake(): Promise<FakeEasytrader> {
-  let active = 0;
-  let next = 1234567;
-  const hung: ServerResponse[] = [];
-  const f = {
-    sells: [] as unknown[],
-    cancels: [] as unknown[],
-    paths: [] as string[],
-    mode: [] as SellMode[],
-    intentOnDisk: [] as boolean[],
-    maxActive: 0,
-    entrusts: [
-      {
-        委托时间: '09:31:02',
-        证券代码: '600000',
-        证券名称: '浦发银行',
-        操作: '卖出',
-        委托数量: 500,
-        成交数量: 500,
-        委托价格: 8.1,
-        成交均价: 8.1,
-        合同编号: '1000001',
-        状态说明: '已成',
-      },
-      {
-        委托时间: '09:32:10',
-        证券代码: '600000',
-        证券名称: '浦发银行',
-        操作: '卖出',
-        委托数量: 500,
-        成交数量: 200,
-        委托价格: 8.2,
-        成交均价: 8.2,
-        合同编号: '1000002',
-        状态说明: '部成',
-      },
-      {
-        委托时间: '09:33:00',
-        证券代码: '000001',
-        证券名称: '平安银行',
-        操作: '买入',
-        委托数量: 100,
-        成交数量: 0,
-        委托价格: 11.0,
-        成交均价: 0,
-        合同编号: '1000003',
-        状态说明: '已撤',
-      },
-      {
-        委托时间: '09:34:00',
-        证券代码: '688001',
-        证券名称: '华兴源创',
-        操作: '卖出',
-        委托数量: 200,
-        成交数量: 0,
-        委托价格: 30.5,
-        成交均价: 0,
-        合同编号: '1000004',
-        状态说明: '废单',
-      },
-    ] as Array<Record<string, unknown>>,
-  };
-  const send = (res: ServerResponse, status: number, body: unknown): void => {
-    res.writeHead(status, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
-  };
-  const handler = async (req: IncomingMessage, res: ServerResponse, raw: string): Promise<void> => {
-    const path = req.url ?? '';
-    f.paths.push(`${req.method} ${path}`);
-    await new Promise((r) => setTimeout(r, 15)); // the GUI takes its time
-    if (path === '/balance')
-      return send(res, 200, { 资金余额: 500000.0, 可用金额: 480000.5, 可取金额: 480000.5, 总资产: 580200.5 });
-    if (path === '/position') {
-      return send(res, 200, [
-        {
-          证券代码: '002116',
-          证券名称: '中国海诚',
-          股票余额: 10000,
-          可用余额: 10000,
-          参考成本价: 9.5,
-          市价: 10.02,
-          市值: 100200.0,
-          'Unnamed: 15': '',
-        },
-        {
-          证券代码: '600000',
-          证券名称: '浦发银行',
-          股票余额: 1000,
-          可用余额: 300,
-          参考成本价: 8.0,
-          市价: 8.15,
-          市值: 8150.0,
-        },
-        {
-          证券代码: '000001',
-          证券名称: '平安银行',
-          股票余额: 0,
-          可用余额: 0,
-          参考成本价: 0,
-          市价: 11.0,
-          市值: 0,
-        },
-      ]);
-    }
-    if (path === '/today_entrusts') return send(res, 200, f.entrusts);
-    if (path === '/sell' && req.method === 'POST') {
-      const body = JSON.parse(raw) as { security: string; price: number; amount: number };
-      f.sells.push(body);
-      f.intentOnDisk.push(
-        existsSync(join(dir, 'easytrader.json')) &&
-          readFileSync(join(dir, 'easytrader.json'), 'utf8').includes('"sending"'),
-      );
-      const mode = f.mode.shift() ?? 'ok';
-      if (mode === 'trade-error')
-        return send(res, 400, { error: "<class 'easytrader.exceptions.TradeError'>: 可用股份不足" });
-      if (mode === 'not-prepared') return send(res, 400, { error: "<class 'KeyError'>: 'user'" });
-      if (mode === 'miniqmt-fail') return send(res, 201, { entrust_no: -1 });
-      const no = String(next++);
-      if (mode !== 'hang-unrecorded') {
-        f.entrusts.push({
-          委托时间: hhmmss(),
-          证券代码: body.security,
-          证券名称: '中国海诚',
-          操作: '卖出',
-          委托数量: body.amount,
-          成交数量: 0,
-          委托价格: body.price,
-          成交均价: 0,
-          合同编号: no,
-          状态说明: '已报',
-        });
-      }
-      if (mode === 'hang' || mode === 'hang-unrecorded') {
-        hung.push(res);
-        return;
-      }
-      if (mode === 'success-no-id') return send(res, 201, { message: 'success' });
-      return send(res, 201, { entrust_no: no });
-    }
-    if (path === '/cancel_entrust' && req.method === 'POST') {
-      const body = JSON.parse(raw) as { entrust_no: unknown };
-      f.cancels.push(body);
-      const row = f.entrusts.find((e) => e['合同编号'] === body.entrust_no);
-      if (!row || row['状态说明'] === '已成' || row['状态说明'] === '已撤') {
-        return send(res, 201, { message: '委托单状态错误不能撤单, 该委托单可能已经成交或者已撤' });
-      }
-      row['状态说明'] = '已撤';
-      return send(res, 201, { message: 'success' });
-    }
-    res.writeHead(404, { 'content-type': 'text/html' });
-    res.end('<!doctype html><title>404 Not Found</title>');
-  };
-  const server: Server = createServer((req, res) => {
-    active++;
-    f.maxActive = Math.max(f.maxActive, active);
-    res.on('close', () => active--);
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => void handler(req, res, Buffer.concat(chunks).toString('utf8')));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return Object.assign(f, {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: async () => {
-      for (const r of hung) r.destroy();
-      server.closeAllConnections();
-      await new Promise<void>((r) => server.close(() => r()));
-    },
-  });
-}
-
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'sg-et-'));
-  fake = await startFake();
+  fake = await startFakeEasytrader({ intentFile: join(dir, 'easytrader.json') });
 });
 afterEach(async () => {
   await fake.close();
@@ -324,12 +134,13 @@ describe('easytrader placing a sell', () => {
     expect(fake.sells).toHaveLength(1);
   });
 
-  it('a TradeError dialog is BROKER_REJECTED, and stays so without resending', async () => {
+  it('a TradeError dialog is BROKER_REJECTED with its 同花顺 text, and stays so without resending', async () => {
     const b = await open();
     fake.mode.push('trade-error');
+    fake.rejection = '[251005][证券可用数量不足]';
     const err = await rejection(b.placeSell(sell));
     expect(err.code).toBe('BROKER_REJECTED');
-    expect(err.message).toContain('可用股份不足');
+    expect(err.message).toBe('easytrader /sell rejected: [251005][证券可用数量不足]');
     expect((await rejection(b.placeSell(sell))).code).toBe('BROKER_REJECTED');
     expect(fake.sells).toHaveLength(1);
     expect((await b.getOrder(sell.clientOrderId))?.status).toBe('rejected');
@@ -341,14 +152,82 @@ describe('easytrader placing a sell', () => {
     expect((await rejection(b.placeSell(sell))).code).toBe('BROKER_REJECTED');
   });
 
-  it('not logged in (KeyError user) never reached the client: retryable, and the same id may go again', async () => {
+  it('not logged in (KeyError user) never reached the client: retryable, says /prepare, and the same id may go again', async () => {
     const b = await open();
-    fake.mode.push('not-prepared');
+    fake.prepared = false;
     const err = await rejection(b.placeSell(sell));
     expect(err.code).toBe('BRIDGE_NOT_READY');
     expect(err.retryable).toBe(true);
+    expect(err.message).toContain('POST /prepare');
+    const login = await fetch(`${fake.url}/prepare`, {
+      method: 'POST',
+      body: JSON.stringify({ broker: 'universal_client', user: 'u', password: 'p' }),
+    });
+    expect(login.status).toBe(201);
     expect((await b.placeSell(sell)).brokerOrderId).toBe('1234567');
-    expect(fake.sells).toHaveLength(2);
+    expect(fake.sells).toHaveLength(1);
+  });
+
+  it('a 400 AttributeError after the order was entered (success dialog without a number) is not a rejection: found in today’s orders, one /sell', async () => {
+    const b = await open();
+    fake.mode.push('success-no-number');
+    const o = await b.placeSell(sell);
+    expect(o).toMatchObject({
+      clientOrderId: sell.clientOrderId,
+      brokerOrderId: '1234567',
+      status: 'submitted',
+      quantity: 10000,
+      limitPrice: '11.02',
+    });
+    expect(fake.paths).toEqual(['POST /sell', 'GET /today_entrusts']);
+    expect(await b.placeSell(sell)).toMatchObject({ brokerOrderId: '1234567' });
+    expect(fake.sells).toHaveLength(1);
+  });
+
+  it('a 400 GUI error with nothing entered: OUTCOME_UNKNOWN (not rejected), and asking again never resends', async () => {
+    const b = await open();
+    fake.mode.push('gui-error');
+    const err = await rejection(b.placeSell(sell));
+    expect(err.code).toBe('OUTCOME_UNKNOWN');
+    expect(err.message).toContain('ElementNotFoundError');
+    expect((await b.getOrder(sell.clientOrderId))?.status).toBe('unknown');
+    expect((await rejection(b.placeSell(sell))).code).toBe('OUTCOME_UNKNOWN');
+    expect(fake.sells).toHaveLength(1);
+  });
+
+  it('a miniqmt server’s today_entrusts row (xtquant fields, epoch order_time) reconciles a hung /sell', async () => {
+    const b = await open(300);
+    fake.mode.push('hang-unrecorded');
+    // easytrader/miniqmt/miniqmt_trader.py today_entrusts: one dict per XtOrder.
+    fake.entrusts.push({
+      security: '002116',
+      stock_code: '002116.SZ',
+      order_id: 1082130433,
+      order_sysid: '2049',
+      order_time: Math.floor(Date.now() / 1000),
+      order_type: 24,
+      order_type_name: '卖出',
+      order_volume: 10000,
+      price_type: 50,
+      price_type_name: '限价',
+      price: 11.02,
+      traded_volume: 10000,
+      traded_price: 11.02,
+      order_status: 56,
+      order_status_name: '已成',
+      status_msg: '',
+      offset_flag: 49,
+      offset_flag_name: '卖出',
+      strategy_name: '',
+      order_remark: '',
+      direction: 48,
+      direction_name: '多',
+      account_type: 2,
+      account_id: '8888888888',
+    });
+    const o = await b.placeSell(sell);
+    expect(o).toMatchObject({ brokerOrderId: '1082130433', status: 'filled', filledQuantity: 10000 });
+    expect(fake.sells).toHaveLength(1);
   });
 
   it('the same id with a different body is a conflict; bad input never reaches the server', async () => {
@@ -435,5 +314,26 @@ describe('easytrader reads and cancels', () => {
     const err = await rejection(b.cancel('1000001'));
     expect(err.code).toBe('NOT_CANCELLABLE');
     expect((await rejection(b.cancel('nosuchorder1'))).code).toBe('ORDER_NOT_FOUND');
+  });
+});
+
+describe('easytrader 400 texts', () => {
+  it('only TradeError, or a bare 同花顺 rejection text, is a rejection', () => {
+    expect(rejectionText("<class 'easytrader.exceptions.TradeError'>: 可用股份不足")).toBe('可用股份不足');
+    expect(rejectionText("<class 'easytrader.exceptions.TradeError'>: 委托价格超出涨跌停范围")).toBe(
+      '委托价格超出涨跌停范围',
+    );
+    expect(rejectionText("<class 'AttributeError'>: 'NoneType' object has no attribute 'group'")).toBe(
+      undefined,
+    );
+    expect(rejectionText("<class 'pywinauto.timings.TimeoutError'>: timed out")).toBe(undefined);
+    expect(
+      rejectionText("<class 'TypeError'>: sell() missing 1 required positional argument: 'amount'"),
+    ).toBe(undefined);
+    // A patched server answering the dialog text alone.
+    expect(rejectionText('委托失败：证券可用数量不足')).toBe('委托失败：证券可用数量不足');
+    expect(rejectionText('something went wrong')).toBe(undefined);
+    expect(notPrepared("<class 'KeyError'>: 'user'")).toBe(true);
+    expect(notPrepared("<class 'KeyError'>: '证券代码'")).toBe(false);
   });
 });

@@ -2,12 +2,37 @@
  * A BRIDGE-PROTOCOL.md v1 server on 127.0.0.1:0 for the bridge client's tests: real HTTP, real
  * idempotency (same key + same body → 200 replayed, different body → 409), and scripted faults
  * for the next POSTs ('503', '504', 'hang', 'reset', '401', '422').
+ *
+ * The answers that break after the order was placed follow what really sits in front of or
+ * inside a bridge: our QMT bridge (bridges/qmt/qmt_bridge/server.py, http.server) writes the
+ * status line and headers before the body, so a failure while writing leaves a 201 with an empty
+ * or cut body; a reverse proxy (nginx) in front answers its own HTML pages ("502 Bad Gateway",
+ * "504 Gateway Time-out") while the bridge behind it went on and placed the order. The 409
+ * ORDER_IN_FLIGHT is the protocol's answer to a duplicate while the first is still with the
+ * broker. '422-echo' is a debug/proxy error body that quotes the request headers, token included.
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type Fault = '503' | '504' | 'hang' | 'reset' | '422';
+export type Fault =
+  | '503'
+  | '504'
+  | 'hang'
+  | 'reset'
+  | '422'
+  | '201-empty'
+  | '201-html'
+  | '201-truncated'
+  | '409-in-flight'
+  | '502-html'
+  | '504-unplaced'
+  | '422-echo'
+  | '504-echo';
+
+/** nginx's own error page (ngx_http_special_response.c), as a proxy in front of a bridge sends it. */
+export const nginxPage = (code: number, reason: string): string =>
+  `<html>\r\n<head><title>${code} ${reason}</title></head>\r\n<body>\r\n<center><h1>${code} ${reason}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`;
 
 export interface Logged {
   method: string;
@@ -25,6 +50,8 @@ export interface FakeBridge {
   orders: Map<string, Record<string, unknown>>;
   /** Faults applied to the next POST /v1/orders, in order. A '504' still places the order. */
   faults: Fault[];
+  /** Applied to every POST /v1/orders once `faults` is empty (a bridge that stays broken). */
+  stuck?: Fault;
   /** When true, GET /v1/orders/{id} answers 404 even for known orders (a bridge that lags). */
   lagging: boolean;
   /** What GET /v1/positions answers (wire format); tests may replace it. */
@@ -94,9 +121,20 @@ export async function startFakeBridge(token = 'test-token-s3cret'): Promise<Fake
       return send(200, { positions: state.positions });
     }
     if (req.method === 'POST' && path === '/v1/orders') {
-      const fault = state.faults.shift();
+      const fault = state.faults.shift() ?? state.stuck;
       if (fault === '503') return fail(503, 'BROKER_DISCONNECTED', 'QMT not connected');
       if (fault === '422') return fail(422, 'INSUFFICIENT_POSITION', 'sellable 5000 < 10000');
+      if (fault === '422-echo')
+        return fail(
+          422,
+          'BROKER_REJECTED',
+          `rejected; request was POST /v1/orders headers={"Authorization": "${req.headers.authorization ?? ''}", "Idempotency-Key": "${entry.idempotencyKey ?? ''}"}`,
+        );
+      if (fault === '504-unplaced') {
+        res.writeHead(504, { 'content-type': 'text/html' });
+        res.end(nginxPage(504, 'Gateway Time-out'));
+        return;
+      }
       if (fault === 'reset') {
         req.socket.destroy();
         return;
@@ -129,7 +167,34 @@ export async function startFakeBridge(token = 'test-token-s3cret'): Promise<Fake
       };
       state.orders.set(key, order);
       if (fault === '504') return fail(504, 'OUTCOME_UNKNOWN', 'broker did not answer in time');
+      if (fault === '504-echo')
+        return fail(
+          504,
+          'OUTCOME_UNKNOWN',
+          `no answer from QMT for request with headers Authorization: ${req.headers.authorization ?? ''}`,
+        );
       if (fault === 'hang') return; // placed, never answered
+      if (fault === '409-in-flight') return fail(409, 'ORDER_IN_FLIGHT', 'order is being placed');
+      if (fault === '201-empty') {
+        res.writeHead(201, { 'content-type': 'application/json', 'content-length': '0' });
+        res.end();
+        return;
+      }
+      if (fault === '201-html') {
+        res.writeHead(201, { 'content-type': 'text/html' });
+        res.end('<html><body><h1>Created</h1></body></html>');
+        return;
+      }
+      if (fault === '201-truncated') {
+        res.writeHead(201, { 'content-type': 'application/json' });
+        res.end(`{"client_order_id":"${key}","broker_or`);
+        return;
+      }
+      if (fault === '502-html') {
+        res.writeHead(502, { 'content-type': 'text/html' });
+        res.end(nginxPage(502, 'Bad Gateway'));
+        return;
+      }
       return send(201, {
         client_order_id: key,
         broker_order_id: order.broker_order_id,

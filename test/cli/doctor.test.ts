@@ -9,6 +9,7 @@ import { WebSocketServer } from 'ws';
 import { printResults, runChecks, type CheckResult } from '../../src/cli/doctor.ts';
 import { loadConfig } from '../../src/config.ts';
 import { startFakeBridge, type FakeBridge } from '../broker/fakeBridge.ts';
+import { startFakeEasytrader } from '../broker/fakeEasytrader.ts';
 import { startFakeQyapi, type FakeQyapi } from '../helpers/fakeQyapi.ts';
 import { startTencentMarket, type TencentMarket } from '../helpers/tencentMarket.ts';
 
@@ -205,6 +206,35 @@ describe('sealguard doctor', () => {
       detail: expect.stringContaining('start will create it'),
     });
     expect(by('store files')).toMatchObject({ ok: true });
+  });
+
+  it("easytrader answering KeyError 'user' (nobody called /prepare): the fix is POST /prepare, not BROKER_URL", async () => {
+    // The fake follows easytrader's server.py (see test/broker/fakeEasytrader.ts).
+    const et = await startFakeEasytrader();
+    et.prepared = false;
+    try {
+      const env = {
+        DATA_DIR: tmp(),
+        QUOTE_SOURCES: 'tencent',
+        TENCENT_QUOTE_URL: market.url,
+        BROKER: 'easytrader',
+        BROKER_URL: et.url,
+      };
+      const before = (await check(env)).by('broker easytrader');
+      expect(before.ok).toBe(false);
+      expect(before.detail).toContain("nobody has logged it in (KeyError 'user')");
+      expect(before.fix).toMatch(
+        new RegExp(`^log it in once after each server start: POST ${et.url}/prepare `),
+      );
+      expect(before.fix).not.toContain('check BROKER_URL');
+      await fetch(`${et.url}/prepare`, {
+        method: 'POST',
+        body: JSON.stringify({ broker: 'universal_client' }),
+      });
+      expect((await check(env)).by('broker easytrader')).toMatchObject({ ok: true });
+    } finally {
+      await et.close();
+    }
   });
 
   it('validates paper.json for the paper broker', async () => {

@@ -15,6 +15,7 @@ import { GuardApi } from '../../src/engine/api.ts';
 import { EventBus } from '../../src/engine/bus.ts';
 import type { GuardEvent, Mode } from '../../src/engine/events.ts';
 import { Guard } from '../../src/engine/guard.ts';
+import { HealthBoard } from '../../src/engine/health.ts';
 import { openGuardStores } from '../../src/engine/state.ts';
 import { SYMBOL, t } from '../helpers/snapshots.ts';
 
@@ -27,6 +28,7 @@ export interface Harness {
   api: GuardApi;
   bus: EventBus;
   events: GuardEvent[];
+  health: HealthBoard;
   feed(s: Snapshot): Promise<void>;
   stop(): Promise<void>;
 }
@@ -41,6 +43,8 @@ export interface HarnessOptions {
   wrap?: (paper: PaperBroker) => Broker;
   start?: string;
   sellable?: number;
+  /** Secrets to hide (the app passes redactor(config.secrets)). */
+  redact?: (text: string) => string;
 }
 
 export const silent = pino({ level: 'silent' });
@@ -66,7 +70,23 @@ export async function harness(o: HarnessOptions = {}): Promise<Harness> {
   bus.subscribe('test', (e) => {
     events.push(e);
   });
+  // As src/app.ts wires it: each new problem and each end of one is an Incident on the bus.
+  const health = new HealthBoard(() => clock.now());
+  health.onChange(({ kind, item, isNew }) => {
+    if (kind === 'set' && !isNew) return;
+    bus.publish({
+      type: 'Incident',
+      at: clock.now(),
+      key: item.key,
+      component: item.component,
+      level: item.level,
+      text: item.text,
+      resolved: kind === 'clear',
+    });
+  });
   const guard = new Guard({
+    health,
+    ...(o.redact ? { redact: o.redact } : {}),
     dataDir: dir,
     clock,
     broker,
@@ -94,6 +114,7 @@ export async function harness(o: HarnessOptions = {}): Promise<Harness> {
     api,
     bus,
     events,
+    health,
     async feed(s: Snapshot) {
       clock.set(s.ts);
       await guard.onSnapshots([s]);
