@@ -20,6 +20,7 @@ import { GuardApi, type SourceStatus } from './engine/api.ts';
 import { EventBus } from './engine/bus.ts';
 import { HealthBoard } from './engine/health.ts';
 import { HealthFileWriter } from './store/healthFile.ts';
+import { DiskSpaceMonitor } from './store/diskSpace.ts';
 import { DayRecorder } from './engine/dayReport.ts';
 import { dailyJobs, Scheduler } from './engine/scheduler.ts';
 import { DaySummaries } from './engine/summary.ts';
@@ -126,6 +127,10 @@ async function startLocked(
   const health = new HealthBoard(wall);
   const healthFile = new HealthFileWriter(dataDir, health, wall);
   await healthFile.flush();
+  const disk = new DiskSpaceMonitor({ dir: dataDir, health });
+  await disk.check();
+  disk.start();
+  stoppers.push(() => disk.stop());
   const eventLog = new EventLog({ dataDir, logger: child(log, 'events') });
 
   // ---- market clock and quotes -------------------------------------------------------------
@@ -282,6 +287,7 @@ async function startLocked(
     sources,
     summary: (date) => summaries.text(date),
     health,
+    disk: () => disk.status(),
   });
   // Each problem is told once when it starts and once when it ends, on the channels that work.
   health.onChange(({ kind, item, isNew }) => {

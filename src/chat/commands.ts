@@ -4,6 +4,7 @@
  * nothing. Handlers talk to the engine's API only.
  */
 import { formatAmount, parseAmount } from '../domain/amounts.ts';
+import { formatBytes } from '../domain/bytes.ts';
 import { formatTicks } from '../domain/prices.ts';
 import { parseSymbol } from '../domain/symbols.ts';
 import { formatExchangeTime } from '../domain/time.ts';
@@ -384,6 +385,11 @@ function statusReply(api: GuardApi): Reply {
         `Quotes ${x.name}${x.active ? ' (active)' : ''}: ${x.ok ? 'ok' : 'failing'}${x.lastQuoteAgeMs !== undefined ? `, last quote ${quoteAgeText(x.lastQuoteAgeMs)}` : ''}${x.lastError && !x.ok ? ` (${x.lastError})` : ''}`,
     ),
     `Watching ${s.watched} · pending confirms ${s.pendingActions} · auto-sell ${s.paused ? 'PAUSED' : 'on'}`,
+    ...(s.disk
+      ? [
+          `Disk: ${formatBytes(s.disk.freeBytes)} free of ${formatBytes(s.disk.totalBytes)} for DATA_DIR${s.disk.freeBytes < s.disk.lowBytes ? ` (LOW: under ${formatBytes(s.disk.lowBytes)})` : ''}`,
+        ]
+      : []),
     ...s.health.items.map((h) => `${h.level === 'error' ? '🛑' : '⚠️'} ${h.text}`),
     ...Object.entries(s.health.counters)
       .filter(([, n]) => n > 0)

@@ -48,7 +48,13 @@ afterEach(async () => {
   }
 });
 
-async function rig(o: { mode?: Mode; quoteAgeMs?: number } = {}): Promise<Rig> {
+async function rig(
+  o: {
+    mode?: Mode;
+    quoteAgeMs?: number;
+    disk?: { freeBytes: number; totalBytes: number; lowBytes: number };
+  } = {},
+): Promise<Rig> {
   const dir = mkdtempSync(join(tmpdir(), 'sg-cmd-'));
   const clock = new SimClock(t('10:00:00'), () => 0);
   const last = new Map<string, Snapshot>();
@@ -91,6 +97,7 @@ async function rig(o: { mode?: Mode; quoteAgeMs?: number } = {}): Promise<Rig> {
     clock,
     simulatedClock: true,
     sources: () => [{ name: 'tencent', active: true, ok: true, lastQuoteAgeMs: o.quoteAgeMs ?? 1500 }],
+    ...(o.disk ? { disk: () => o.disk } : {}),
   });
   const r: Rig = {
     dir,
@@ -380,6 +387,18 @@ describe('/status, /positions, /balance, /orders, /summary, /help', () => {
     const old = text(await (await rig({ quoteAgeMs: 7_260_000 })).run('/status'));
     expect(old).toContain('last quote 2.0 h ago');
     for (const out of [slightly, far, old]) expect(out).not.toMatch(/-[\d.]+ (s|min|h)\b/);
+  });
+
+  it('/status shows the free space for DATA_DIR, marked LOW under the threshold', async () => {
+    const ok = text(
+      await (await rig({ disk: { freeBytes: 84e9, totalBytes: 270e9, lowBytes: 5e8 } })).run('/status'),
+    );
+    expect(ok).toContain('Disk: 84 GB free of 270 GB for DATA_DIR');
+    expect(ok).not.toContain('LOW');
+    const low = text(
+      await (await rig({ disk: { freeBytes: 3.1e8, totalBytes: 270e9, lowBytes: 5e8 } })).run('/status'),
+    );
+    expect(low).toContain('Disk: 310 MB free of 270 GB for DATA_DIR (LOW: under 500 MB)');
   });
 
   it('/positions, /balance and /orders read the broker', async () => {

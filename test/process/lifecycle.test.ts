@@ -98,6 +98,7 @@ describe('one guard per DATA_DIR', () => {
     expect(a.child.exitCode).toBeNull();
     a.child.stdin!.write('/status\n');
     await a.waitOut(/Watching 1 · pending confirms/);
+    await a.waitOut(/Disk: [\d.]+ [KMGT]?B free of [\d.]+ [KMGT]?B for DATA_DIR/);
 
     a.child.kill('SIGKILL');
     await a.exited;
