@@ -8,6 +8,10 @@
  * different process that reused the pid: its start time differs) and takes the lock over. The
  * start time matters in containers, where a restarted guard is pid 1 again and would otherwise
  * find "itself" holding the lock forever.
+ *
+ * A holder on another host (two containers sharing one volume: separate pid namespaces, so its
+ * pid says nothing here) is judged by a heartbeat instead: the holder touches the file every
+ * HEARTBEAT_MS, and a foreign lock untouched for STALE_FOREIGN_MS is stale.
  */
 import {
   closeSync,
@@ -16,6 +20,7 @@ import {
   readFileSync,
   statSync,
   unlinkSync,
+  utimesSync,
   writeSync,
   fsyncSync,
 } from 'node:fs';
@@ -53,6 +58,8 @@ export interface DataDirLock {
 
 /** A lock file this young that cannot be read is another start writing it right now. */
 const UNREADABLE_GRACE_MS = 5_000;
+const HEARTBEAT_MS = 10_000;
+const STALE_FOREIGN_MS = 35_000;
 
 /**
  * Takes the lock on `dataDir` (which must exist) or throws LockError naming the live holder.
@@ -85,6 +92,13 @@ export function acquireDataDirLock(dataDir: string, now: () => number = Date.now
         throw new LockError(
           `another SealGuard is starting on DATA_DIR ${dataDir} right now (${file} is being written); try again in a few seconds`,
         );
+    } else if (holder.host && holder.host !== me.host) {
+      const age = now() - mtimeMs(file);
+      if (age < STALE_FOREIGN_MS)
+        throw new LockError(
+          `${describeHeld(dataDir, holder)} (it is on another host, so only its heartbeat tells: last ${Math.round(age / 1000)} s ago; a lock without one for ${STALE_FOREIGN_MS / 1000} s is taken over)`,
+          holder,
+        );
     } else if (holderAlive(holder)) {
       throw new LockError(describeHeld(dataDir, holder), holder);
     }
@@ -102,8 +116,12 @@ export function acquireDataDirLock(dataDir: string, now: () => number = Date.now
 /** The holder named in DATA_DIR's lock file when that process is still running (for doctor). */
 export function runningHolder(dataDir: string): LockHolder | undefined {
   try {
-    const h = parseHolder(readFileSync(join(dataDir, LOCK_FILE), 'utf8'));
-    return h && holderAlive(h) ? h : undefined;
+    const file = join(dataDir, LOCK_FILE);
+    const h = parseHolder(readFileSync(file, 'utf8'));
+    if (!h) return undefined;
+    const alive =
+      h.host && h.host !== hostname() ? Date.now() - mtimeMs(file) < STALE_FOREIGN_MS : holderAlive(h);
+    return alive ? h : undefined;
   } catch {
     return undefined;
   }
@@ -122,9 +140,19 @@ function describeHeld(dataDir: string, h: LockHolder): string {
 
 function held(file: string, me: LockHolder): DataDirLock {
   let released = false;
+  const beat = setInterval(() => {
+    try {
+      const t = new Date();
+      utimesSync(file, t, t);
+    } catch {
+      // removed under us (the directory was deleted): the next start decides afresh
+    }
+  }, HEARTBEAT_MS);
+  beat.unref();
   const release = () => {
     if (released) return;
     released = true;
+    clearInterval(beat);
     process.removeListener('exit', release);
     try {
       const h = parseHolder(readFileSync(file, 'utf8'));

@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -55,7 +55,7 @@ describe('DATA_DIR lock', () => {
     const pid = deadPid();
     writeFileSync(
       join(d, LOCK_FILE),
-      JSON.stringify({ pid, procStart: '1', startedAt: 'x', host: 'h', command: 'sealguard start' }),
+      JSON.stringify({ pid, procStart: '1', startedAt: 'x', host: hostname(), command: 'sealguard start' }),
     );
     const lock = acquireDataDirLock(d);
     expect(lockOf(d).pid).toBe(process.pid);
@@ -71,7 +71,7 @@ describe('DATA_DIR lock', () => {
         pid: process.ppid,
         procStart: '1',
         startedAt: 'x',
-        host: 'h',
+        host: hostname(),
         command: 'sealguard start',
       }),
     );
@@ -82,11 +82,16 @@ describe('DATA_DIR lock', () => {
   });
 
   it.runIf(onLinux)('a zombie holder (exited, not yet reaped) does not hold the lock', async () => {
-    // The child exits at once, but a zombie needs a parent that does not reap it: a shell that
-    // execs a sleep after backgrounding the short-lived child.
-    const sh = spawn('sh', ['-c', 'sh -c "exit 0" & echo $!; exec sleep 5'], {
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
+    // A zombie needs a parent that does not reap it: Python forks a child that exits at once and
+    // then sleeps without wait()ing (Node's own children are reaped by libuv).
+    const sh = spawn(
+      'python3',
+      [
+        '-c',
+        'import os,sys,time\npid=os.fork()\nif pid==0: os._exit(0)\nprint(pid,flush=True)\ntime.sleep(5)',
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
     const pid = await new Promise<number>((r) =>
       sh.stdout!.once('data', (b: Buffer) => r(Number(b.toString().trim()))),
     );
@@ -116,6 +121,30 @@ describe('DATA_DIR lock', () => {
     );
     // Our release of a lock we do not hold leaves it alone.
     expect(existsSync(join(d, LOCK_FILE))).toBe(true);
+  });
+
+  it('a lock from another host (another container on the same volume) holds while its heartbeat is fresh', () => {
+    const d = dir();
+    const f = join(d, LOCK_FILE);
+    // Its pid means nothing here (another pid namespace): a dead pid must not make it stale.
+    writeFileSync(
+      f,
+      JSON.stringify({
+        pid: deadPid(),
+        procStart: '1',
+        startedAt: '2026-12-01T09:00:01.000Z',
+        host: 'other-container',
+        command: 'sealguard start',
+      }),
+    );
+    expect(() => acquireDataDirLock(d)).toThrow(
+      /on host other-container, `sealguard start` since 2026-12-01 09:00:01 UTC/,
+    );
+    expect(runningHolder(d)?.host).toBe('other-container');
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(f, old, old);
+    expect(runningHolder(d)).toBeUndefined();
+    acquireDataDirLock(d).release();
   });
 
   it('an unreadable lock is being written by a racing start unless it is old', () => {
