@@ -122,6 +122,11 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
 
   // ---- broker --------------------------------------------------------------------------
   let broker: Broker;
+  // Login prompts (东方财富 captcha) can come before the chat is up; they wait here until then.
+  const loginPrompts: { broker: string; text: string; file?: string }[] = [];
+  let loginPrompt: (p: { broker: string; text: string; file?: string }) => void = (p) => {
+    loginPrompts.push(p);
+  };
   let paper: PaperBroker | undefined;
   let relay: PtradeRelayBroker | undefined;
   switch (config.broker.kind) {
@@ -153,6 +158,22 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
         await import('./broker/easytrader.ts')
       ).EasytraderBroker.open({ url: config.broker.url!, dataDir, clock });
       break;
+    case 'eastmoney': {
+      const em = config.eastmoney!;
+      const elog = child(log, 'eastmoney');
+      broker = await (
+        await import('./broker/eastmoney.ts')
+      ).EastmoneyBroker.open({
+        ...em,
+        dataDir,
+        clock,
+        wallNow: wall,
+        health,
+        log: { info: (o, m) => elog.info(o, m), warn: (o, m) => elog.warn(o, m) },
+        prompt: (p) => loginPrompt({ broker: 'eastmoney', ...p }),
+      });
+      break;
+    }
     case 'ptrade':
       // Relay liveness is protocol time: the strategy polls on the real clock.
       relay = new (await import('./broker/ptradeRelay.ts')).PtradeRelayBroker({
@@ -340,6 +361,8 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
 
   // ---- start -------------------------------------------------------------------------------
   await hub.start();
+  loginPrompt = (p) => bus.publish({ type: 'LoginChallenge', at: clock.now(), ...p });
+  for (const p of loginPrompts.splice(0)) loginPrompt(p);
   await guard.start();
   bus.publish({ type: 'Info', at: clock.now(), text: startupText(guard, api) });
   let ended: Promise<void> = new Promise(() => {});

@@ -20,7 +20,15 @@
  */
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { Account, Broker, BrokerHealth, BrokerLoginControl, Order, Position, SellRequest } from './broker.ts';
+import type {
+  Account,
+  Broker,
+  BrokerHealth,
+  BrokerLoginControl,
+  Order,
+  Position,
+  SellRequest,
+} from './broker.ts';
 import { BrokerError } from './broker.ts';
 import type { Clock } from '../domain/clock.ts';
 import { formatTicks } from '../domain/prices.ts';
@@ -43,7 +51,15 @@ import {
   type EmOrderRow,
   type EmRow,
 } from './eastmoneyRows.ts';
-import { EmSession, jsonOf, looksExpired, messageOf, statusOf, type HealthSink, type LoginPrompt } from './eastmoneySession.ts';
+import {
+  EmSession,
+  jsonOf,
+  looksExpired,
+  messageOf,
+  statusOf,
+  type HealthSink,
+  type LoginPrompt,
+} from './eastmoneySession.ts';
 import { TransportError } from './httpJson.ts';
 import { checkSellRequest, sameSell } from './sellRequest.ts';
 import { parseSymbol } from '../domain/symbols.ts';
@@ -93,7 +109,6 @@ const intentSchema = z.object({
 const stateSchema = z.object({ intents: z.record(z.string(), intentSchema) });
 type Intent = z.infer<typeof intentSchema>;
 type State = z.infer<typeof stateSchema>;
-
 
 export class EastmoneyBroker implements Broker {
   readonly name = 'eastmoney';
@@ -258,13 +273,19 @@ export class EastmoneyBroker implements Broker {
     await this.exclusive(async () => {
       const intent = this.intent(id);
       let orderId = intent?.orderId;
-      if (intent && !orderId && intent.state !== 'rejected') orderId = (await this.locate(id, intent))?.orderId;
+      if (intent && !orderId && intent.state !== 'rejected')
+        orderId = (await this.locate(id, intent))?.orderId;
       if (!intent) orderId = (await this.orderRows()).find((r) => r.orderId === id || r.wtbh === id)?.orderId;
-      if (!orderId) throw new BrokerError('ORDER_NOT_FOUND', `no 东方财富 order known for ${JSON.stringify(id)}`);
+      if (!orderId)
+        throw new BrokerError('ORDER_NOT_FOUND', `no 东方财富 order known for ${JSON.stringify(id)}`);
       const res = await this.call('/Trade/RevokeOrders', { revokes: orderId });
       if (looksExpired(res)) {
         this.session.expired('RevokeOrders');
-        throw new BrokerError('BRIDGE_NOT_READY', '东方财富 session expired; log in again, then cancel', true);
+        throw new BrokerError(
+          'BRIDGE_NOT_READY',
+          '东方财富 session expired; log in again, then cancel',
+          true,
+        );
       }
       if (res.status !== 200)
         throw new BrokerError('NETWORK', `东方财富 RevokeOrders answered HTTP ${res.status}`, true);
@@ -297,13 +318,26 @@ export class EastmoneyBroker implements Broker {
           xyjylx: '7', // 担保品卖出
           market: marketOf(sec),
         }
-      : { stockCode: sec.code, tradeType: 'S', zqmc: intent.name ?? '', market: marketOf(sec), price, amount: intent.quantity, gddm: '' };
+      : {
+          stockCode: sec.code,
+          tradeType: 'S',
+          zqmc: intent.name ?? '',
+          market: marketOf(sec),
+          price,
+          amount: intent.quantity,
+          gddm: '',
+        };
     const path = this.credit ? '/MarginTrade/SubmitTradeV2' : '/Trade/SubmitTradeV2';
     let res: EmResponse;
     try {
-      res = await this.http.postForm(`${path}?validatekey=${encodeURIComponent(this.session.key())}`, fields, {
-        referer: `${this.http.base}${this.credit ? '/MarginTrade/Sale' : '/Trade/Sale'}`,
-      }, this.o.sellTimeoutMs ?? 15_000);
+      res = await this.http.postForm(
+        `${path}?validatekey=${encodeURIComponent(this.session.key())}`,
+        fields,
+        {
+          referer: `${this.http.base}${this.credit ? '/MarginTrade/Sale' : '/Trade/Sale'}`,
+        },
+        this.o.sellTimeoutMs ?? 15_000,
+      );
     } catch (err) {
       if (err instanceof BrokerError) {
         await this.forget(id);
@@ -311,7 +345,11 @@ export class EastmoneyBroker implements Broker {
       }
       if (err instanceof TransportError && !err.maybeSent) {
         await this.forget(id);
-        throw new BrokerError('BRIDGE_NOT_READY', `东方财富 ${err.message}; not sent, retry later with the same id`, true);
+        throw new BrokerError(
+          'BRIDGE_NOT_READY',
+          `东方财富 ${err.message}; not sent, retry later with the same id`,
+          true,
+        );
       }
       return this.ambiguous(id, `东方财富 ${(err as Error).message}`);
     }
@@ -363,8 +401,15 @@ export class EastmoneyBroker implements Broker {
       const held = (await this.positionRows()).find((r) => positionFromRow(r)?.symbol === intent.symbol);
       const free = held ? (shares(held.Kysl) ?? 0) : 0;
       if (free >= intent.quantity) {
-        await this.mark(id, { state: 'sending', resends: (intent.resends ?? 0) + 1, createdAt: this.o.clock.now() });
-        this.o.log?.warn({ clientOrderId: id }, '东方财富: not in today’s orders and the shares are not frozen; sending once more');
+        await this.mark(id, {
+          state: 'sending',
+          resends: (intent.resends ?? 0) + 1,
+          createdAt: this.o.clock.now(),
+        });
+        this.o.log?.warn(
+          { clientOrderId: id },
+          '东方财富: not in today’s orders and the shares are not frozen; sending once more',
+        );
         return this.submit(id, this.intent(id)!);
       }
     }
@@ -402,7 +447,9 @@ export class EastmoneyBroker implements Broker {
   /** After a (re-)login: look up every open intent of today, as a restart must. */
   private async reconcileOpen(): Promise<void> {
     const open = Object.entries(this.store.data.intents).filter(
-      ([, i]) => i.day === exchangeDate(this.o.clock.now()) && (i.state === 'unknown' || (i.state === 'placed' && !i.orderId)),
+      ([, i]) =>
+        i.day === exchangeDate(this.o.clock.now()) &&
+        (i.state === 'unknown' || (i.state === 'placed' && !i.orderId)),
     );
     if (open.length === 0) return;
     await this.exclusive(async () => {
@@ -410,7 +457,10 @@ export class EastmoneyBroker implements Broker {
         try {
           await this.locate(id, i);
         } catch (err) {
-          this.o.log?.warn({ clientOrderId: id, err: (err as Error).message }, '东方财富 reconcile after login failed');
+          this.o.log?.warn(
+            { clientOrderId: id, err: (err as Error).message },
+            '东方财富 reconcile after login failed',
+          );
         }
       }
     }).catch(() => {});
@@ -454,7 +504,10 @@ export class EastmoneyBroker implements Broker {
   }
 
   /** A JSON read; expiry asks for a new login; Status != 0 is the site's message. */
-  private async read(path: string, fields: Record<string, string | number>): Promise<Record<string, unknown>> {
+  private async read(
+    path: string,
+    fields: Record<string, string | number>,
+  ): Promise<Record<string, unknown>> {
     let res: EmResponse;
     try {
       res = await this.call(path, fields);
@@ -464,16 +517,27 @@ export class EastmoneyBroker implements Broker {
     }
     if (looksExpired(res)) {
       this.session.expired(path);
-      throw new BrokerError('BRIDGE_NOT_READY', `东方财富 session expired (${path}); a new login was asked for`, true);
+      throw new BrokerError(
+        'BRIDGE_NOT_READY',
+        `东方财富 session expired (${path}); a new login was asked for`,
+        true,
+      );
     }
-    if (res.status !== 200) throw new BrokerError('NETWORK', `东方财富 ${path} answered HTTP ${res.status}`, true);
+    if (res.status !== 200)
+      throw new BrokerError('NETWORK', `东方财富 ${path} answered HTTP ${res.status}`, true);
     const body = jsonOf(res);
     if (!body || typeof body !== 'object')
       throw new BrokerError('BROKER_REJECTED', `东方财富 ${path}: not JSON (${res.text.slice(0, 80)})`);
     const status = statusOf(body);
     if (status !== 0) {
       const msg = messageOf(body) || `Status ${String((body as { Status?: unknown }).Status)}`;
-      if (/临时限制/.test(msg)) this.o.health?.set('eastmoney:throttled', 'broker', 'warn', `东方财富 throttles this account: ${msg}`);
+      if (/临时限制/.test(msg))
+        this.o.health?.set(
+          'eastmoney:throttled',
+          'broker',
+          'warn',
+          `东方财富 throttles this account: ${msg}`,
+        );
       throw new BrokerError('BROKER_REJECTED', `东方财富 ${path}: ${msg}`, true);
     }
     this.o.health?.clear('eastmoney:throttled');

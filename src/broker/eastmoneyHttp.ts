@@ -23,7 +23,14 @@ export interface EmResponse {
   bytes: Buffer;
 }
 
-const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+const NOT_SENT = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+]);
 
 export class EmHttp {
   private readonly jar = new Map<string, string>();
@@ -55,7 +62,9 @@ export class EmHttp {
     headers: Record<string, string> = {},
     timeoutMs?: number,
   ): Promise<EmResponse> {
-    const body = new URLSearchParams(Object.entries(fields).map(([k, v]): [string, string] => [k, String(v)])).toString();
+    const body = new URLSearchParams(
+      Object.entries(fields).map(([k, v]): [string, string] => [k, String(v)]),
+    ).toString();
     return this.request(
       'POST',
       path,
@@ -83,8 +92,7 @@ export class EmHttp {
       origin: this.base,
       ...extra,
     };
-    if (this.jar.size > 0)
-      headers.cookie = [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
+    if (this.jar.size > 0) headers.cookie = [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
     const where = `${method} ${path.split('?')[0]}`;
     try {
       const res = await fetch(this.base + path, {
@@ -126,7 +134,11 @@ export class EmHttp {
     // An expiry in the past (or an empty value) is how a server deletes a cookie.
     const expires = /;\s*expires=([^;]+)/i.exec(setCookie)?.[1];
     const maxAge = /;\s*max-age=(-?\d+)/i.exec(setCookie)?.[1];
-    if (value === '' || (maxAge !== undefined && Number(maxAge) <= 0) || (expires && Date.parse(expires) < Date.now()))
+    if (
+      value === '' ||
+      (maxAge !== undefined && Number(maxAge) <= 0) ||
+      (expires && Date.parse(expires) < Date.now())
+    )
       this.jar.delete(name);
     else this.jar.set(name, value);
   }

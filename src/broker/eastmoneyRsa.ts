@@ -23,7 +23,11 @@ export function parsePublicKey(text: string): KeyObject {
   try {
     if (t.includes('-----BEGIN')) return createPublicKey(t.replace(/\\n/g, '\n'));
     if (!/^[A-Za-z0-9+/=\s]+$/.test(t)) throw new Error('not base64');
-    return createPublicKey({ key: Buffer.from(t.replace(/\s+/g, ''), 'base64'), format: 'der', type: 'spki' });
+    return createPublicKey({
+      key: Buffer.from(t.replace(/\s+/g, ''), 'base64'),
+      format: 'der',
+      type: 'spki',
+    });
   } catch {
     throw new Error('is not an RSA public key (a PEM block or the base64 of its DER form)');
   }

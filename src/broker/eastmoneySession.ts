@@ -19,7 +19,7 @@
  * The password lives only in this object's closure and leaves it only RSA-encrypted; nothing
  * here logs a form.
  */
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { BrokerError } from './broker.ts';
@@ -43,13 +43,7 @@ export interface LoginPrompt {
 }
 
 export type LoginStage =
-  | 'starting'
-  | 'captcha'
-  | 'sms-phone'
-  | 'sms-captcha'
-  | 'sms-code'
-  | 'logged-in'
-  | 'stopped';
+  'starting' | 'captcha' | 'sms-phone' | 'sms-captcha' | 'sms-code' | 'logged-in' | 'stopped';
 
 export interface EmSessionOptions {
   http: EmHttp;
@@ -204,7 +198,8 @@ export class EmSession {
   /** /captcha 1234 */
   async answerCaptcha(code: string): Promise<string> {
     const c = code.trim();
-    if (!/^\d{4}$/.test(c)) return `✗ The captcha is 4 digits, e.g. /captcha 1234 (got "${code}"). Nothing sent.`;
+    if (!/^\d{4}$/.test(c))
+      return `✗ The captcha is 4 digits, e.g. /captcha 1234 (got "${code}"). Nothing sent.`;
     if (this.stage === 'captcha' || (this.renewing && this.stage === 'logged-in')) {
       await this.serial(() => this.authenticate(c));
       return this.stageText();
@@ -285,7 +280,10 @@ export class EmSession {
     const file = join(this.o.dataDir, CAPTCHA_FILE);
     await writeFile(file, res.bytes);
     if (!(this.renewing && this.stage === 'logged-in'))
-      this.setStage(stage, stage === 'captcha' ? 'waiting for the captcha (/captcha NNNN)' : 'waiting for the SMS captcha');
+      this.setStage(
+        stage,
+        stage === 'captcha' ? 'waiting for the captcha (/captcha NNNN)' : 'waiting for the SMS captcha',
+      );
     const head = reason ? `${reason}. ` : '';
     this.o.prompt({
       text:
@@ -334,7 +332,10 @@ export class EmSession {
         text: `📱 东方财富 asks for SMS verification (${msg || 'new device or too many wrong passwords'}).`,
       });
       if (this.phoneLast4) return this.smsCaptcha();
-      this.setStage('sms-phone', 'SMS verification needed: /sms NNNN with the last 4 digits of the bound phone');
+      this.setStage(
+        'sms-phone',
+        'SMS verification needed: /sms NNNN with the last 4 digits of the bound phone',
+      );
       this.o.prompt({ text: this.stageText() });
       return;
     }
@@ -345,7 +346,9 @@ export class EmSession {
     this.failures++;
     const max = this.o.maxFailures ?? 3;
     if (this.failures >= max)
-      return this.halt(`${this.failures} logins in a row were refused (last: ${msg}); stopped so the account is not locked`);
+      return this.halt(
+        `${this.failures} logins in a row were refused (last: ${msg}); stopped so the account is not locked`,
+      );
     try {
       await this.captchaRound('captcha', `login refused: ${msg} (attempt ${this.failures} of ${max})`);
     } catch (err) {
@@ -360,7 +363,9 @@ export class EmSession {
       const key = VALIDATEKEY.exec(res.text)?.[1] ?? VALIDATEKEY_ALT.exec(res.text)?.[1];
       if (res.status !== 200 || !key) {
         this.failures++;
-        return this.halt(`logged in, but ${page} has no em_validatekey (HTTP ${res.status}); the page may have changed`);
+        return this.halt(
+          `logged in, but ${page} has no em_validatekey (HTTP ${res.status}); the page may have changed`,
+        );
       }
       this.validatekey = key;
       this.loggedInAt = this.wall();
@@ -370,7 +375,9 @@ export class EmSession {
       this.renewing = false;
       this.setStage('logged-in', '');
       this.o.log?.info({ account: maskAccount(this.o.account) }, '东方财富 logged in');
-      this.o.prompt({ text: `✓ 东方财富 logged in (${maskAccount(this.o.account)}); selling through it is available.` });
+      this.o.prompt({
+        text: `✓ 东方财富 logged in (${maskAccount(this.o.account)}); selling through it is available.`,
+      });
       this.o.onLoggedIn?.();
     } catch (err) {
       this.unreachable(err);
@@ -396,12 +403,16 @@ export class EmSession {
       const body = jsonOf(res);
       if (statusOf(body) === 0) {
         this.setStage('sms-code', 'waiting for the SMS code (/sms NNNNNN)');
-        this.o.prompt({ text: `📱 验证码已发出: answer /sms NNNNNN with the code texted to the phone ending ${this.phoneLast4}.` });
+        this.o.prompt({
+          text: `📱 验证码已发出: answer /sms NNNNNN with the code texted to the phone ending ${this.phoneLast4}.`,
+        });
         return;
       }
       this.failures++;
       if (this.failures >= (this.o.maxFailures ?? 3))
-        return this.halt(`SMS verification refused ${this.failures} times (last: ${messageOf(body) || res.status})`);
+        return this.halt(
+          `SMS verification refused ${this.failures} times (last: ${messageOf(body) || res.status})`,
+        );
       await this.captchaRound('sms-captcha', `refused: ${messageOf(body) || `HTTP ${res.status}`}`);
     } catch (err) {
       this.unreachable(err);
@@ -422,7 +433,8 @@ export class EmSession {
       }
       this.failures++;
       const msg = messageOf(body) || `HTTP ${res.status}`;
-      if (this.failures >= (this.o.maxFailures ?? 3)) return this.halt(`SMS code refused ${this.failures} times (last: ${msg})`);
+      if (this.failures >= (this.o.maxFailures ?? 3))
+        return this.halt(`SMS code refused ${this.failures} times (last: ${msg})`);
       this.o.prompt({ text: `✗ SMS code refused: ${msg}. Answer /sms NNNNNN again.` });
     } catch (err) {
       this.unreachable(err);
@@ -441,9 +453,10 @@ export class EmSession {
       this.renewing = true;
       // The current session keeps working while the owner answers; the new login replaces it.
       await this.serial(() =>
-        this.captchaRound('captcha', `the session ends in ${Math.max(0, Math.round(left / 60_000))} min`).catch(
-          (e: unknown) => this.unreachable(e),
-        ),
+        this.captchaRound(
+          'captcha',
+          `the session ends in ${Math.max(0, Math.round(left / 60_000))} min`,
+        ).catch((e: unknown) => this.unreachable(e)),
       );
       return;
     }
@@ -464,7 +477,9 @@ export class EmSession {
 
   private halt(why: string): void {
     this.setStage('stopped', why);
-    this.o.prompt({ text: `🛑 东方财富 login stopped: ${why}. Selling through 东方财富 is unavailable; send /login to try again.` });
+    this.o.prompt({
+      text: `🛑 东方财富 login stopped: ${why}. Selling through 东方财富 is unavailable; send /login to try again.`,
+    });
   }
 
   private unreachable(err: unknown): void {
@@ -510,5 +525,28 @@ export class EmSession {
     } catch {
       // doctor's view only; the session itself does not depend on it
     }
+  }
+}
+
+export interface EmStatusFile {
+  pid: number;
+  stage: LoginStage;
+  loggedIn: boolean;
+  why: string;
+  account: string;
+  loggedInAt: number | null;
+  durationMin: number;
+  validatekey: boolean;
+  positionsReadAt: number | null;
+  failures: number;
+  updatedAt: number;
+}
+
+/** What the running guard last wrote about its 东方财富 session (for doctor); undefined when none. */
+export async function readEmStatus(dataDir: string): Promise<EmStatusFile | undefined> {
+  try {
+    return JSON.parse(await readFile(join(dataDir, STATUS_FILE), 'utf8')) as EmStatusFile;
+  } catch {
+    return undefined;
   }
 }

@@ -92,6 +92,7 @@ export class Executor {
         v.sellable > 0
           ? 'sellable quantity is not a valid lot'
           : 'nothing sellable (not held, or bought today: T+1)';
+    else if (this.o.broker.unavailable?.()) noSellReason = this.o.broker.unavailable()!;
     else if (mode === 'auto' && this.o.isPaused()) {
       mode = 'alert';
       noSellReason = 'automatic selling is paused (/resume to re-enable)';

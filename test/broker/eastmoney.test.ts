@@ -4,7 +4,7 @@
  * real HTTP on loopback. The captcha is "read" by the test from the fake, as the owner would read
  * the picture.
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -262,19 +262,28 @@ describe('selling', () => {
     expect(fake.orders).toHaveLength(1);
   });
 
-  it('a restart finds an intent left "sending" and looks before anything', async () => {
+  it('a restart finds an intent left "sending" (killed mid-submit) in today\'s orders and never resends it', async () => {
     let b = await open();
     await login(b);
-    fake.fault('/Trade/SubmitTradeV2', { delayMs: 400 }, 'reset-after');
-    const pending = b.placeSell(sell()).catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 100));
+    // The first process wrote its intent, the site took the order, the process died before the answer.
+    fake.fault('/Trade/SubmitTradeV2', 'reset-after');
+    await b.placeSell(sell()).catch(() => undefined);
     await b.close();
-    await pending;
+    const file = join(dir, 'eastmoney.json');
+    const doc = JSON.parse(readFileSync(file, 'utf8')) as {
+      data: { intents: Record<string, Record<string, unknown>> };
+    };
+    const i = doc.data.intents['sg-20261201-a1']!;
+    i.state = 'sending';
+    delete i.orderId;
+    writeFileSync(file, JSON.stringify(doc));
     b = await open();
     await login(b);
+    await new Promise((r) => setTimeout(r, 300));
     const o = await b.placeSell(sell());
     expect(o.brokerOrderId).toMatch(/_130660$/);
     expect(fake.orders).toHaveLength(1);
+    expect(fake.log.filter((l) => l.path === '/Trade/SubmitTradeV2')).toHaveLength(1);
   });
 
   it('refusals are final with the site message; Kysl < Zqsl is what may be sold', async () => {

@@ -286,7 +286,8 @@ export async function startFakeJywg(opts: FakeJywgOptions = {}): Promise<FakeJyw
     const fault = queue?.shift();
     if (fault && typeof fault === 'object') await new Promise((r) => setTimeout(r, fault.delayMs));
     if (fault === 'reset-before') return void req.socket.destroy();
-    if (fault === '5xx') return void res.writeHead(502, { 'content-type': 'text/html' }).end('<html>502 Bad Gateway</html>');
+    if (fault === '5xx')
+      return void res.writeHead(502, { 'content-type': 'text/html' }).end('<html>502 Bad Gateway</html>');
     if (fault === 'html') return void res.writeHead(200, { 'content-type': 'text/html' }).end(LOGIN_PAGE);
     if (fault === 'expire') {
       s.loggedIn = false;
@@ -301,7 +302,8 @@ export async function startFakeJywg(opts: FakeJywgOptions = {}): Promise<FakeJyw
     // ---- login -----------------------------------------------------------------------------
     if (path === '/Login' && req.method === 'GET')
       return void res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(LOGIN_PAGE);
-    if (path === '/Login/CheckZjzh') return void res.writeHead(200, { 'content-type': 'text/plain' }).end('1');
+    if (path === '/Login/CheckZjzh')
+      return void res.writeHead(200, { 'content-type': 'text/plain' }).end('1');
     if (path === '/Login/YZM') {
       const code = String(1000 + Math.floor(Math.random() * 9000));
       s.captcha = { randNum: u.searchParams.get('randNum') ?? '', code };
@@ -327,11 +329,23 @@ export async function startFakeJywg(opts: FakeJywgOptions = {}): Promise<FakeJyw
       }
       if (form.userId !== account || rsaDecrypt(privateKey, form.password ?? '') !== password) {
         f.failedLogins++;
-        return json(res, { Status: '-1', Return_Code: -1, Message: '您输入的信息有误，请重新输入!', Khmc: null });
+        return json(res, {
+          Status: '-1',
+          Return_Code: -1,
+          Message: '您输入的信息有误，请重新输入!',
+          Khmc: null,
+        });
       }
       if (sms && !s.smsVerified)
-        return json(res, { Status: -1, ErrCode: -11, Message: '为了您的账户安全，请先验证资金账号绑定的手机号码再登录' });
-      if (!['15', '30', '60', '180', '360', '1800'].includes(form.duration ?? '') && !/^\d+$/.test(form.duration ?? ''))
+        return json(res, {
+          Status: -1,
+          ErrCode: -11,
+          Message: '为了您的账户安全，请先验证资金账号绑定的手机号码再登录',
+        });
+      if (
+        !['15', '30', '60', '180', '360', '1800'].includes(form.duration ?? '') &&
+        !/^\d+$/.test(form.duration ?? '')
+      )
         return json(res, refused('在线时长错误'));
       s.loggedIn = true;
       s.validatekey = randomUUID();
@@ -340,29 +354,48 @@ export async function startFakeJywg(opts: FakeJywgOptions = {}): Promise<FakeJyw
       return json(res, {
         Status: f.statusAsString ? '0' : 0,
         Message: '',
-        Data: [{ khmc: '张三', Syspm1: account, Date: d.slice(0, 10).replace(/-/g, ''), Time: d.slice(11, 19).replace(/:/g, '') }],
+        Data: [
+          {
+            khmc: '张三',
+            Syspm1: account,
+            Date: d.slice(0, 10).replace(/-/g, ''),
+            Time: d.slice(11, 19).replace(/:/g, ''),
+          },
+        ],
       });
     }
     if (path === '/Login/GetMsgVerifyCode_12') {
       const cap = s.captcha;
       delete s.captcha;
       if (!sms) return json(res, refused('无需短信验证'));
-      if (!cap || cap.randNum !== form.randNumber || cap.code !== form.vCode) return json(res, refused('图形验证码错误'));
-      if (rsaDecrypt(privateKey, form.MobileNo ?? '') !== sms.phone) return json(res, refused('手机号码与资金账号绑定的不一致'));
+      if (!cap || cap.randNum !== form.randNumber || cap.code !== form.vCode)
+        return json(res, refused('图形验证码错误'));
+      if (rsaDecrypt(privateKey, form.MobileNo ?? '') !== sms.phone)
+        return json(res, refused('手机号码与资金账号绑定的不一致'));
       s.smsSent = sms.code;
       return json(res, { Status: 0, Message: '验证码已发出' });
     }
     if (path === '/Login/GetCheckMsgVerCode_12') {
-      if (!sms || !s.smsSent || form.Vercode !== s.smsSent || rsaDecrypt(privateKey, form.MobileNo ?? '') !== sms.phone)
+      if (
+        !sms ||
+        !s.smsSent ||
+        form.Vercode !== s.smsSent ||
+        rsaDecrypt(privateKey, form.MobileNo ?? '') !== sms.phone
+      )
         return json(res, refused('短信验证码错误'));
       s.smsVerified = true;
       return json(res, { Status: 0, Message: '验证成功' });
     }
 
     // ---- logged-in pages ------------------------------------------------------------------------
-    if (req.method === 'GET' && ['/Trade/Buy', '/Trade/Sale', '/Search/Position', '/MarginTrade/Buy'].includes(path)) {
+    if (
+      req.method === 'GET' &&
+      ['/Trade/Buy', '/Trade/Sale', '/Search/Position', '/MarginTrade/Buy'].includes(path)
+    ) {
       if (!s.loggedIn)
-        return void res.writeHead(302, { location: `/Login?el=1&clear=1&returl=${encodeURIComponent(path)}` }).end();
+        return void res
+          .writeHead(302, { location: `/Login?el=1&clear=1&returl=${encodeURIComponent(path)}` })
+          .end();
       return void res
         .writeHead(200, { 'content-type': 'text/html; charset=utf-8' })
         .end(
@@ -401,23 +434,44 @@ export async function startFakeJywg(opts: FakeJywgOptions = {}): Promise<FakeJyw
       case '/Trade/GetRevokeList': {
         const qqhs = Number(form.qqhs ?? 20);
         let rows = f.orders.filter((o) => o.Wtrq === day);
-        if (path === '/Trade/GetRevokeList') rows = rows.filter((o) => ['未报', '已报', '部成'].includes(o.Wtzt));
-        return json(res, { Status: 0, Message: null, Count: rows.length, Data: rows.slice(0, qqhs), Errcode: 0 });
+        if (path === '/Trade/GetRevokeList')
+          rows = rows.filter((o) => ['未报', '已报', '部成'].includes(o.Wtzt));
+        return json(res, {
+          Status: 0,
+          Message: null,
+          Count: rows.length,
+          Data: rows.slice(0, qqhs),
+          Errcode: 0,
+        });
       }
       case '/Search/GetDealData': {
         const rows = f.orders
           .filter((o) => o.Wtrq === day && Number(o.Cjsl) > 0)
-          .map((o) => ({ Cjbh: `9${o.Wtbh}`, Wtbh: o.Wtbh, Mmlb: o.Mmlb, Zqdm: o.Zqdm, Zqmc: o.Zqmc, Cjsl: o.Cjsl, Cjjg: o.Cjjg, Cjsj: o.Wtsj, Wtsl: o.Wtsl, Wtjg: o.Wtjg, Market: o.Market }));
+          .map((o) => ({
+            Cjbh: `9${o.Wtbh}`,
+            Wtbh: o.Wtbh,
+            Mmlb: o.Mmlb,
+            Zqdm: o.Zqdm,
+            Zqmc: o.Zqmc,
+            Cjsl: o.Cjsl,
+            Cjjg: o.Cjjg,
+            Cjsj: o.Wtsj,
+            Wtsl: o.Wtsl,
+            Wtjg: o.Wtjg,
+            Market: o.Market,
+          }));
         return json(res, { Status: 0, Message: null, Count: rows.length, Data: rows });
       }
       case '/Trade/SubmitTradeV2':
       case '/MarginTrade/SubmitTradeV2': {
         const margin = path.startsWith('/Margin');
-        if (margin && form.xyjylx !== '7' && form.tradeType === 'S') return json(res, refused('信用交易类型错误'));
+        if (margin && form.xyjylx !== '7' && form.tradeType === 'S')
+          return json(res, refused('信用交易类型错误'));
         const h = f.holdings.find((x) => x.code === form.stockCode && x.market === form.market);
         const amount = Number(form.amount);
         const decimals = /^(5|1)/.test(form.stockCode ?? '') ? 3 : 2;
-        if (!new RegExp(`^\\d+(\\.\\d{1,${decimals}})?$`).test(form.price ?? '')) return json(res, refused('委托价格错误'));
+        if (!new RegExp(`^\\d+(\\.\\d{1,${decimals}})?$`).test(form.price ?? ''))
+          return json(res, refused('委托价格错误'));
         if (form.tradeType !== 'S') return json(res, refused('本测试柜台只卖出'));
         if (!h || !Number.isInteger(amount) || amount <= 0 || amount > h.kysl)
           return json(res, refused('可用股份不足'));
