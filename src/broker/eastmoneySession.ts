@@ -288,8 +288,8 @@ export class EmSession {
     this.o.prompt({
       text:
         stage === 'captcha'
-          ? `🔐 东方财富 login ${maskAccount(this.o.account)}: ${head}answer /captcha NNNN with the 4 digits in the picture.`
-          : `🔐 东方财富 SMS verification: ${head}answer /captcha NNNN with the digits in the picture; the SMS code is sent next.`,
+          ? `🔐 东方财富 login ${maskAccount(this.o.account)}: ${head}Answer /captcha NNNN with the 4 digits in the picture.`
+          : `🔐 东方财富 SMS verification: ${head}Answer /captcha NNNN with the digits in the picture; the SMS code is sent next.`,
       file,
     });
   }
