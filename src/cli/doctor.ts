@@ -422,7 +422,7 @@ async function checkBroker(config: Config, clock: Clock, timeoutMs: number): Pro
 async function checkEastmoney(config: Config, timeoutMs: number): Promise<CheckResult> {
   const name = 'broker eastmoney';
   const em = config.eastmoney!;
-  let reach = '';
+  let reach: string;
   try {
     const res = await fetch(`${em.tradeUrl}/Login`, {
       redirect: 'manual',

@@ -1,6 +1,6 @@
 /** The EASTMONEY_* keys: validated like every other key, the password never echoed. */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, describeConfig, loadConfig } from '../../src/config.ts';
+import { describeConfig, loadConfig, type ConfigError } from '../../src/config.ts';
 
 const load = (env: Record<string, string>) => loadConfig(env, { readDotEnv: false });
 const problems = (env: Record<string, string>): string[] => {
