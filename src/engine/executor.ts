@@ -87,12 +87,13 @@ export class Executor {
     let mode = t.mode;
     let noSellReason: string | undefined;
     if (mode === 'alert') noSellReason = 'alert mode: message only';
+    // Before the quantity: a broker that cannot be reached also cannot say what is sellable.
+    else if (this.o.broker.unavailable?.()) noSellReason = this.o.broker.unavailable()!;
     else if (qty <= 0)
       noSellReason =
         v.sellable > 0
           ? 'sellable quantity is not a valid lot'
           : 'nothing sellable (not held, or bought today: T+1)';
-    else if (this.o.broker.unavailable?.()) noSellReason = this.o.broker.unavailable()!;
     else if (mode === 'auto' && this.o.isPaused()) {
       mode = 'alert';
       noSellReason = 'automatic selling is paused (/resume to re-enable)';
