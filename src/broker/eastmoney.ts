@@ -84,6 +84,8 @@ export interface EastmoneyBrokerOptions {
   timeoutMs?: number;
   sellTimeoutMs?: number;
   keepAliveMs?: number;
+  /** Ask for a new login this long before the session runs out (default 5 min). */
+  renewBeforeMs?: number;
   /** Earliest resend after an ambiguous submit that a look did not find (default 15 s). */
   resendAfterMs?: number;
   /** How far a row's 委托时间 may precede the intent (clock skew with the counter). Default 60 s. */
@@ -137,6 +139,7 @@ export class EastmoneyBroker implements Broker {
       ...(o.health ? { health: o.health } : {}),
       ...(o.log ? { log: o.log } : {}),
       ...(o.keepAliveMs ? { keepAliveMs: o.keepAliveMs } : {}),
+      ...(o.renewBeforeMs ? { renewBeforeMs: o.renewBeforeMs } : {}),
       ...(o.maxFailures ? { maxFailures: o.maxFailures } : {}),
       onLoggedIn: () => void this.reconcileOpen(),
     });

@@ -189,6 +189,34 @@ describe('login', () => {
     expect((await b.positions()).length).toBe(2);
   });
 
+  it('keeps the session read while trading and notices its end without being asked', async () => {
+    // A market clock inside trading hours (wall time otherwise decides the phase).
+    const b = await open({ keepAliveMs: 100, clock: { now: () => Date.parse('2026-11-23T10:00:00+08:00') } });
+    await login(b);
+    const reads = () => fake.log.filter((l) => l.path === '/Trade/Buy').length;
+    const before = reads();
+    await until(() => reads() >= before + 2, 3000);
+    fake.expireAll();
+    await until(() => b.session.currentStage === 'captcha', 3000);
+    expect(prompts.at(-1)!.file).toBeDefined();
+  });
+
+  it('asks for a renewal captcha before the session runs out and keeps selling meanwhile', async () => {
+    const b = await open({
+      keepAliveMs: 100,
+      durationMin: 30,
+      renewBeforeMs: 30 * 60_000,
+      clock: { now: () => Date.parse('2026-11-23T10:00:00+08:00') },
+    });
+    await login(b);
+    const renewal = await until(() => prompts.find((p) => /session ends in/.test(p.text)), 3000);
+    expect(renewal.file).toBeDefined();
+    expect(b.session.loggedIn).toBe(true);
+    expect((await b.positions()).length).toBe(2);
+    expect(await b.login.answerCaptcha(fake.lastCaptcha()!)).toMatch(/logged in/);
+    expect(fake.logins).toBe(2);
+  });
+
   it('an HTML login page where JSON was expected is expiry too', async () => {
     const b = await open();
     await login(b);
