@@ -183,6 +183,8 @@ export class EmSession {
     if (this.stage !== 'logged-in') return;
     this.validatekey = undefined;
     this.renewing = false;
+    // A dead session's cookie is worth nothing: the new login starts from a fresh one.
+    this.stage = 'starting';
     this.o.log?.warn({ detail }, '东方财富 session expired');
     void this.serial(() => this.begin(true, `the 东方财富 session expired (${detail})`));
   }

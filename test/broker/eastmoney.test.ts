@@ -358,6 +358,70 @@ describe('selling', () => {
     await expect(b.cancel('sg-20261201-a1')).rejects.toMatchObject({ code: 'NOT_CANCELLABLE' });
   });
 
+  it('a partly filled order being cancelled: 部成 -> 部成待撤 -> 部撤; an unknown 委托状态 stays uncertain', async () => {
+    await fake.close();
+    fake = await startFakeJywg({
+      cancelPending: true,
+      initialWtzt: '未报',
+      holdings: [
+        { code: '002116', market: 'SA', name: '中国海诚', zqsl: 12_000, kysl: 10_000, price: '10.00' },
+      ],
+    });
+    const b = await open();
+    await login(b);
+    expect((await b.placeSell(sell())).status).toBe('submitted');
+    expect(await b.getOrder('sg-20261201-a1')).toMatchObject({ status: 'pending_new' });
+    fake.fill('130660', 3000);
+    await b.cancel('sg-20261201-a1');
+    expect(await b.getOrder('sg-20261201-a1')).toMatchObject({
+      status: 'pending_cancel',
+      filledQuantity: 3000,
+    });
+    fake.settleCancels();
+    expect(await b.getOrder('sg-20261201-a1')).toMatchObject({
+      status: 'partially_cancelled',
+      filledQuantity: 3000,
+    });
+    expect((await b.positions()).find((p) => p.symbol === '002116.SZ')!.sellable).toBe(7000);
+    fake.orders[0]!.Wtzt = '已确认';
+    const o = (await b.getOrder('sg-20261201-a1'))!;
+    expect(o.status).toBe('unknown');
+    expect(o.message).toMatch(/已确认/);
+  });
+
+  it('a fund sells with 3 decimals on HA', async () => {
+    fake.holdings.push({
+      code: '510300',
+      market: 'HA',
+      name: '沪深300ETF',
+      zqsl: 10_000,
+      kysl: 10_000,
+      price: '4.296',
+    });
+    const b = await open();
+    await login(b);
+    await b.placeSell({
+      clientOrderId: 'sg-20261201-f1',
+      symbol: '510300.SH',
+      quantity: 10_000,
+      limitPrice: '4.296',
+    });
+    expect(fake.log.at(-1)!.form).toMatchObject({ stockCode: '510300', market: 'HA', price: '4.296' });
+    expect((await b.getOrder('sg-20261201-f1'))!.limitPrice).toBe('4.296');
+  });
+
+  it('the fake refuses an empty secInfo from a Windows UA (secStage 2), which is why the adapter is not Windows', async () => {
+    const res = await fetch(`${fake.url}/Login/Authentication?validatekey=`, {
+      method: 'POST',
+      headers: {
+        'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0',
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: 'userId=540100001234&password=x&randNumber=0.1&identifyCode=1234&duration=30&authCode=&type=Z&secInfo=',
+    });
+    expect(((await res.json()) as { Message: string }).Message).toBe('请安装安全控件');
+  });
+
   it('margin accounts sell through /MarginTrade/SubmitTradeV2 with xyjylx=7 and read the key from /MarginTrade/Buy', async () => {
     const b = await open({ credit: true });
     await login(b);

@@ -86,6 +86,8 @@ export interface FakeJywgOptions {
   initialWtzt?: string;
   /** Requests per second above which the site answers 临时限制 (0: never). */
   throttlePerSecond?: number;
+  /** A cancel first shows 已报待撤 / 部成待撤 until settleCancels() (default: at once 已撤 / 部撤). */
+  cancelPending?: boolean;
 }
 
 export interface FakeJywg {
@@ -113,6 +115,8 @@ export interface FakeJywg {
   /** Simulate the counter: fills (partial when qty < remaining), 废单, or the end of a cancel. */
   fill(wtbh: string, qty: number, price?: string): void;
   rejectOrder(wtbh: string): void;
+  /** The exchange confirms pending cancels: 已报待撤 -> 已撤, 部成待撤 -> 部撤. */
+  settleCancels(): void;
   statusAsString: boolean;
   secStage2: boolean;
   close(): Promise<void>;
@@ -219,6 +223,15 @@ export async function startFakeJywg(opts: FakeJywgOptions = {}): Promise<FakeJyw
       o.Wtzt = done >= Number(o.Wtsl) ? '已成' : '部成';
       const h = f.holdings.find((x) => x.code === o.Zqdm);
       if (h) h.zqsl -= qty;
+    },
+    settleCancels() {
+      for (const o of f.orders)
+        if (o.Wtzt === '已报待撤' || o.Wtzt === '部成待撤') {
+          const left = Number(o.Wtsl) - Number(o.Cjsl);
+          o.Cdsl = String(left);
+          o.Wtzt = o.Wtzt === '部成待撤' ? '部撤' : '已撤';
+          unfreeze(o, left);
+        }
     },
     rejectOrder(wtbh: string) {
       const o = f.orders.find((x) => x.Wtbh === wtbh)!;
@@ -507,6 +520,10 @@ export async function startFakeJywg(opts: FakeJywgOptions = {}): Promise<FakeJyw
           const o = f.orders.find((x) => x.Wtrq === d && x.Wtbh === wtbh);
           if (!o) return `${wtbh ?? p}: 委托不存在`;
           if (!['未报', '已报', '部成'].includes(o.Wtzt)) return `${wtbh}: 该委托状态不允许撤单`;
+          if (opts.cancelPending) {
+            o.Wtzt = Number(o.Cjsl) > 0 ? '部成待撤' : '已报待撤';
+            return `${wtbh}: 撤单委托已提交`;
+          }
           const left = Number(o.Wtsl) - Number(o.Cjsl);
           o.Cdsl = String(left);
           o.Wtzt = Number(o.Cjsl) > 0 ? '部撤' : '已撤';
