@@ -342,6 +342,12 @@ export class EastmoneyBroker implements Broker {
         this.o.sellTimeoutMs ?? 15_000,
       );
     } catch (err) {
+      const unsent = err instanceof BrokerError || (err instanceof TransportError && !err.maybeSent);
+      if (unsent && (intent.resends ?? 0) > 0) {
+        // A second send that did not leave: the first one's fate is still what was unknown.
+        await this.mark(id, { state: 'unknown', message: intent.message ?? (err as Error).message });
+        throw new BrokerError('OUTCOME_UNKNOWN', `order ${id}: ${(err as Error).message}; still reconciling`);
+      }
       if (err instanceof BrokerError) {
         await this.forget(id);
         throw err;
