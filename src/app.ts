@@ -127,6 +127,7 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
   let loginPrompt: (p: { broker: string; text: string; file?: string }) => void = (p) => {
     loginPrompts.push(p);
   };
+  let afterLogin: () => void = () => {};
   let paper: PaperBroker | undefined;
   let relay: PtradeRelayBroker | undefined;
   switch (config.broker.kind) {
@@ -170,7 +171,11 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
         wallNow: wall,
         health,
         log: { info: (o, m) => elog.info(o, m), warn: (o, m) => elog.warn(o, m) },
-        prompt: (p) => loginPrompt({ broker: 'eastmoney', ...p }),
+        prompt: ({ loggedIn, ...p }) => {
+          loginPrompt({ broker: 'eastmoney', ...p });
+          // Holdings become readable now, not at the next periodic refresh (up to 30 s later).
+          if (loggedIn) afterLogin();
+        },
       });
       break;
     }
@@ -226,6 +231,7 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
       return found ? { name: found.name } : null;
     },
   });
+  afterLogin = () => void guard.refreshPositions();
   const sources = (): SourceStatus[] => {
     if (replay) {
       const newest = Math.max(0, ...[...last.values()].map((s) => s.ts));

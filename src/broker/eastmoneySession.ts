@@ -40,6 +40,8 @@ export interface LoginPrompt {
   text: string;
   /** A PNG in DATA_DIR to show with the text (the captcha). */
   file?: string;
+  /** Set on the prompt that announces a successful login (holdings can be read now). */
+  loggedIn?: boolean;
 }
 
 export type LoginStage =
@@ -379,6 +381,7 @@ export class EmSession {
       this.o.log?.info({ account: maskAccount(this.o.account) }, '东方财富 logged in');
       this.o.prompt({
         text: `✓ 东方财富 logged in (${maskAccount(this.o.account)}); selling through it is available.`,
+        loggedIn: true,
       });
       this.o.onLoggedIn?.();
     } catch (err) {

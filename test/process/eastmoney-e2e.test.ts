@@ -127,13 +127,15 @@ it('npm start with BROKER=eastmoney: captcha photo, 3 wrong answers stop, /login
     const auth = jywg.log.filter((l) => l.path === '/Login/Authentication').at(-1)!;
     expect(auth.ua).not.toMatch(/Windows/);
 
+    // Holdings are read right after the login (not at the next 30 s refresh): they are guarded.
+    await bot.waitFor((c) => sent(c) && /002116.*sealed at limit-up/.test(textOf(c)), 8_000, from);
+
     // 4. /positions shows Kysl as sellable.
     const pos = await say('/positions', /Positions/);
     expect(textOf(pos)).toMatch(/002116\.SZ 中国海诚 12000 \(sellable 10000\)/);
 
     // 5. Confirm mode (DEFAULT_MODE unset): the drain asks, one tap sells once at the limit-up.
     await say('/mode 002117 auto', /Mode auto for 002117/);
-    await bot.waitFor((c) => sent(c) && /002116.*sealed at limit-up/.test(textOf(c)), 15_000);
     from = bot.calls.length;
     lots['002116'] = 15_000;
     const alert = await bot.waitFor(
