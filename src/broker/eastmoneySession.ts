@@ -125,6 +125,8 @@ export class EmSession {
   private renewAsked = false;
   /** A renewal captcha is out while the current session still works. */
   private renewing = false;
+  /** After a network failure (not a refusal): when to try again by itself. */
+  private retryAt: number | undefined;
   private readonly wall: () => number;
 
   constructor(private readonly o: EmSessionOptions) {
@@ -195,7 +197,8 @@ export class EmSession {
   async restart(): Promise<string> {
     if (this.stage === 'logged-in') return `Already logged in to 东方财富 (${this.describe()}).`;
     this.failures = 0;
-    await this.serial(() => this.begin(true, 'login restarted by /login'));
+    this.retryAt = undefined;
+    await this.serial(() => this.begin(true, 'login restarted by /login', true));
     return this.stageText();
   }
 
@@ -261,8 +264,8 @@ export class EmSession {
   }
 
   /** From CheckZjzh: a captcha round, or a direct login when the site asks for none. */
-  private async begin(fresh: boolean, reason?: string): Promise<void> {
-    if (this.stage === 'stopped' && reason !== 'login restarted by /login') return;
+  private async begin(fresh: boolean, reason?: string, force = false): Promise<void> {
+    if (this.stage === 'stopped' && !force) return;
     if (fresh && this.stage !== 'logged-in') this.o.http.reset();
     this.setStage('starting', reason ?? 'logging in');
     try {
@@ -448,8 +451,13 @@ export class EmSession {
 
   /** Periodic: keep the session read, renew before it runs out, tell when it is gone. */
   private async tick(): Promise<void> {
-    if (this.stage !== 'logged-in') return;
     const now = this.wall();
+    if (this.stage === 'stopped' && this.retryAt !== undefined && now >= this.retryAt) {
+      this.retryAt = undefined;
+      await this.serial(() => this.begin(true, 'trying again after a network failure', true));
+      return;
+    }
+    if (this.stage !== 'logged-in') return;
     const phase = phaseAt(this.o.clock.now());
     const trading = phase !== 'closed';
     const left = (this.loggedInAt ?? now) + this.o.durationMin * 60_000 - now;
@@ -481,6 +489,7 @@ export class EmSession {
   }
 
   private halt(why: string): void {
+    this.retryAt = undefined;
     this.setStage('stopped', why);
     this.o.prompt({
       text: `🛑 东方财富 login stopped: ${why}. Selling through 东方财富 is unavailable; send /login to try again.`,
@@ -489,8 +498,10 @@ export class EmSession {
 
   private unreachable(err: unknown): void {
     const m = err instanceof TransportError || err instanceof Error ? err.message : String(err);
-    this.setStage('stopped', `东方财富 unreachable during login (${m})`);
-    this.o.prompt({ text: `🛑 东方财富 login failed: ${m}. Send /login to try again.` });
+    // Nothing was refused, so no lock is risked: try again by itself in a minute.
+    this.retryAt = this.wall() + 60_000;
+    this.setStage('stopped', `东方财富 unreachable during login (${m}); trying again in a minute`);
+    this.o.prompt({ text: `🛑 东方财富 login failed: ${m}. Trying again in a minute, or send /login.` });
   }
 
   private setStage(stage: LoginStage, why: string): void {

@@ -154,6 +154,18 @@ describe('login', () => {
     expect(fake.log.filter((l) => l.path === '/Login/Authentication')).toHaveLength(0);
   });
 
+  it('the site unreachable during login (nothing refused): stopped, and tried again by itself a minute later', async () => {
+    fake.fault('/Login/CheckZjzh', 'reset-before');
+    let skew = 0;
+    const b = await open({ keepAliveMs: 100, wallNow: () => Date.now() + skew });
+    await until(() => b.session.currentStage === 'stopped');
+    expect(b.unavailable()).toMatch(/unreachable during login.*trying again in a minute/);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(b.session.currentStage).toBe('stopped');
+    skew = 61_000;
+    await login(b);
+  });
+
   it('a locked account stops at once with the site message', async () => {
     fake.lock();
     const b = await open();
