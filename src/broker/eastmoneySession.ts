@@ -125,6 +125,7 @@ export class EmSession {
   private renewAsked = false;
   /** A renewal captcha is out while the current session still works. */
   private renewing = false;
+  private statusWrittenAt = 0;
   /** After a network failure (not a refusal): when to try again by itself. */
   private retryAt: number | undefined;
   private readonly wall: () => number;
@@ -159,6 +160,8 @@ export class EmSession {
   ok(what?: 'positions'): void {
     this.lastOkAt = this.wall();
     if (what === 'positions') this.positionsReadAt = this.lastOkAt;
+    // doctor judges "positions readable" by this file: keep it at most 20 s behind.
+    if (this.lastOkAt - this.statusWrittenAt >= 20_000) void this.writeStatus();
   }
 
   describe(): string {
@@ -521,6 +524,7 @@ export class EmSession {
   /** DATA_DIR/eastmoney-status.json for `doctor` (a separate process). No secrets in it. */
   async writeStatus(): Promise<void> {
     const file = join(this.o.dataDir, STATUS_FILE);
+    this.statusWrittenAt = this.wall();
     const doc = {
       pid: process.pid,
       stage: this.stage,
