@@ -126,6 +126,7 @@ export class EmSession {
   /** A renewal captcha is out while the current session still works. */
   private renewing = false;
   private statusWrittenAt = 0;
+  private statusSeq = 0;
   /** After a network failure (not a refusal): when to try again by itself. */
   private retryAt: number | undefined;
   private readonly wall: () => number;
@@ -539,7 +540,7 @@ export class EmSession {
       updatedAt: this.wall(),
     };
     try {
-      const tmp = `${file}.${process.pid}.tmp`;
+      const tmp = `${file}.${process.pid}.${++this.statusSeq}.tmp`;
       await writeFile(tmp, JSON.stringify(doc, null, 1));
       await rename(tmp, file);
     } catch {
