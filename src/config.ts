@@ -340,7 +340,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
     for (const key of Object.keys(dotEnv)) {
       if (
         !(key in SPECS) &&
-        /^(TELEGRAM|WECOM|BROKER|PAPER|SEALGUARD|QUOTE|DEFAULT|CONFIRM|POLL|LOG)_/.test(key)
+        /^(TELEGRAM|WECOM|BROKER|EASTMONEY|PAPER|SEALGUARD|QUOTE|DEFAULT|CONFIRM|POLL|LOG)_/.test(key)
       ) {
         warnings.push(`.env: ${key} is not a SealGuard setting (a typo?); it is ignored`);
       }
