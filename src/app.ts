@@ -155,6 +155,12 @@ async function startLocked(
 
   // ---- broker --------------------------------------------------------------------------
   let broker: Broker;
+  // Login prompts (东方财富 captcha) can come before the chat is up; they wait here until then.
+  const loginPrompts: { broker: string; text: string; file?: string }[] = [];
+  let loginPrompt: (p: { broker: string; text: string; file?: string }) => void = (p) => {
+    loginPrompts.push(p);
+  };
+  let afterLogin: () => void = () => {};
   let paper: PaperBroker | undefined;
   let relay: PtradeRelayBroker | undefined;
   switch (config.broker.kind) {
@@ -186,6 +192,26 @@ async function startLocked(
         await import('./broker/easytrader.ts')
       ).EasytraderBroker.open({ url: config.broker.url!, dataDir, clock });
       break;
+    case 'eastmoney': {
+      const em = config.eastmoney!;
+      const elog = child(log, 'eastmoney');
+      broker = await (
+        await import('./broker/eastmoney.ts')
+      ).EastmoneyBroker.open({
+        ...em,
+        dataDir,
+        clock,
+        wallNow: wall,
+        health,
+        log: { info: (o, m) => elog.info(o, m), warn: (o, m) => elog.warn(o, m) },
+        prompt: ({ loggedIn, ...p }) => {
+          loginPrompt({ broker: 'eastmoney', ...p });
+          // Holdings become readable now, not at the next periodic refresh (up to 30 s later).
+          if (loggedIn) afterLogin();
+        },
+      });
+      break;
+    }
     case 'ptrade':
       // Relay liveness is protocol time: the strategy polls on the real clock.
       relay = new (await import('./broker/ptradeRelay.ts')).PtradeRelayBroker({
@@ -241,6 +267,7 @@ async function startLocked(
       return found ? { name: found.name } : null;
     },
   });
+  afterLogin = () => void guard.refreshPositions();
   const sources = (): SourceStatus[] => {
     if (replay) {
       const newest = Math.max(0, ...[...last.values()].map((s) => s.ts));
@@ -385,6 +412,8 @@ async function startLocked(
 
   // ---- start -------------------------------------------------------------------------------
   await hub.start();
+  loginPrompt = (p) => bus.publish({ type: 'LoginChallenge', at: clock.now(), ...p });
+  for (const p of loginPrompts.splice(0)) loginPrompt(p);
   await guard.start();
   bus.publish({ type: 'Info', at: clock.now(), text: startupText(guard, api) });
   let ended: Promise<void> = new Promise(() => {});

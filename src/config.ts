@@ -10,10 +10,11 @@ import { z } from 'zod';
 import { formatAmount, parseAmount } from './domain/amounts.ts';
 import { parseSymbol } from './domain/symbols.ts';
 import { formatExchangeTime, parseExchangeTime } from './domain/time.ts';
+import { parsePublicKey } from './broker/eastmoneyRsa.ts';
 import type { Shares, Yuan } from './domain/types.ts';
 
 export const QUOTE_SOURCES = ['tencent', 'sina', 'eastmoney', 'sina-ws'] as const;
-export const BROKERS = ['paper', 'bridge', 'ptrade', 'easytrader'] as const;
+export const BROKERS = ['paper', 'bridge', 'ptrade', 'easytrader', 'eastmoney'] as const;
 export const GUARD_MODES = ['auto', 'confirm', 'alert'] as const;
 export const CONFIRM_DEFAULTS = ['sell', 'hold'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -51,6 +52,15 @@ export interface Config {
     sinaWsUrl?: string;
   };
   broker: { kind: BrokerKind; url?: string; token?: string };
+  /** BROKER=eastmoney: 东方财富 web trading (jywg). */
+  eastmoney?: {
+    account: string;
+    password: string;
+    tradeUrl: string;
+    publicKey?: string;
+    durationMin: number;
+    credit: boolean;
+  };
   /** Starting state of the paper broker. */
   paper: { positions: { symbol: string; shares: Shares }[]; cash?: Yuan };
   guard: {
@@ -98,6 +108,7 @@ const SECRET_KEYS = new Set([
   'WECOM_AES_KEY',
   'WECOM_WEBHOOK_KEY',
   'BROKER_TOKEN',
+  'EASTMONEY_PASSWORD',
 ]);
 
 const matching =
@@ -264,6 +275,25 @@ const SPECS = {
   BROKER: { parse: oneOf(BROKERS) },
   BROKER_URL: { parse: url(HTTP_URL, 'http://127.0.0.1:8765') },
   BROKER_TOKEN: { parse: matching(/^\S+$/, 'must be the bridge token (no spaces)') },
+  EASTMONEY_ACCOUNT: {
+    parse: matching(/^[0-9]{12}$/, 'must be the 12-digit 资金账号 of the 东方财富 account'),
+  },
+  EASTMONEY_PASSWORD: { parse: matching(/^\S+$/, 'must be the trading password (no spaces)') },
+  EASTMONEY_TRADE_URL: { parse: url(HTTP_URL, 'https://jywg.18.cn') },
+  EASTMONEY_RSA_PUBKEY: {
+    parse: (raw: string) => {
+      try {
+        parsePublicKey(raw);
+      } catch (err) {
+        throw new Bad((err as Error).message);
+      }
+      return raw;
+    },
+  },
+  EASTMONEY_DURATION: {
+    parse: wholeNumber(15, 1800, 'must be the session length in minutes, 15 to 1800 (e.g. 180)'),
+  },
+  EASTMONEY_CREDIT: { parse: flag },
   PAPER_POSITIONS: { parse: positions },
   PAPER_CASH: { parse: amount('must be an amount of yuan such as 1000000, 100w or 100万') },
   DEFAULT_MODE: { parse: oneOf(GUARD_MODES) },
@@ -310,7 +340,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
     for (const key of Object.keys(dotEnv)) {
       if (
         !(key in SPECS) &&
-        /^(TELEGRAM|WECOM|BROKER|PAPER|SEALGUARD|QUOTE|DEFAULT|CONFIRM|POLL|LOG)_/.test(key)
+        /^(TELEGRAM|WECOM|BROKER|EASTMONEY|PAPER|SEALGUARD|QUOTE|DEFAULT|CONFIRM|POLL|LOG)_/.test(key)
       ) {
         warnings.push(`.env: ${key} is not a SealGuard setting (a typo?); it is ignored`);
       }
@@ -425,6 +455,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
         `required when BROKER=${broker}: the shared secret the ${broker === 'bridge' ? 'bridge' : 'PTrade strategy'} presents`,
       );
     }
+    if (broker === 'eastmoney') {
+      for (const key of ['EASTMONEY_ACCOUNT', 'EASTMONEY_PASSWORD'] as const)
+        if (!isSet(key))
+          problem(
+            key,
+            `required when BROKER=eastmoney: ${key === 'EASTMONEY_ACCOUNT' ? 'the 12-digit 资金账号' : 'the trading password (kept in memory, sent only RSA-encrypted)'}`,
+          );
+      for (const key of ['BROKER_URL', 'BROKER_TOKEN'] as const)
+        if (isSet(key))
+          problem(
+            key,
+            'does not apply to BROKER=eastmoney (the site address is EASTMONEY_TRADE_URL); remove it',
+          );
+    }
     if (broker === 'ptrade' && !isSet('HTTP_PORT')) {
       problem(
         'HTTP_PORT',
@@ -436,6 +480,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
     }
   }
 
+  if (broker !== 'eastmoney')
+    for (const key of CONFIG_KEYS.filter((k) => /^EASTMONEY_(?!QUOTE)/.test(k) && isSet(k)))
+      problem(key, `only applies to BROKER=eastmoney, but BROKER is ${broker}; remove it`);
   if (problems.length > 0) {
     const rank = (line: string) => CONFIG_KEYS.indexOf(line.slice(0, line.indexOf(':')) as Key);
     throw new ConfigError(problems.sort((a, b) => rank(a) - rank(b)));
@@ -490,6 +537,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
         v.WECOM_TOKEN && v.WECOM_AES_KEY ? { token: v.WECOM_TOKEN, aesKey: v.WECOM_AES_KEY } : undefined,
     };
   }
+  if (broker === 'eastmoney' && v.EASTMONEY_ACCOUNT && v.EASTMONEY_PASSWORD) {
+    config.eastmoney = {
+      account: v.EASTMONEY_ACCOUNT,
+      password: v.EASTMONEY_PASSWORD,
+      tradeUrl: v.EASTMONEY_TRADE_URL ?? 'https://jywg.18.cn',
+      ...(v.EASTMONEY_RSA_PUBKEY ? { publicKey: v.EASTMONEY_RSA_PUBKEY } : {}),
+      durationMin: v.EASTMONEY_DURATION ?? 180,
+      credit: v.EASTMONEY_CREDIT ?? false,
+    };
+  }
   config.secrets = collectSecrets(merged);
   return config;
 }
@@ -542,8 +599,10 @@ export function describeConfig(config: Config): string {
     return value ? [`${name} at ${maskUrl(value)}`] : [];
   });
   const b = config.broker;
-  const broker =
-    b.kind === 'paper'
+  const em = config.eastmoney;
+  const broker = em
+    ? `eastmoney 东方财富 web (unofficial) account ****${em.account.slice(-4)} at ${maskUrl(em.tradeUrl)}, password ***, session ${em.durationMin} min${em.credit ? ', margin account' : ''}`
+    : b.kind === 'paper'
       ? `paper${config.paper.positions.length ? ` (${plural(config.paper.positions.length, 'starting position')})` : ''}${config.paper.cash !== undefined ? `, cash ${formatAmount(config.paper.cash)}` : ''}`
       : `${b.kind}${b.url ? ` at ${maskUrl(b.url)}` : ''}${b.token ? ' (token ***)' : ''}`;
   const g = config.guard;

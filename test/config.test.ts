@@ -109,7 +109,7 @@ describe('values', () => {
       'HTTP_PORT: must be a TCP port number from 0 to 65535 (got "70000")',
       'QUOTE_SOURCES: must be an ordered list of tencent, sina, eastmoney, sina-ws, e.g. tencent,sina (got "tencent,yahoo")',
       'POLL_INTERVAL_MS: must be a whole number of milliseconds >= 200 (got "fast")',
-      'BROKER: must be one of paper, bridge, ptrade, easytrader (got "futu")',
+      'BROKER: must be one of paper, bridge, ptrade, easytrader, eastmoney (got "futu")',
       'DEFAULT_THRESHOLD: must be a seal amount in yuan such as 2000w, 2000万, 0.2亿 or 20000000 (got "-5w")',
       'CONFIRM_TIMEOUT_S: must be a whole number of seconds from 1 to 3600 (got "1.5")',
       'SEALGUARD_CLOCK: must be an ISO time such as 2026-11-24T09:30:00+08:00 (got "tomorrow")',

@@ -113,8 +113,23 @@ export class BrokerError extends Error {
   }
 }
 
+/**
+ * A broker a person must log in to (东方财富 web: captcha, SMS). Chat commands reach it through
+ * GuardApi; the answers are one line for the user.
+ */
+export interface BrokerLoginControl {
+  answerCaptcha(code: string): Promise<string>;
+  answerSms(value: string): Promise<string>;
+  restart(): Promise<string>;
+  describe(): string;
+}
+
 export interface Broker {
   readonly name: string;
+  /** Present on brokers that need a person to log in. */
+  readonly login?: BrokerLoginControl;
+  /** Why no order can be placed right now (not logged in ...); undefined when one can. */
+  unavailable?(): string | undefined;
   health(): Promise<BrokerHealth>;
   account(): Promise<Account>;
   positions(): Promise<Position[]>;

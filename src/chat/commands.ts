@@ -68,6 +68,19 @@ export const COMMANDS: CommandSpec[] = [
     example: '/confirm Ab3dE9xy',
   },
   { name: 'hold', args: '<action id>', help: 'decline a pending confirm', example: '/hold Ab3dE9xy' },
+  {
+    name: 'captcha',
+    args: '<4 digits>',
+    help: '东方财富 login: the digits in the captcha picture',
+    example: '/captcha 1234',
+  },
+  {
+    name: 'sms',
+    args: '<digits>',
+    help: '东方财富 SMS verification: phone tail or the texted code, as asked',
+    example: '/sms 123456',
+  },
+  { name: 'login', args: '', help: '东方财富: log in again (after stopped attempts)', example: '/login' },
   { name: 'help', args: '', help: 'this list', example: '/help' },
 ];
 
@@ -355,6 +368,25 @@ async function dispatch(api: GuardApi, inv: Invocation): Promise<Reply> {
         usage(head === 'hold' ? 'hold' : 'confirm', 'give the action id shown with the alert');
       const r = await api.resolve(a[0]!, head === 'hold' ? 'hold' : 'sell', inv.user);
       return reply(undefined, `${r.ok ? '✓' : '✗'} ${r.message}`);
+    }
+    case 'captcha':
+    case 'sms':
+    case 'login': {
+      const login = api.brokerLogin();
+      if (!login)
+        return reply(
+          undefined,
+          `✗ /${head} is for a broker that needs a login (BROKER=eastmoney); this one does not.`,
+        );
+      if (head === 'login') {
+        if (a.length !== 0) usage('login', 'login takes no argument');
+        return reply(undefined, await login.restart());
+      }
+      if (a.length !== 1) usage(head, `${head} takes one answer`);
+      return reply(
+        undefined,
+        head === 'captcha' ? await login.answerCaptcha(a[0]!) : await login.answerSms(a[0]!),
+      );
     }
     default:
       return reply(undefined, `✗ Unknown command "/${head}". Send /help for the list.`);

@@ -29,6 +29,7 @@ export const DEFAULT_LEVELS: Record<GuardEventType, NotifyLevel> = {
   BrokerDown: 'on',
   BrokerUp: 'on',
   Info: 'on',
+  LoginChallenge: 'on',
   Incident: 'on',
   DailySummary: 'on',
 };
@@ -74,6 +75,8 @@ export class NotificationPolicy {
     const r = render(e);
     const n: Notification = { type: e.type, reply: r, silent: level === 'silent' };
     if (e.type === 'SellTriggered' && e.actionId) n.actionId = e.actionId;
+    if (e.type === 'LoginChallenge' && e.file)
+      n.photos = [{ file: e.file, caption: '东方财富 验证码 captcha: /captcha NNNN' }];
     if (e.type === 'DailySummary' && e.charts?.length)
       n.photos = e.charts.map((c) => ({
         file: c.file,
@@ -185,6 +188,9 @@ export function render(e: GuardEvent): Reply {
       return { lines: ['🔌 Broker reachable again.'] };
     case 'Info':
       return { lines: [e.text] };
+    case 'LoginChallenge':
+      // Channels without pictures (console) get the file's path to open.
+      return { lines: e.file ? [e.text, `Picture: ${e.file}`] : [e.text] };
     case 'Incident':
       return { lines: [`${e.resolved ? '✅ Resolved' : e.level === 'error' ? '🛑' : '⚠️'} ${e.text}`] };
     case 'DailySummary':

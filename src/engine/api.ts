@@ -2,7 +2,7 @@
  * The engine as the chat layer sees it. Channels call these and render the answers; they never
  * touch a broker or a feed themselves.
  */
-import type { Account, Broker, Order, Position } from '../broker/broker.ts';
+import type { Account, Broker, BrokerLoginControl, Order, Position } from '../broker/broker.ts';
 import type { Clock } from '../domain/clock.ts';
 import { phaseAt } from '../domain/session.ts';
 import { exchangeDate, formatExchangeTime } from '../domain/time.ts';
@@ -110,6 +110,11 @@ export class GuardApi {
       (await this.o.guard.refreshPositions()) ??
       Promise.reject(new Error(this.o.guard.brokerStatus().error || 'broker unavailable'))
     );
+  }
+
+  /** The broker's login controls (/captcha, /sms, /login), when it needs a person to log in. */
+  brokerLogin(): BrokerLoginControl | undefined {
+    return this.o.broker.login;
   }
 
   balance(): Promise<Account> {

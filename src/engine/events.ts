@@ -62,6 +62,16 @@ export type GuardEvent =
   | (Base & { type: 'Info'; text: string })
   | (Base & {
       /**
+       * A broker login needs the owner (东方财富 captcha picture, SMS code) or has news (logged in,
+       * attempts stopped). `file` is a PNG in DATA_DIR for channels that show pictures.
+       */
+      type: 'LoginChallenge';
+      broker: string;
+      text: string;
+      file?: string;
+    })
+  | (Base & {
+      /**
        * A problem around the guard (a chat unreachable, polling dead, disk full, clock skew, an
        * order outcome unknown), told once when it starts and once when it ends. `component` is
        * the reporter; a channel does not get its own incident (it could not deliver it anyway).

@@ -150,6 +150,8 @@ export class Executor {
     let mode = t.mode;
     let noSellReason: string | undefined;
     if (mode === 'alert') noSellReason = 'alert mode: message only';
+    // Before the quantity: a broker that cannot be reached also cannot say what is sellable.
+    else if (this.o.broker.unavailable?.()) noSellReason = this.o.broker.unavailable()!;
     else if (qty <= 0)
       noSellReason =
         v.sellable > 0
