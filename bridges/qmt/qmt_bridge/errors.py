@@ -46,10 +46,6 @@ def in_flight(client_order_id: str) -> BridgeError:
     )
 
 
-def not_cancellable(what: str, status: str) -> BridgeError:
-    return BridgeError(422, "NOT_CANCELLABLE", f"order {what!r} is already {status}")
-
-
 def broker_rejected(message: str, extra: Optional[dict[str, Any]] = None) -> BridgeError:
     return BridgeError(422, "BROKER_REJECTED", message, extra=extra)
 
