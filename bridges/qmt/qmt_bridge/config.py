@@ -36,6 +36,9 @@ def parse_config(argv: Optional[Sequence[str]] = None, env: Optional[dict[str, s
                         help="seconds without a quote event before a keepalive comment (at most 5)")
     parser.add_argument("--stuck-after", type=float, default=10.0,
                         help="seconds after which a call into xtquant counts as hung")
+    parser.add_argument("--no-login-check", action="store_true",
+                        help="do not compare the account and its type with query_account_infos() "
+                             "(only if that check misjudges your xtquant build)")
     parser.add_argument("--cancel-wait", type=float, default=2.0,
                         help="seconds a cancel waits for the counter's answer before replying 202")
     parser.add_argument("--cancel-retry-after", type=float, default=30.0,
@@ -65,5 +68,5 @@ def parse_config(argv: Optional[Sequence[str]] = None, env: Optional[dict[str, s
         store_path=args.store, host=args.host, port=args.port, deadline=args.deadline,
         quotes=not args.no_quotes, keepalive=args.keepalive, stuck_after=args.stuck_after,
         account_type=args.account_type, cancel_wait=args.cancel_wait,
-        cancel_retry_after=args.cancel_retry_after,
+        cancel_retry_after=args.cancel_retry_after, check_login=not args.no_login_check,
     )

@@ -53,6 +53,7 @@ class QmtSession:
         account_type: str = "stock",
         on_cancel_error: Optional[Callable[[Any], None]] = None,
         deadline: float = 5.0,
+        check_login: bool = True,
     ) -> None:
         if account_type not in XT_ACCOUNT_TYPES:
             raise ValueError(f"account type must be one of {', '.join(XT_ACCOUNT_TYPES)}")
@@ -60,6 +61,7 @@ class QmtSession:
         self.account_type = account_type
         self._on_cancel_error = on_cancel_error
         self._deadline = deadline
+        self._check_login = check_login
         # Why the last connect was refused because of the account (None when it was not).
         self.account_problem: Optional[str] = None
         # Set when the logged-in accounts could not be listed (old build, failed query).
@@ -222,6 +224,7 @@ class QmtSession:
         rc = trader.connect()
         if rc != 0:
             log.warning("connect() to miniQMT returned %s (session %s)", rc, session_id)
+            self.account_problem = None  # unknown again until miniQMT answers
             _quietly(trader.stop)
             return False
         xt_name, _ = XT_ACCOUNT_TYPES[self.account_type]
@@ -258,6 +261,8 @@ class QmtSession:
         account id used as STOCK (or the reverse) would send 担保品卖出 to the wrong counter, or
         fail order by order with nothing but -1. Builds before 2022-06-27 cannot list accounts;
         then the check is skipped and /v1/health says so."""
+        if not self._check_login:
+            return
         lister = getattr(trader, "query_account_infos", None)
         if lister is None:
             self._unverified("this xtquant build has no query_account_infos (added 2022-06-27)")
@@ -284,13 +289,16 @@ class QmtSession:
             self._unverified("query_account_infos listed no accounts")
             return
         self.account_unverified = None
-        xt_name, xt_type = XT_ACCOUNT_TYPES[self.account_type]
+        xt_name = XT_ACCOUNT_TYPES[self.account_type][0]
         same_id = [info for info in infos if str(getattr(info, "account_id", "")) == self.account_id]
-        if any(_int(getattr(info, "account_type", None)) == xt_type for info in same_id):
+        # The doc gives XtAccountInfo.account_type as the int of the data dictionary (2, 3); a
+        # build that sends the name ('CREDIT') is read the same way.
+        if any(_type_name(getattr(info, "account_type", None)) == xt_name for info in same_id):
             return
         masked = mask_account(self.account_id)
-        listed = ", ".join(f"{mask_account(str(getattr(i, 'account_id', '')))} {_type_name(getattr(i, 'account_type', None))}"
-                           for i in infos)
+        listed = ", ".join(
+            f"{mask_account(str(getattr(i, 'account_id', '')))} {_type_name(getattr(i, 'account_type', None))}"
+            for i in infos)
         if same_id:
             kinds = " and ".join(sorted({_type_name(getattr(i, "account_type", None)) for i in same_id}))
             raise AccountMismatch(
@@ -348,9 +356,11 @@ def _int(value: Any) -> Optional[int]:
 
 
 def _type_name(value: Any) -> str:
+    if isinstance(value, str) and not value.strip().isdigit():
+        return value.strip().upper()
     number = _int(value)
     if number is None:
-        return str(value).upper()
+        return str(value)
     return XT_TYPE_NAMES.get(number, f"type {number}")
 
 

@@ -49,6 +49,7 @@ class BridgeCase(unittest.TestCase):
     account_type = "stock"
     cancel_wait = 0.5
     cancel_retry_after = 30.0
+    check_login = True
     connect_on_start = True  # False: the test expects the first connect to be refused
 
     def setUp(self) -> None:
@@ -79,7 +80,7 @@ class BridgeCase(unittest.TestCase):
             store_path=self.store_path, port=0, deadline=self.deadline, backoff=(0.05,),
             stuck_after=self.stuck_after, keepalive=self.keepalive, quote_probe=self.quote_probe,
             account_type=self.account_type, cancel_wait=self.cancel_wait,
-            cancel_retry_after=self.cancel_retry_after,
+            cancel_retry_after=self.cancel_retry_after, check_login=self.check_login,
         )
         self.bridge = Bridge(config, clock=lambda: NOW)
         self.bridge.start()

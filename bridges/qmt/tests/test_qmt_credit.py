@@ -134,3 +134,19 @@ class AccountNotLoggedIn(CreditCase):
         self.assertIn("no CREDIT account ****0365 logged in", message)
         self.assertIn("****9999 STOCK", message)
         self.assert_error(self.sell(), 503, "BRIDGE_NOT_READY", retryable=False)
+
+
+class NamesInsteadOfNumbers(CreditCase):
+    def prepare_counter(self) -> None:
+        COUNTER.accounts = [XtAccountInfo(ACCOUNT, "CREDIT")]  # type: ignore[arg-type]
+
+    def test_a_build_that_names_the_type_is_read_the_same_way(self) -> None:
+        self.assertEqual(self.sell()[0], 201)
+
+
+class LoginCheckOff(CreditCase):
+    check_login = False
+
+    def test_no_login_check_does_not_list_accounts(self) -> None:
+        self.assertNotIn("query_account_infos", COUNTER.query_calls)
+        self.assertEqual(self.sell()[0], 201)

@@ -16,6 +16,7 @@ import threading
 import time
 from typing import Any, Optional
 
+from . import xtconstant
 from .xttype import XtAccountInfo, XtAsset, XtCancelError, XtCreditDetail, XtOrder, XtOrderError
 
 LIVE = (48, 49, 50, 55)  # statuses a cancel can still act on
@@ -123,7 +124,9 @@ class FakeCounter:
             XtOrderError("1000000365", order_id, error_id, message, order.strategy_name, order.order_remark))
 
     def logged_in(self, account: Any) -> bool:
-        return any(a.account_id == account.account_id and a.account_type == account.account_type
+        names = {name: number for number, name in xtconstant.ACCOUNT_TYPE_DICT.items()}
+        return any(a.account_id == account.account_id
+                   and names.get(a.account_type, a.account_type) == account.account_type  # type: ignore[call-overload]
                    for a in self.accounts)
 
     def account_infos(self) -> list[XtAccountInfo]:
