@@ -282,10 +282,9 @@ class OrderDesk:
 
     def _send_cancel(self, order_id: int, record: Optional[Record], order: Any, day: str) -> Response:
         key = str(order_id)
-        settled = threading.Event()
+        outlived = threading.Event()  # set once the deadline passed with the call still running
 
         def settle(state: str, message: Optional[str] = None) -> None:
-            settled.set()
             self._store.settle_cancel(self._account, day, key, state, self._clock(), message)
 
         def call(trader: Any, account: Any) -> Any:
@@ -300,7 +299,7 @@ class OrderDesk:
 
         def finished(done: Any) -> None:
             self._release_cancel(key)
-            if settled.is_set():  # a late answer to a call that outlived its deadline
+            if outlived.is_set():  # a late answer to a call that outlived its deadline
                 if done.exception() is None and done.result() == CANCEL_SENT:
                     self._store.settle_cancel(self._account, day, key, "sent", self._clock(),
                                               "cancel_order_stock answered 0 after the deadline")
@@ -309,6 +308,7 @@ class OrderDesk:
         try:
             rc = future.result(timeout=self._deadline)
         except FutureTimeout:
+            outlived.set()
             settle("unknown", f"cancel_order_stock did not answer within {self._deadline:g}s")
             log.warning("cancel of QMT order %s outlived %.1fs", order_id, self._deadline)
             return self._cancel_outcome(order_id, record, order, wait=False)
