@@ -47,7 +47,7 @@ class BridgeCase(unittest.TestCase):
     keepalive = 3.0
     quote_probe = 0.05
     account_type = "stock"
-    cancel_wait = 0.5
+    cancel_wait = 2.0  # ends as soon as the order is final; only "pending" tests wait it out
     cancel_retry_after = 30.0
     check_login = True
     connect_on_start = True  # False: the test expects the first connect to be refused

@@ -144,6 +144,7 @@ class Refused(BridgeCase):
 
 class TimedOut(BridgeCase):
     deadline = 0.3
+    cancel_wait = 0.3
 
     def test_a_cancel_call_that_outlives_its_deadline_is_unknown_and_reconciled_by_query(self) -> None:
         self.sell()
@@ -170,6 +171,8 @@ class TimedOut(BridgeCase):
 
 
 class Restart(BridgeCase):
+    cancel_wait = 0.3
+
     def prepare_counter(self) -> None:
         COUNTER.cancel_confirm_after = None
 
