@@ -6,6 +6,14 @@ an id stays "in flight" until its order_stock() call returns, however long that 
 answer that leaves the outcome open (-2 from old builds' internal timeout, an exception, any
 other non-positive id) makes the id "unknown": it is reconciled by order_remark and never sent
 again, because the request may already be at the counter.
+
+Cancels are never assumed either: cancel_order_stock's 0 only says the request left, so the
+answer is the order's own state, read back from QMT (pushes and query_stock_order) for up to
+--cancel-wait seconds: 200 with the final order (54 cancelled, 53 partially cancelled with its
+filled quantity, or 56 filled when the cancel came too late), else 202 with the order as it is
+and a `cancel` state to resolve by GET. One cancel per order reaches the counter: the attempt is
+on disk before the call, and while it may still act (in flight, sent, or unknown) a repeat is
+answered from the order, not sent again.
 """
 from __future__ import annotations
 
@@ -19,7 +27,7 @@ from typing import Any, Callable, Optional
 from . import errors
 from .errors import BridgeError
 from .session import BrokerTimeout, QmtSession
-from .store import IdempotencyStore, Record
+from .store import CancelRecord, IdempotencyStore, Record
 from .wire import (
     FINAL_STATUSES,
     SellOrder,
@@ -34,9 +42,16 @@ log = logging.getLogger("qmt_bridge.desk")
 
 STRATEGY_NAME = "sealguard"
 STOCK_SELL = 24  # xtconstant.STOCK_SELL
+CREDIT_SELL = 24  # xtconstant.CREDIT_SELL 担保品卖出: same number; the CREDIT account makes it one
 FIX_PRICE = 11  # xtconstant.FIX_PRICE
 ORDER_FAILED = -1  # order_stock's documented refusal
 ORDER_TIMED_OUT = -2  # old xttrader.py: asyncio.wait_for(future, 5) expired after the request left
+# cancel_order_stock: 0 request sent, -1 failed (old builds: 委托已完成撤单失败), -2 (old builds)
+# 未找到对应委托编号 or their internal wait expired, -3 (old builds) 账号未登陆.
+CANCEL_SENT = 0
+CANCEL_FAILED = -1
+CANCEL_NOT_LOGGED_IN = -3
+CANCEL_POLL = 0.2  # seconds between query_stock_order reads while waiting for a cancel's outcome
 
 Response = tuple[int, dict[str, Any]]
 
@@ -48,15 +63,22 @@ class OrderDesk:
         store: IdempotencyStore,
         deadline: float,
         clock: Callable[[], float] = time.time,
+        cancel_wait: float = 2.0,
+        cancel_retry_after: float = 30.0,
     ) -> None:
         self._session = session
         self._store = store
         self._deadline = deadline
         self._clock = clock
+        self._cancel_wait = cancel_wait
+        self._cancel_retry_after = cancel_retry_after
         self._lock = threading.Lock()
         self._in_flight: set[str] = set()
         self._pushed_at: dict[str, float] = {}
         self._errors: dict[str, str] = {}
+        self._changed = threading.Condition()  # notified on every order push and cancel error
+        self._cancelling: set[str] = set()  # QMT order ids whose cancel_order_stock is running
+        self._cancel_errors: dict[str, str] = {}  # QMT order id -> on_cancel_error text
 
     @property
     def _account(self) -> str:
@@ -69,9 +91,17 @@ class OrderDesk:
 
     def order_pushed(self, order: Any) -> None:
         self._pushed_at[str(order.order_id)] = self._clock()
+        with self._changed:
+            self._changed.notify_all()
 
     def order_failed(self, error: Any) -> None:
         self._errors[str(error.order_id)] = f"{error.error_id} {error.error_msg}".strip()
+
+    def cancel_failed(self, error: Any) -> None:
+        """on_cancel_error: the counter refused a cancel (XtCancelError)."""
+        with self._changed:
+            self._cancel_errors[str(error.order_id)] = f"{error.error_id} {error.error_msg}".strip()
+            self._changed.notify_all()
 
     # -- place ---------------------------------------------------------------------------
 
@@ -87,7 +117,7 @@ class OrderDesk:
             if record is not None and record.state in ("placed", "rejected"):
                 return _replay(record)
             if not self._session.connected:
-                raise errors.disconnected()
+                raise self._session.not_connected_error()
             self._in_flight.add(cid)
         handed_off = False
         try:
@@ -117,7 +147,7 @@ class OrderDesk:
         def call(trader: Any, account: Any) -> Response:
             try:
                 order_id = trader.order_stock(
-                    account, order.symbol, STOCK_SELL, order.quantity, FIX_PRICE, price,
+                    account, order.symbol, CREDIT_SELL if self._session.credit else STOCK_SELL, order.quantity, FIX_PRICE, price,
                     STRATEGY_NAME, remark,
                 )
                 return self._settle(cid, day, order_id)
@@ -205,7 +235,8 @@ class OrderDesk:
         orders = self._today_orders()
         records = self._store.today(self._account, self._day())
         by_remark = {r.remark: r for r in records}
-        listed = [self._order_json(o, by_remark.get(str(o.order_remark or ""))) for o in orders]
+        cancels = self._store.cancels_today(self._account, self._day())
+        listed = [self._order_json(o, by_remark.get(str(o.order_remark or "")), cancels) for o in orders]
         seen = {str(o.order_remark or "") for o in orders}
         for record in records:
             if record.remark not in seen and record.state != "not_placed":
@@ -217,26 +248,138 @@ class OrderDesk:
         if order is None:
             if record is not None and record.client_order_id in self._in_flight:
                 raise errors.in_flight(record.client_order_id)
+            if record is not None and record.state == "unknown":
+                raise errors.outcome_unknown(record.client_order_id, "the order is not in QMT's orders yet")
             raise errors.not_found(order_ref)
-        status = status_of(order.order_status)
-        if status in FINAL_STATUSES:
-            raise errors.not_cancellable(order_ref, status)
-        order_id = int(order.order_id)
+        if status_of(order.order_status) in FINAL_STATUSES:
+            return 200, self._order_json(order, record)
+        day, order_id = self._day(), int(order.order_id)
+        key = str(order_id)
+        with self._lock:
+            previous = self._store.cancel_of(self._account, day, key)
+            if key in self._cancelling or (previous is not None and self._may_still_act(previous, order)):
+                send = False
+            else:
+                send = True
+                self._cancelling.add(key)
+                self._store.begin_cancel(self._account, day, key, self._clock())
+                with self._changed:
+                    self._cancel_errors.pop(key, None)
+        if not send:
+            # A cancel for this order is already at the counter (or may be): never a second one.
+            return self._cancel_outcome(order_id, record, order)
+        return self._send_cancel(order_id, record, order, day)
+
+    def _may_still_act(self, previous: CancelRecord, order: Any) -> bool:
+        """An earlier attempt that may still take effect blocks a new one: one that is running
+        or unanswered, or one QMT took, unless it is older than --cancel-retry-after while the
+        order does not show 已报待撤/部成待撤 (then that request evidently got lost)."""
+        if previous.state == "refused":
+            return False
+        if status_of(order.order_status) == "pending_cancel":
+            return True
+        return self._clock() - previous.requested_at < self._cancel_retry_after
+
+    def _send_cancel(self, order_id: int, record: Optional[Record], order: Any, day: str) -> Response:
+        key = str(order_id)
+        outlived = threading.Event()  # set once the deadline passed with the call still running
+
+        def settle(state: str, message: Optional[str] = None) -> None:
+            self._store.settle_cancel(self._account, day, key, state, self._clock(), message)
+
+        def call(trader: Any, account: Any) -> Any:
+            return trader.cancel_order_stock(account, order_id)
+
         try:
-            rc = self._session.call(lambda t, a: t.cancel_order_stock(a, order_id), self._deadline,
-                                    key=("cancel", order_id), label="cancel_order_stock")
-        except BrokerTimeout:
-            raise errors.outcome_unknown(order_ref) from None
-        if rc == ORDER_TIMED_OUT:
-            # Old builds answer -2 both after their internal timeout and for "no such order":
-            # either way only the order's own status tells.
-            raise errors.outcome_unknown(order_ref, "cancel_order_stock returned -2")
-        if rc != 0:
+            future = self._session.submit(call, key=("cancel", order_id), label="cancel_order_stock")
+        except BridgeError as exc:
+            settle("refused", f"not sent: {exc.message}")
+            self._release_cancel(key)
+            raise
+
+        def finished(done: Any) -> None:
+            self._release_cancel(key)
+            if outlived.is_set():  # a late answer to a call that outlived its deadline
+                if done.exception() is None and done.result() == CANCEL_SENT:
+                    self._store.settle_cancel(self._account, day, key, "sent", self._clock(),
+                                              "cancel_order_stock answered 0 after the deadline")
+
+        future.add_done_callback(finished)
+        try:
+            rc = future.result(timeout=self._deadline)
+        except FutureTimeout:
+            outlived.set()
+            settle("unknown", f"cancel_order_stock did not answer within {self._deadline:g}s")
+            log.warning("cancel of QMT order %s outlived %.1fs", order_id, self._deadline)
+            return self._cancel_outcome(order_id, record, order, wait=False)
+        except Exception as exc:  # xtquant's own exceptions: the request may have left
+            settle("unknown", f"cancel_order_stock raised {type(exc).__name__}")
+            log.warning("cancel_order_stock raised for %s: %s", order_id, exc)
+            return self._cancel_outcome(order_id, record, order, wait=False)
+
+        if rc == CANCEL_SENT:
+            settle("sent")
+            return self._cancel_outcome(order_id, record, order)
+        if rc == CANCEL_NOT_LOGGED_IN:
+            settle("refused", "cancel_order_stock returned -3 (account not logged in)")
+            raise errors.not_ready("QMT says the account is not logged in (cancel_order_stock returned -3)")
+        if rc == CANCEL_FAILED:
+            # Mostly "the order is already final": its final state is the answer, not an error.
+            settle("refused", "cancel_order_stock returned -1")
+            final = self._wait_for_outcome(order_id, order, self._cancel_wait)[0]
+            if status_of(final.order_status) in FINAL_STATUSES:
+                return 200, self._order_json(final, record)
             if not self._session.connected:
-                raise errors.disconnected()
-            raise errors.broker_rejected(f"QMT refused to cancel order {order_id} (rc {rc})")
-        cid = record.client_order_id if record else _client_id(order)
-        return 202, {"client_order_id": cid, "broker_order_id": str(order_id), "status": "pending_cancel"}
+                raise self._session.not_connected_error()
+            raise errors.broker_rejected(
+                f"QMT refused to cancel order {order_id} (cancel_order_stock returned -1)",
+                {"order": self._order_json(final, record)})
+        # -2 from old builds (its own 5 s wait expired, or no such order) and anything else:
+        # only the order's state can tell whether the cancel reached the counter.
+        settle("unknown", f"cancel_order_stock returned {rc!r}")
+        log.warning("cancel_order_stock returned %r for %s: outcome unknown", rc, order_id)
+        return self._cancel_outcome(order_id, record, order, wait=False)
+
+    def _cancel_outcome(self, order_id: int, record: Optional[Record], order: Any, wait: bool = True) -> Response:
+        """200 with the final order, 422 when the counter refused the cancel (on_cancel_error)
+        while the order is live, else 202 with the order as it is now."""
+        current, refusal = self._wait_for_outcome(order_id, order, self._cancel_wait if wait else 0.0)
+        if status_of(current.order_status) in FINAL_STATUSES:
+            return 200, self._order_json(current, record)
+        key = str(order_id)
+        if refusal is not None:
+            self._store.settle_cancel(self._account, self._day(), key, "refused", self._clock(),
+                                      f"on_cancel_error: {refusal}")
+            raise errors.broker_rejected(f"the counter refused to cancel order {order_id}: {refusal}",
+                                         {"order": self._order_json(current, record)})
+        return 202, self._order_json(current, record)
+
+    def _wait_for_outcome(self, order_id: int, order: Any, seconds: float) -> tuple[Any, Optional[str]]:
+        """The order once final (or at the end of `seconds`), and an on_cancel_error if one came."""
+        key = str(order_id)
+        until = time.monotonic() + seconds
+        current = order
+        while True:
+            try:
+                current = self._query_order(order_id) or current
+            except BridgeError:
+                return current, None  # QMT is not answering queries: report what is known
+            with self._changed:
+                refusal = self._cancel_errors.get(key)
+            if status_of(current.order_status) in FINAL_STATUSES or refusal is not None:
+                return current, refusal
+            left = until - time.monotonic()
+            if left <= 0:
+                return current, None
+            with self._changed:
+                self._changed.wait(min(left, CANCEL_POLL))
+
+    def _release_cancel(self, key: str) -> None:
+        with self._lock:
+            self._cancelling.discard(key)
+
+    def _cancel_json(self, order: Any, record: Optional[Record]) -> dict[str, Any]:
+        return self._order_json(order, record)
 
     def reconcile_pending(self) -> None:
         """At start-up: records left pending by a crash are matched to QMT's orders by remark."""
@@ -289,17 +432,41 @@ class OrderDesk:
                                      key="query_stock_orders", label="query_stock_orders")
         if orders is not None:
             return list(orders)
-        asset = self._session.query(lambda t, a: t.query_stock_asset(a), self._deadline,
-                                    key="query_stock_asset", label="query_stock_asset")
+        asset = self._session.query(self._session.query_asset, self._deadline,
+                                    key="query_asset", label="query_asset")
         if asset is None:
             raise errors.not_ready("QMT cannot list today's orders right now")
         return []
 
-    def _order_json(self, order: Any, record: Optional[Record]) -> dict[str, Any]:
+    def _order_json(self, order: Any, record: Optional[Record],
+                    cancels: Optional[dict[str, CancelRecord]] = None) -> dict[str, Any]:
         order_id = str(order.order_id)
         updated = self._pushed_at.get(order_id) or float(getattr(order, "order_time", 0) or 0)
         cid = record.client_order_id if record else _client_id(order)
-        return order_json(order, cid, updated or self._clock(), self._errors.get(order_id))
+        result = order_json(order, cid, updated or self._clock(), self._errors.get(order_id))
+        attempt = (cancels.get(order_id) if cancels is not None
+                   else self._store.cancel_of(self._account, self._day(), order_id))
+        if attempt is not None:
+            result["cancel"] = self._cancel_view(attempt, order)
+        return result
+
+    def _cancel_view(self, attempt: CancelRecord, order: Any) -> dict[str, Any]:
+        """The last cancel attempt as the client sees it: pending (at the counter or being
+        sent), unknown (may or may not have reached it), refused, or done (the order is final)."""
+        if status_of(order.order_status) in FINAL_STATUSES:
+            state = "done"
+        elif attempt.state == "sending":
+            # Not running in this process: the bridge died during the call.
+            state = "pending" if attempt.broker_order_id in self._cancelling else "unknown"
+        elif attempt.state == "sent":
+            state = "pending"
+        else:
+            state = attempt.state
+        view: dict[str, Any] = {"state": state, "requested_at": iso_time(attempt.requested_at),
+                                "attempts": attempt.attempts}
+        if attempt.message and state != "done":
+            view["message"] = attempt.message
+        return view
 
     def _unseen_json(self, record: Record) -> dict[str, Any]:
         """An order QMT does not list (yet): still in flight, refused, or lost in a crash."""

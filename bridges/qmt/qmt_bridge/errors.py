@@ -1,21 +1,23 @@
 """The protocol's error envelope: every failure the client sees is one of these."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 
 class BridgeError(Exception):
     """An answer the client must act on, carrying its HTTP status and protocol code."""
 
-    def __init__(self, http_status: int, code: str, message: str, retryable: bool = False) -> None:
+    def __init__(self, http_status: int, code: str, message: str, retryable: bool = False,
+                 extra: Optional[dict[str, Any]] = None) -> None:
         super().__init__(message)
         self.http_status = http_status
         self.code = code
         self.message = message
         self.retryable = retryable
+        self.extra = extra or {}  # beside "error", e.g. the order a refused cancel left as it was
 
     def envelope(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message, "retryable": self.retryable}}
+        return {"error": {"code": self.code, "message": self.message, "retryable": self.retryable}, **self.extra}
 
 
 def invalid(message: str) -> BridgeError:
@@ -44,12 +46,8 @@ def in_flight(client_order_id: str) -> BridgeError:
     )
 
 
-def not_cancellable(what: str, status: str) -> BridgeError:
-    return BridgeError(422, "NOT_CANCELLABLE", f"order {what!r} is already {status}")
-
-
-def broker_rejected(message: str) -> BridgeError:
-    return BridgeError(422, "BROKER_REJECTED", message)
+def broker_rejected(message: str, extra: Optional[dict[str, Any]] = None) -> BridgeError:
+    return BridgeError(422, "BROKER_REJECTED", message, extra=extra)
 
 
 def disconnected() -> BridgeError:

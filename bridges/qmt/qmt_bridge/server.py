@@ -45,6 +45,14 @@ class BridgeConfig:
     keepalive: float = 3.0  # seconds without an event before a ": keepalive" comment (protocol: <= 5)
     quote_probe: float = 3.0  # how often the quote service is checked, as xtdata.run() does
     quote_chunk: int = 100  # codes per get_full_tick call for first frames
+    account_type: str = "stock"  # "credit": a 融资融券 account, sells are 担保品卖出 (CREDIT_SELL)
+    cancel_wait: float = 2.0  # seconds a cancel waits for the counter's 54/53 before answering 202
+    # A cancel that was sent (or may have been) blocks a second one for this long, unless the
+    # order shows 已报待撤; after that, with the order still live, a new cancel is sent.
+    cancel_retry_after: float = 30.0
+    # False skips the query_account_infos check of the account's login and type (for a build
+    # whose XtAccountInfo the check misreads; the README asks to report that).
+    check_login: bool = True
 
 
 class Bridge:
@@ -64,8 +72,13 @@ class Bridge:
             on_order=lambda order: self.desk.order_pushed(order),
             on_order_error=lambda error: self.desk.order_failed(error),
             stuck_after=config.stuck_after,
+            account_type=config.account_type,
+            on_cancel_error=lambda error: self.desk.cancel_failed(error),
+            deadline=config.deadline,
+            check_login=config.check_login,
         )
-        self.desk = OrderDesk(self.session, self.store, config.deadline, clock)
+        self.desk = OrderDesk(self.session, self.store, config.deadline, clock, config.cancel_wait,
+                              config.cancel_retry_after)
         self.quotes: Optional[QuoteHub] = (
             QuoteHub(clock, config.deadline, config.quote_probe, config.backoff, config.quote_chunk,
                      config.stuck_after)
@@ -114,6 +127,7 @@ class Bridge:
             "broker": "qmt",
             "connected": connected,
             "account_id": mask_account(self.config.account),
+            "account_type": self.config.account_type,
             "trading_day": trading_day(now),
             "server_time": iso_time(now),
         }
@@ -127,6 +141,9 @@ class Bridge:
     def warnings(self) -> list[str]:
         """What an operator should fix, worded for them; /v1/health lists it when non-empty."""
         found = list(self.session.caps.warnings)
+        for problem in (self.session.account_problem, self.session.account_unverified):
+            if problem:
+                found.append(problem)
         hung = self.session.hung_calls()
         if hung:
             found.append(f"{len(hung)} xtquant call(s) have not returned for {self.config.stuck_after:.0f}s or more: "
@@ -136,11 +153,11 @@ class Bridge:
         return found
 
     def account(self) -> dict[str, Any]:
-        asset = self.session.query(lambda t, a: t.query_stock_asset(a), self.config.deadline,
-                                   key="query_stock_asset", label="query_stock_asset")
+        asset = self.session.query(self.session.query_asset, self.config.deadline,
+                                   key="query_asset", label="query_asset")
         if asset is None:
             raise errors.not_ready("QMT returned no account data")
-        return account_json(asset, mask_account(self.config.account))
+        return account_json(asset, mask_account(self.config.account), self.config.account_type)
 
     def positions(self) -> dict[str, Any]:
         rows = self.session.query(lambda t, a: t.query_stock_positions(a), self.config.deadline,

@@ -17,6 +17,7 @@ from typing import Any, Callable, Hashable, Optional, TypeVar
 from .capabilities import Capabilities, detect, legacy_capabilities
 from .errors import BridgeError, disconnected, not_ready
 from .lanes import Lane, LaneFull
+from .wire import mask_account
 
 log = logging.getLogger("qmt_bridge.session")
 
@@ -24,6 +25,15 @@ T = TypeVar("T")
 BrokerCall = Callable[[Any, Any], T]
 
 BACKOFF_SECONDS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+
+# The bridge's --account-type and what xtquant calls it (StockAccount(id, "CREDIT") stores 3).
+XT_ACCOUNT_TYPES = {"stock": ("STOCK", 2), "credit": ("CREDIT", 3)}
+XT_TYPE_NAMES = {2: "STOCK", 3: "CREDIT", 1: "FUTURE", 5: "FUTURE_OPTION", 6: "STOCK_OPTION",
+                 7: "HUGANGTONG", 11: "SHENGANGTONG"}
+
+
+class AccountMismatch(Exception):
+    """miniQMT has not logged in the account the bridge is configured for, as that type."""
 
 
 class BrokerTimeout(Exception):
@@ -40,8 +50,22 @@ class QmtSession:
         on_order: Optional[Callable[[Any], None]] = None,
         on_order_error: Optional[Callable[[Any], None]] = None,
         stuck_after: float = 5.0,
+        account_type: str = "stock",
+        on_cancel_error: Optional[Callable[[Any], None]] = None,
+        deadline: float = 5.0,
+        check_login: bool = True,
     ) -> None:
+        if account_type not in XT_ACCOUNT_TYPES:
+            raise ValueError(f"account type must be one of {', '.join(XT_ACCOUNT_TYPES)}")
         self.account_id = account_id
+        self.account_type = account_type
+        self._on_cancel_error = on_cancel_error
+        self._deadline = deadline
+        self._check_login = check_login
+        # Why the last connect was refused because of the account (None when it was not).
+        self.account_problem: Optional[str] = None
+        # Set when the logged-in accounts could not be listed (old build, failed query).
+        self.account_unverified: Optional[str] = None
         self._qmt_path = qmt_path
         self._next_session_id = session_id
         self._backoff = backoff
@@ -64,6 +88,26 @@ class QmtSession:
     @property
     def connected(self) -> bool:
         return self._connected
+
+    @property
+    def credit(self) -> bool:
+        return self.account_type == "credit"
+
+    def not_connected_error(self) -> BridgeError:
+        """What a request gets while there is no usable session: the account problem, if that
+        is why, worded for the operator (retrying does not help until they act)."""
+        if self.account_problem:
+            return BridgeError(503, "BRIDGE_NOT_READY", self.account_problem, False)
+        return disconnected()
+
+    def query_asset(self, trader: Any, account: Any) -> Any:
+        """The account's money. A credit account's is query_credit_detail (XtCreditDetail,
+        m_d... fields); query_stock_asset is the fallback where that is missing or empty."""
+        if self.credit and hasattr(trader, "query_credit_detail"):
+            details = trader.query_credit_detail(account)
+            if details:
+                return CreditAsset(details[0])
+        return trader.query_stock_asset(account)
 
     def start(self) -> None:
         self._keeper.start()
@@ -97,7 +141,7 @@ class QmtSession:
         the lane's workers are all held by hung calls. Calls with the same key share one run."""
         with self._lock:
             if not self._connected:
-                raise disconnected()
+                raise self.not_connected_error()
             trader, account, generation = self._trader, self._account, self._generation
         try:
             return self._lanes[lane].submit(call, trader, account, key=(generation, key) if key else None,
@@ -180,9 +224,20 @@ class QmtSession:
         rc = trader.connect()
         if rc != 0:
             log.warning("connect() to miniQMT returned %s (session %s)", rc, session_id)
+            self.account_problem = None  # unknown again until miniQMT answers
             _quietly(trader.stop)
             return False
-        account = StockAccount(self.account_id)
+        xt_name, _ = XT_ACCOUNT_TYPES[self.account_type]
+        account = StockAccount(self.account_id, xt_name)
+        try:
+            self._check_account(trader)
+        except AccountMismatch as exc:
+            if str(exc) != self.account_problem:
+                log.error("%s", exc)
+            self.account_problem = str(exc)
+            _quietly(trader.stop)
+            return False
+        self.account_problem = None
         if trader.subscribe(account) != 0:
             log.warning("subscribe() for the account failed (session %s)", session_id)
             _quietly(trader.stop)
@@ -201,6 +256,66 @@ class QmtSession:
         log.info("connected to miniQMT (session %s)", session_id)
         return True
 
+    def _check_account(self, trader: Any) -> None:
+        """Refuses a session whose miniQMT has not logged in this account as this type: a credit
+        account id used as STOCK (or the reverse) would send 担保品卖出 to the wrong counter, or
+        fail order by order with nothing but -1. Builds before 2022-06-27 cannot list accounts;
+        then the check is skipped and /v1/health says so."""
+        if not self._check_login:
+            return
+        lister = getattr(trader, "query_account_infos", None)
+        if lister is None:
+            self._unverified("this xtquant build has no query_account_infos (added 2022-06-27)")
+            return
+        # Its own thread, not a lane: the lanes may be full of calls hung on the dead session.
+        future: "Future[Any]" = Future()
+
+        def run() -> None:
+            try:
+                future.set_result(lister())
+            except BaseException as exc:  # handed to the waiting side
+                future.set_exception(exc)
+
+        threading.Thread(target=run, name="qmt-account-check", daemon=True).start()
+        try:
+            infos = future.result(timeout=self._deadline)
+        except FutureTimeout:
+            self._unverified("query_account_infos did not answer in time")
+            return
+        except Exception as exc:  # xtquant's own exception types
+            self._unverified(f"query_account_infos failed ({type(exc).__name__})")
+            return
+        if not infos:
+            self._unverified("query_account_infos listed no accounts")
+            return
+        self.account_unverified = None
+        xt_name = XT_ACCOUNT_TYPES[self.account_type][0]
+        same_id = [info for info in infos if str(getattr(info, "account_id", "")) == self.account_id]
+        # The doc gives XtAccountInfo.account_type as the int of the data dictionary (2, 3); a
+        # build that sends the name ('CREDIT') is read the same way.
+        if any(_type_name(getattr(info, "account_type", None)) == xt_name for info in same_id):
+            return
+        masked = mask_account(self.account_id)
+        listed = ", ".join(
+            f"{mask_account(str(getattr(i, 'account_id', '')))} {_type_name(getattr(i, 'account_type', None))}"
+            for i in infos)
+        if same_id:
+            kinds = " and ".join(sorted({_type_name(getattr(i, "account_type", None)) for i in same_id}))
+            raise AccountMismatch(
+                f"miniQMT has account {masked} logged in as {kinds}, but the bridge runs with --account-type "
+                f"{self.account_type} ({xt_name}); start it with the matching --account-type (a 融资融券 account "
+                f"is credit) or log that account in; nothing is sent until they match")
+        raise AccountMismatch(
+            f"miniQMT has no {xt_name} account {masked} logged in (it lists: {listed}); log it in "
+            f"on the QMT terminal or correct --account/--account-type; nothing is sent until then")
+
+    def _unverified(self, why: str) -> None:
+        message = (f"the bridge could not check that account {mask_account(self.account_id)} is logged in as "
+                   f"{XT_ACCOUNT_TYPES[self.account_type][0]}: {why}")
+        if message != self.account_unverified:
+            log.warning("%s", message)
+        self.account_unverified = message
+
     def _lost(self, generation: int) -> None:
         with self._lock:
             if generation != self._generation:
@@ -217,6 +332,39 @@ class QmtSession:
         if self._on_order_error is not None:
             self._on_order_error(error)
 
+    def _cancel_failed(self, error: Any) -> None:
+        if self._on_cancel_error is not None:
+            self._on_cancel_error(error)
+
+
+class CreditAsset:
+    """An XtCreditDetail read as the XtAsset fields the bridge uses, plus the debt."""
+
+    def __init__(self, detail: Any) -> None:
+        self.total_asset = getattr(detail, "m_dBalance", None)
+        self.cash = getattr(detail, "m_dAvailable", None)
+        self.market_value = getattr(detail, "m_dMarketValue", None)
+        self.total_debt = getattr(detail, "m_dTotalDebt", None)
+        self.maintenance_ratio = getattr(detail, "m_dPerAssurescaleValue", None)
+
+
+def _int(value: Any) -> Optional[int]:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, str) and not value.strip().isdigit():
+        return value.strip().upper()
+    number = _int(value)
+    if number is None:
+        return str(value)
+    return XT_TYPE_NAMES.get(number, f"type {number}")
+
+
+
 
 def _make_callback(session: QmtSession, generation: int) -> Any:
     """Built lazily so the package imports without xtquant (e.g. for --help)."""
@@ -232,6 +380,9 @@ def _make_callback(session: QmtSession, generation: int) -> Any:
 
         def on_order_error(self, order_error: Any) -> None:
             session._order_failed(order_error)
+
+        def on_cancel_error(self, cancel_error: Any) -> None:
+            session._cancel_failed(cancel_error)
 
     return Callback()
 

@@ -19,6 +19,25 @@ from typing import Any, Optional
 #             exception): only adopted from QMT's orders by remark, never sent again.
 STATES = ("pending", "placed", "rejected", "not_placed", "unknown")
 
+# A cancel, per QMT order id and day; the row exists before cancel_order_stock() is called.
+# sending: the call is (or was, if the bridge died) under way: its outcome is unknown.
+# sent:    cancel_order_stock answered 0, the request is at the counter.
+# unknown: no answer in time, -2, or an exception: it may be at the counter.
+# refused: -1 while the order was live, on_cancel_error, or -3: it did not take effect.
+CANCEL_STATES = ("sending", "sent", "unknown", "refused")
+
+
+@dataclass(frozen=True)
+class CancelRecord:
+    account: str
+    trading_day: str
+    broker_order_id: str
+    state: str
+    attempts: int
+    message: Optional[str]
+    requested_at: float
+    updated_at: float
+
 
 @dataclass(frozen=True)
 class Record:
@@ -53,6 +72,13 @@ class IdempotencyStore:
             " broker_order_id TEXT, http_status INTEGER, response TEXT,"
             " created_at REAL NOT NULL, updated_at REAL NOT NULL,"
             " PRIMARY KEY (account, trading_day, client_order_id))"
+        )
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS cancels ("
+            " account TEXT NOT NULL, trading_day TEXT NOT NULL, broker_order_id TEXT NOT NULL,"
+            " state TEXT NOT NULL, attempts INTEGER NOT NULL, message TEXT,"
+            " requested_at REAL NOT NULL, updated_at REAL NOT NULL,"
+            " PRIMARY KEY (account, trading_day, broker_order_id))"
         )
 
     def close(self) -> None:
@@ -126,6 +152,45 @@ class IdempotencyStore:
             )
             return cursor.rowcount == 1
 
+    # -- cancels ---------------------------------------------------------------------------
+
+    def cancel_of(self, account: str, day: str, broker_order_id: str) -> Optional[CancelRecord]:
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_CANCEL_COLUMNS} FROM cancels WHERE account=? AND trading_day=? AND broker_order_id=?",
+                (account, day, broker_order_id),
+            ).fetchone()
+        return None if row is None else CancelRecord(*row)
+
+    def cancels_today(self, account: str, day: str) -> dict[str, CancelRecord]:
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_CANCEL_COLUMNS} FROM cancels WHERE account=? AND trading_day=?", (account, day)
+            ).fetchall()
+        return {row[2]: CancelRecord(*row) for row in rows}
+
+    def begin_cancel(self, account: str, day: str, broker_order_id: str, now: float) -> None:
+        """Persists a cancel attempt (state sending) before QMT hears of it."""
+        with self._lock:
+            self._db.execute(
+                f"INSERT INTO cancels ({_CANCEL_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)"
+                " ON CONFLICT(account, trading_day, broker_order_id) DO UPDATE SET state='sending',"
+                " attempts=attempts+1, message=NULL, requested_at=excluded.requested_at,"
+                " updated_at=excluded.updated_at",
+                (account, day, broker_order_id, "sending", 1, None, now, now),
+            )
+
+    def settle_cancel(self, account: str, day: str, broker_order_id: str, state: str, now: float,
+                      message: Optional[str] = None) -> None:
+        if state not in CANCEL_STATES:
+            raise ValueError(f"unknown cancel state {state!r}")
+        with self._lock:
+            self._db.execute(
+                "UPDATE cancels SET state=?, message=?, updated_at=? WHERE account=? AND trading_day=?"
+                " AND broker_order_id=?",
+                (state, message, now, account, day, broker_order_id),
+            )
+
     def _one(self, where: str, args: tuple[Any, ...]) -> Optional[Record]:
         rows = self._many(where, args)
         return rows[0] if rows else None
@@ -136,6 +201,9 @@ class IdempotencyStore:
                 f"SELECT {_COLUMNS} FROM orders WHERE {where} ORDER BY created_at", args
             ).fetchall()
         return [_record(row) for row in rows]
+
+
+_CANCEL_COLUMNS = "account, trading_day, broker_order_id, state, attempts, message, requested_at, updated_at"
 
 
 def _record(row: tuple[Any, ...]) -> Record:

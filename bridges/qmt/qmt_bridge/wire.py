@@ -185,10 +185,18 @@ def position_json(position: Any) -> dict[str, Any]:
     }
 
 
-def account_json(asset: Any, masked_account: str) -> dict[str, Any]:
-    return {
+def account_json(asset: Any, masked_account: str, account_type: str = "stock") -> dict[str, Any]:
+    result = {
         "account_id": masked_account,
         "total_asset": decimal_string(asset.total_asset, 2),
         "cash_available": decimal_string(asset.cash, 2),
         "market_value": decimal_string(asset.market_value, 2),
     }
+    if account_type == "credit":
+        result["account_type"] = "credit"
+        # XtCreditDetail's 总负债 and 维持担保比例, when the asset came from query_credit_detail.
+        if getattr(asset, "total_debt", None) is not None:
+            result["total_debt"] = decimal_string(asset.total_debt, 2)
+        if getattr(asset, "maintenance_ratio", None) is not None:
+            result["maintenance_ratio"] = decimal_string(asset.maintenance_ratio, 4)
+    return result

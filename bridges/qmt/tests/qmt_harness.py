@@ -46,18 +46,29 @@ class BridgeCase(unittest.TestCase):
     stuck_after = 10.0
     keepalive = 3.0
     quote_probe = 0.05
+    account_type = "stock"
+    cancel_wait = 2.0  # ends as soon as the order is final; only "pending" tests wait it out
+    cancel_retry_after = 30.0
+    check_login = True
+    connect_on_start = True  # False: the test expects the first connect to be refused
 
     def setUp(self) -> None:
         COUNTER.reset()
         MARKET.reset()
+        self.prepare_counter()
         self._tmp = tempfile.TemporaryDirectory()
         self.store_path = os.path.join(self._tmp.name, "orders.sqlite3")
         self.bridge: Optional[Bridge] = None
-        self.start_bridge()
+        self.start_bridge(wait=self.connect_on_start)
+
+    def prepare_counter(self) -> None:
+        """What the fake counter holds before the bridge starts (e.g. which accounts)."""
 
     def tearDown(self) -> None:
         if COUNTER.gate is not None:
             COUNTER.gate.set()
+        if COUNTER.cancel_gate is not None:
+            COUNTER.cancel_gate.set()
         for gate in COUNTER.hang.values():
             gate.set()
         self.stop_bridge()
@@ -68,6 +79,8 @@ class BridgeCase(unittest.TestCase):
             token=TOKEN, qmt_path=r"D:\QMT\userdata_mini", account=ACCOUNT, session_id=session_id,
             store_path=self.store_path, port=0, deadline=self.deadline, backoff=(0.05,),
             stuck_after=self.stuck_after, keepalive=self.keepalive, quote_probe=self.quote_probe,
+            account_type=self.account_type, cancel_wait=self.cancel_wait,
+            cancel_retry_after=self.cancel_retry_after, check_login=self.check_login,
         )
         self.bridge = Bridge(config, clock=lambda: NOW)
         self.bridge.start()
@@ -109,6 +122,15 @@ class BridgeCase(unittest.TestCase):
         order = dict(SELL if body is None else body)
         return self.call("POST", "/v1/orders", order,
                          headers={"Idempotency-Key": key or order["client_order_id"]})
+
+    def wait_for(self, predicate: Any, seconds: float = 3.0) -> None:
+        deadline = time.time() + seconds
+        while not predicate():
+            self.assertLess(time.time(), deadline, "condition not reached")
+            time.sleep(0.02)
+
+    def cancel(self, order_ref: str) -> tuple[int, Any]:
+        return self.call("POST", f"/v1/orders/{order_ref}/cancel")
 
     def assert_error(self, reply: tuple[int, Any], status: int, code: str, retryable: bool = False) -> None:
         self.assertEqual(reply[0], status, reply[1])

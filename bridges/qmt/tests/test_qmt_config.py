@@ -33,3 +33,19 @@ class Config(unittest.TestCase):
         with contextlib.redirect_stderr(stderr), self.assertRaises(SystemExit):
             parse_config(base + ["--keepalive", "6"], env=env)
         self.assertIn("at most 5 seconds", stderr.getvalue())
+
+    def test_the_account_type_is_stock_unless_credit_is_asked_for(self) -> None:
+        base = ["--qmt-path", r"D:\QMT\userdata_mini", "--account", "1000000365"]
+        env = {"SEALGUARD_BRIDGE_TOKEN": "from-env-token"}
+        self.assertEqual(parse_config(base, env=env).account_type, "stock")
+        self.assertEqual(parse_config(base + ["--account-type", "credit"], env=env).account_type, "credit")
+        self.assertEqual(parse_config(base, env={**env, "QMT_ACCOUNT_TYPE": "CREDIT"}).account_type, "credit")
+        stderr = io.StringIO()
+        with contextlib.redirect_stderr(stderr), self.assertRaises(SystemExit):
+            parse_config(base + ["--account-type", "margin"], env=env)
+        self.assertIn("--account-type must be stock or credit", stderr.getvalue())
+
+    def test_cancel_timing_defaults(self) -> None:
+        config = parse_config(["--qmt-path", r"D:\QMT\userdata_mini", "--account", "1000000365"],
+                              env={"SEALGUARD_BRIDGE_TOKEN": "from-env-token"})
+        self.assertEqual((config.cancel_wait, config.cancel_retry_after), (2.0, 30.0))

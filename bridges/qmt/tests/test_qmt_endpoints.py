@@ -41,7 +41,7 @@ class Health(BridgeCase):
     def test_health_reports_connected_masked_account_and_shanghai_time(self) -> None:
         self.assertEqual(self.call("GET", "/v1/health"), (200, {
             "status": "ok", "broker": "qmt", "connected": True, "account_id": "****0365",
-            "trading_day": "2026-11-24", "server_time": "2026-11-24T10:01:02+08:00",
+            "account_type": "stock", "trading_day": "2026-11-24", "server_time": "2026-11-24T10:01:02+08:00",
             "quotes": {"connected": True, "streams": 0, "symbols": 0},
         }))
 

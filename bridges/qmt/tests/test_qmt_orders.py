@@ -189,18 +189,5 @@ class QueryAndCancel(BridgeCase):
         order = self.call("GET", "/v1/orders/sg20261124a1b2c3")[1]
         self.assertEqual((order["status"], order["message"]), ("rejected", "-61 当前时间不允许此类证券交易"))
 
-    def test_cancel_sends_cancel_order_stock_and_answers_202_pending_cancel(self) -> None:
-        self.sell()
-        self.assertEqual(self.call("POST", "/v1/orders/sg20261124a1b2c3/cancel"), (202, {
-            "client_order_id": "sg20261124a1b2c3", "broker_order_id": "1001", "status": "pending_cancel",
-        }))
-        self.assertEqual(COUNTER.cancel_calls, [1001])
-
-    def test_a_final_order_is_not_cancellable(self) -> None:
-        self.sell()
-        COUNTER.orders[1001].order_status = 56
-        self.assert_error(self.call("POST", "/v1/orders/1001/cancel"), 422, "NOT_CANCELLABLE")
-        self.assertEqual(COUNTER.cancel_calls, [])
-
     def test_cancelling_an_unknown_order_is_404(self) -> None:
         self.assert_error(self.call("POST", "/v1/orders/9999/cancel"), 404, "ORDER_NOT_FOUND")

@@ -100,9 +100,11 @@ class OldQueryStockOrders(OldBuild):
         self.assertIn("cancelable_only", self.start_logs)
         status, health = self.call("GET", "/v1/health")
         self.assertEqual((status, health["status"], health["connected"]), (200, "ok", True))
-        self.assertEqual(len(health["warnings"]), 1)
+        self.assertEqual(len(health["warnings"]), 2)
         self.assertIn("mid-2022", health["warnings"][0])
         self.assertIn("query_stock_orders(account, cancelable_only=False)", health["warnings"][0])
+        # Nor can it list the logged-in accounts, so the account type goes unchecked, and says so.
+        self.assertIn("no query_account_infos", health["warnings"][1])
 
     def test_orders_still_list_and_reconcile_with_the_one_argument_query(self) -> None:
         self.assertEqual(self.sell()[0], 201)

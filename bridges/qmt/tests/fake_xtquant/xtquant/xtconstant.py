@@ -1,4 +1,5 @@
-"""Real values from xtquant/xtconstant.py (brokers.md §2.4)."""
+"""Real values from xtquant/xtconstant.py (brokers.md §2.4; the credit order types and
+ACCOUNT_TYPE_DICT as in the xtconstant.py vendored in specialsal/SilverQuant@da1b137)."""
 
 FUTURE_ACCOUNT = 1
 SECURITY_ACCOUNT = 2
@@ -8,8 +9,24 @@ STOCK_OPTION_ACCOUNT = 6
 HUGANGTONG_ACCOUNT = 7
 SHENGANGTONG_ACCOUNT = 11
 
+# StockAccount(account_id, 'CREDIT') looks its type up here and stores the int.
+ACCOUNT_TYPE_DICT = {
+    FUTURE_ACCOUNT: "FUTURE",
+    SECURITY_ACCOUNT: "STOCK",
+    CREDIT_ACCOUNT: "CREDIT",
+    FUTURE_OPTION_ACCOUNT: "FUTURE_OPTION",
+    STOCK_OPTION_ACCOUNT: "STOCK_OPTION",
+    HUGANGTONG_ACCOUNT: "HUGANGTONG",
+    SHENGANGTONG_ACCOUNT: "SHENGANGTONG",
+}
+
 STOCK_BUY = 23
 STOCK_SELL = 24
+CREDIT_BUY = 23  # 担保品买入
+CREDIT_SELL = 24  # 担保品卖出: the same number as STOCK_SELL; the credit account makes the difference
+CREDIT_FIN_BUY = 27  # 融资买入
+CREDIT_SLO_SELL = 28  # 融券卖出
+CREDIT_SELL_SECU_REPAY = 31  # 卖券还款
 
 LATEST_PRICE = 5
 FIX_PRICE = 11

@@ -52,7 +52,7 @@ class XtQuantTrader:
         return COUNTER.connect(self)
 
     def subscribe(self, account: Any) -> int:
-        return 0 if self.alive else -1
+        return 0 if self.alive and COUNTER.logged_in(account) else -1
 
     def set_relaxed_response_order_enabled(self, enabled: bool) -> None: ...
 
@@ -65,26 +65,49 @@ class XtQuantTrader:
             return -1
         return answer
 
+    # Current builds: 0 = the cancel request was sent, -1 = it failed (xttrader doc, 股票同步撤单);
+    # the answer comes through common_op_sync_with_seq, which waits with no timeout.
+    CANCEL_ANSWERS = {"not_logged_in": -1, "not_found": -1, "final": -1, "sent": 0}
+
     def cancel_order_stock(self, account: Any, order_id: int) -> int:
-        return COUNTER.cancel(self, order_id)
+        outcome = COUNTER.cancel(self, account, order_id)
+        if outcome == "lost":
+            threading.Event().wait(30)
+            return -1
+        return self.CANCEL_ANSWERS[outcome]
+
+    def query_account_infos(self) -> Any:
+        COUNTER.query("query_account_infos")
+        return COUNTER.account_infos() if self.alive else None
 
     def query_stock_asset(self, account: Any) -> Any:
         COUNTER.query("query_stock_asset")
-        return COUNTER.asset if self.alive else None
+        if not self.alive or not COUNTER.logged_in(account):
+            return None
+        return COUNTER.credit_asset if account.account_type == 3 else COUNTER.asset
+
+    def query_credit_detail(self, account: Any) -> Any:
+        COUNTER.query("query_credit_detail")
+        if not self.alive or not COUNTER.logged_in(account) or account.account_type != 3:
+            return None
+        return None if COUNTER.credit_detail is None else list(COUNTER.credit_detail)
 
     def query_stock_positions(self, account: Any) -> Any:
         COUNTER.query("query_stock_positions")
-        return (list(COUNTER.positions) or None) if self.alive else None
+        return (COUNTER.positions_of(account) or None) if self.alive else None
 
     def query_stock_orders(self, account: Any, cancelable_only: bool = False) -> Any:
         COUNTER.query("query_stock_orders")
         # Like the real one (brokers.md §2.3): None for an empty list as well as for failure.
-        orders = [o for o in COUNTER.orders.values() if not cancelable_only or o.order_status in (48, 49, 50, 55)]
+        orders = [o for o in COUNTER.orders_of(account) if not cancelable_only or o.order_status in (48, 49, 50, 55)]
         return (orders or None) if self.alive else None
 
     def query_stock_order(self, account: Any, order_id: int) -> Any:
         COUNTER.query("query_stock_order")
-        return COUNTER.orders.get(order_id) if self.alive else None
+        if not self.alive:
+            return None
+        found = [o for o in COUNTER.orders_of(account) if o.order_id == order_id]
+        return found[0] if found else None
 
 
 class LegacyXtQuantTrader(XtQuantTrader):
@@ -99,7 +122,22 @@ class LegacyXtQuantTrader(XtQuantTrader):
             return -2
         return answer
 
+    # ai4trade/XtQuant@4b167d3: 0 成功, -1 委托已完成撤单失败, -2 未找到对应委托编号撤单失败 (also
+    # what its asyncio.wait_for(future, 5) gives when the answer is late), -3 账号未登陆撤单失败.
+    CANCEL_ANSWERS = {"not_logged_in": -3, "not_found": -2, "final": -1, "sent": 0}
+
+    def cancel_order_stock(self, account: Any, order_id: int) -> int:
+        outcome = COUNTER.cancel(self, account, order_id)
+        if outcome == "lost":
+            threading.Event().wait(self.ORDER_WAIT)
+            return -2
+        return self.CANCEL_ANSWERS[outcome]
+
+    @property
+    def query_account_infos(self) -> Any:  # type: ignore[override]  # added to xtquant on 2022-06-27
+        raise AttributeError("query_account_infos")
+
     def query_stock_orders(self, account: Any) -> Any:  # type: ignore[override]  # the old signature
         COUNTER.query("query_stock_orders")
-        orders = list(COUNTER.orders.values())
+        orders = COUNTER.orders_of(account)
         return (orders or None) if self.alive else None
