@@ -21,6 +21,7 @@ import { EventBus } from './engine/bus.ts';
 import { HealthBoard } from './engine/health.ts';
 import { HealthFileWriter } from './store/healthFile.ts';
 import { DayRecorder } from './engine/dayReport.ts';
+import { MarketDays } from './engine/marketDays.ts';
 import { dailyJobs, Scheduler } from './engine/scheduler.ts';
 import { DaySummaries } from './engine/summary.ts';
 import { Guard, UnknownCodeError } from './engine/guard.ts';
@@ -167,6 +168,8 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
   const bus = new EventBus({
     onError: (sub, err) => log.warn({ subscriber: sub, err: String(err) }, 'event subscriber failed'),
   });
+  // CALENDAR: the user's days and the market's observations (DATA_DIR/calendar*.json).
+  const marketDays = await MarketDays.open({ dataDir, clock, health, bus, log: child(log, 'calendar') });
   let feeds: FeedManager | undefined;
   const guard = new Guard({
     dataDir,
@@ -179,6 +182,7 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
     defaultTriggers: { amount: config.guard.threshold },
     confirmTimeoutS: config.guard.confirmTimeoutS,
     confirmDefault: config.guard.confirmDefault,
+    sellBlocked: () => marketDays.sellBlockedReason(),
     onSnapshot: (s) => {
       last.set(s.symbol, s);
       if (paper) void paper.onQuote(s);
@@ -256,6 +260,7 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
     sources,
     summary: (date) => summaries.text(date),
     health,
+    calendar: marketDays,
   });
   // Each problem is told once when it starts and once when it ends, on the channels that work.
   health.onChange(({ kind, item, isNew }) => {
@@ -344,6 +349,8 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
   bus.publish({ type: 'Info', at: clock.now(), text: startupText(guard, api) });
   let ended: Promise<void> = new Promise(() => {});
   const onSnaps = (snaps: Snapshot[]) => {
+    // First: a batch that confirms a provisional day open arms selling for its own triggers.
+    marketDays.onSnapshots(snaps);
     guard
       .onSnapshots(snaps)
       .then(() => {

@@ -48,6 +48,8 @@ export interface ExecutorOptions {
   onOrderFinal?: (o: Order) => void;
   /** How long an unknown-outcome order may stay unfound before the same id is sent again. */
   unknownResendMs?: number;
+  /** Why no order may go out today (a provisional day not yet confirmed open), if so. */
+  sellBlocked?: () => string | undefined;
 }
 
 export interface TriggerInput {
@@ -95,6 +97,12 @@ export class Executor {
     else if (mode === 'auto' && this.o.isPaused()) {
       mode = 'alert';
       noSellReason = 'automatic selling is paused (/resume to re-enable)';
+    } else {
+      const blocked = this.o.sellBlocked?.();
+      if (blocked) {
+        mode = 'alert';
+        noSellReason = blocked;
+      }
     }
     if (noSellReason) {
       this.o.bus.publish({ type: 'SellTriggered', ...base, mode, noSellReason });

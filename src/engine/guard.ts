@@ -49,6 +49,8 @@ export interface GuardOptions {
   /** Every snapshot also goes here (the paper broker fills against it). */
   onSnapshot?: (s: Snapshot) => void;
   positionsRefreshMs?: number;
+  /** Why no order may go out today (the calendar: a provisional day not yet confirmed open). */
+  sellBlocked?: () => string | undefined;
 }
 
 export interface StockView {
@@ -101,6 +103,7 @@ export class Guard {
       confirmTimeoutS: o.confirmTimeoutS,
       confirmDefault: o.confirmDefault,
       onOrderFinal: () => void this.refreshPositions(),
+      ...(o.sellBlocked ? { sellBlocked: o.sellBlocked } : {}),
     });
   }
 
