@@ -26,15 +26,19 @@ export function holidayDataFrom(doc: unknown): HolidayData {
   return { holidays: new Set(keys), firstYear: Math.min(...years), lastYear: Math.max(...years) };
 }
 
+/**
+ * Reads the chinese-days that Node's resolution finds from `base` (a module URL or path). A
+ * computed require that esbuild leaves alone: the JSON is resolved from node_modules at run time.
+ */
+export function loadHolidayData(base: string | URL = import.meta.url): HolidayData {
+  const req = createRequire(base);
+  const spec = ['chinese-days', 'dist', 'chinese-days.json'].join('/');
+  return holidayDataFrom(req(spec));
+}
+
 let cached: HolidayData | undefined;
 
 /** The installed chinese-days' data (read once per process). */
 export function holidayData(): HolidayData {
-  if (!cached) {
-    // A computed require esbuild leaves alone: the JSON is resolved from node_modules at run time.
-    const req = createRequire(import.meta.url);
-    const spec = ['chinese-days', 'dist', 'chinese-days.json'].join('/');
-    cached = holidayDataFrom(req(spec));
-  }
-  return cached;
+  return (cached ??= loadHolidayData());
 }
