@@ -347,6 +347,8 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
   await hub.start();
   await guard.start();
   bus.publish({ type: 'Info', at: clock.now(), text: startupText(guard, api) });
+  const calendarWarning = marketDays.warning();
+  if (calendarWarning) bus.publish({ type: 'Info', at: clock.now(), text: `⚠️ ${calendarWarning}` });
   let ended: Promise<void> = new Promise(() => {});
   const onSnaps = (snaps: Snapshot[]) => {
     // First: a batch that confirms a provisional day open arms selling for its own triggers.
