@@ -41,6 +41,8 @@ export interface HarnessOptions {
   wrap?: (paper: PaperBroker) => Broker;
   start?: string;
   sellable?: number;
+  /** The calendar's sell gate (engine/marketDays.ts sellBlockedReason). */
+  sellBlocked?: () => string | undefined;
 }
 
 export const silent = pino({ level: 'silent' });
@@ -78,6 +80,7 @@ export async function harness(o: HarnessOptions = {}): Promise<Harness> {
     confirmTimeoutS: o.confirmTimeoutS ?? 60,
     confirmDefault: o.confirmDefault ?? 'hold',
     positionsRefreshMs: 3_600_000,
+    ...(o.sellBlocked ? { sellBlocked: o.sellBlocked } : {}),
     onSnapshot: (s) => {
       last.set(s.symbol, s);
       void paper.onQuote(s);
