@@ -27,7 +27,7 @@ it('on an unconfirmed provisional day the trigger alerts with the reason and pla
     sellBlocked: () => (gate.days ? gate.days.sellBlockedReason() : 'no calendar yet'),
   });
   open.push(h);
-  const days = (gate.days = await MarketDays.open({ dataDir: dir, clock: h.clock, calendar: cal }));
+  gate.days = await MarketDays.open({ dataDir: dir, clock: h.clock, calendar: cal });
   for (let i = 0; i < 6; i++) await h.feed(sealed(t('10:00:00') + i * 3000, 80_000_000 - i * 14_000_000));
   const trig = h.events.find((e) => e.type === 'SellTriggered');
   expect(trig).toMatchObject({
