@@ -4,7 +4,9 @@
  * - confirmed OPEN: one stock's quotes dated today whose exchange time advances inside the
  *   session (09:15 opening auction to the 15:00 close). A source repeating yesterday's last
  *   snapshot on a holiday stamps it with yesterday's date and time; only a trading exchange
- *   publishes new, later times dated today.
+ *   publishes new, later times dated today. After the close nothing advances any more, so there
+ *   a quote stamped today inside the session is the evidence (a process started at 15:04 on a
+ *   provisional day still knows the day traded).
  * - confirmed CLOSED: the opening auction and the first minutes of continuous trading have passed
  *   (from 09:35) and quotes keep arriving, none dated today, over at least two deliveries 10 s
  *   apart. No quote at all (a dead feed) decides nothing: silence is not evidence.
@@ -33,6 +35,7 @@ export class MarketDayWatch {
   private dayFrom = 0;
   private dayTo = 0;
   private closedFrom = 0;
+  private closeAt = 0;
   private readonly first = new Map<string, number>();
   private sawToday = false;
   private staleSince: number | undefined;
@@ -51,6 +54,14 @@ export class MarketDayWatch {
       this.sawToday = true;
       if (s.status !== 'normal' || s.ts < this.sessionFrom || s.ts >= this.sessionTo) continue;
       const before = this.first.get(s.symbol);
+      if (now >= this.closeAt) {
+        this.decided = 'open';
+        return {
+          date: today,
+          status: 'open',
+          evidence: `${s.symbol} last quoted ${hms(s.ts)} dated ${today}, seen after the close (${s.source})`,
+        };
+      }
       if (before === undefined) this.first.set(s.symbol, s.ts);
       else if (s.ts > before) {
         this.decided = 'open';
@@ -81,6 +92,7 @@ export class MarketDayWatch {
     this.sessionFrom = exchangeTs(today, '09:15:00');
     this.sessionTo = exchangeTs(today, '15:01:00');
     this.closedFrom = exchangeTs(today, CLOSED_AFTER);
+    this.closeAt = exchangeTs(today, '15:00:00');
     this.first.clear();
     this.sawToday = false;
     this.staleSince = undefined;

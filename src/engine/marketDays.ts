@@ -54,6 +54,8 @@ export class MarketDays {
   static async open(o: MarketDaysOptions): Promise<MarketDays> {
     const m = new MarketDays(o, await openCalendarStores(o.dataDir));
     m.refreshWarning();
+    // The warning follows the date also when no quote arrives (a weekend, a dead feed).
+    setInterval(() => m.refreshWarning(), 60_000).unref();
     return m;
   }
 

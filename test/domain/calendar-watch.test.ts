@@ -68,9 +68,9 @@ describe('confirmed closed', () => {
 
   it('a quote dated today, even outside the session, rules closed out', () => {
     const w = new MarketDayWatch();
-    const today = [q(at('15:00:03'))];
-    expect(w.onSnapshots(today, at('15:05:00'))).toBeUndefined();
-    expect(w.onSnapshots(today, at('15:05:20'))).toBeUndefined();
+    const today = [q(at('08:50:00'))];
+    expect(w.onSnapshots(today, at('09:40:00'))).toBeUndefined();
+    expect(w.onSnapshots(today, at('09:40:20'))).toBeUndefined();
   });
 
   it('open evidence later the same day reverses a closed decision; a new day starts afresh', () => {
@@ -81,5 +81,21 @@ describe('confirmed closed', () => {
     expect(w.onSnapshots([q(at('10:30:03', day))], at('10:30:04', day))?.status).toBe('open');
     // The next morning nothing carries over.
     expect(w.onSnapshots([q(at('10:30:03', day))], at('09:40:00', '2027-01-06'))).toBeUndefined();
+  });
+});
+
+describe('after the close', () => {
+  it('a quote stamped today inside the session confirms the day: nothing advances any more', () => {
+    const w = new MarketDayWatch();
+    expect(w.onSnapshots([q(at('15:00:03'))], at('15:04:58'))).toEqual({
+      date: D,
+      status: 'open',
+      evidence: `002116.SZ last quoted 15:00:03 dated ${D}, seen after the close (tencent)`,
+    });
+    // Yesterday's close seen after today's close is not evidence of anything but a closed day.
+    const h = new MarketDayWatch();
+    expect(
+      h.onSnapshots([q(exchangeTs('2026-12-31', '15:00:03'))], at('15:04:58', '2027-01-01')),
+    ).toBeUndefined();
   });
 });
