@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Position } from '../broker/broker.ts';
 import { describeTriggers } from '../chat/commands.ts';
 import { formatAmount } from '../domain/amounts.ts';
-import { dayInfo, marketCalendar, prevTradingDay } from '../domain/calendar.ts';
+import { dayInfo, marketCalendar, nextTradingDay, prevTradingDay } from '../domain/calendar.ts';
 import type { Clock } from '../domain/clock.ts';
 import { limitPrices } from '../domain/limits.ts';
 import { formatTicks, toTicks } from '../domain/prices.ts';
@@ -310,6 +310,10 @@ export class DaySummaries {
       lines.push(
         `Today is a provisional trading day, confirmed open by the market 行情确认开市 (${day.note ?? ''}).`,
       );
+    const next = dayInfo(nextTradingDay(date));
+    lines.push(
+      `Next trading day 下一交易日 ${next.date}${next.status === 'candidate' ? ' (provisional 待行情确认)' : ''}`,
+    );
     const warning = marketCalendar.warning(date);
     if (warning) lines.push(`⚠️ ${warning}`);
     const row = (symbol: string): string => {

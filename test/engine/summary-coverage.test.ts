@@ -117,6 +117,7 @@ describe('the briefing', () => {
     expect(e.type === 'DailySummary' && e.title).toBe('🌅 Pre-open briefing 盘前简报 2027-01-04');
     expect(text).toContain('Today is a provisional trading day, confirmed open by the market');
     expect(text).toContain('⚠️ Trading days of 2027 are provisional');
+    expect(text).toContain('Next trading day 下一交易日 2027-01-05 (provisional 待行情确认)');
     expect(text).toContain('涨停 10.00 (+10% on 9.09)');
   });
 });

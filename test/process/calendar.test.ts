@@ -219,6 +219,9 @@ describe('the 2027 rollover, process-level', () => {
       expect(await morning.waitLine(/盘前简报 2026-12-31/, 20_000), morning.stderr).not.toBeNull();
       await sleep(300);
       expect(morning.from(/盘前简报 2026-12-31/)).toContain("The exchanges' 2027 closures are not known yet");
+      expect(morning.from(/盘前简报 2026-12-31/)).toContain(
+        'Next trading day 下一交易日 2027-01-01 (provisional 待行情确认)',
+      );
       noCrash(morning);
     } finally {
       await morning.kill();
