@@ -15,9 +15,10 @@ import { newestSourceMtime } from '../bin/freshness.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-// Dependencies stay external (resolved from node_modules at run time), except chinese-days,
-// whose JSON data module esbuild would otherwise re-import without its `type: "json"` attribute.
-const external = Object.keys(pkg.dependencies ?? {}).filter((d) => d !== 'chinese-days');
+// Dependencies stay external (resolved from node_modules at run time). chinese-days too: its
+// holiday JSON is read at run time (src/domain/holidayData.ts), so a newer chinese-days that
+// brings next year's holidays is used as soon as it is installed, without a rebuild.
+const external = Object.keys(pkg.dependencies ?? {});
 
 const started = newestSourceMtime(join(root, 'src'));
 rmSync(join(root, 'dist'), { recursive: true, force: true });

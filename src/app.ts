@@ -24,6 +24,7 @@ import { skipBody } from './net/boundedBody.ts';
 import { HealthFileWriter } from './store/healthFile.ts';
 import { DiskSpaceMonitor } from './store/diskSpace.ts';
 import { DayRecorder } from './engine/dayReport.ts';
+import { MarketDays } from './engine/marketDays.ts';
 import { dailyJobs, Scheduler } from './engine/scheduler.ts';
 import { DaySummaries } from './engine/summary.ts';
 import { Guard, UnknownCodeError } from './engine/guard.ts';
@@ -226,6 +227,8 @@ async function startLocked(
   const bus = new EventBus({
     onError: (sub, err) => log.warn({ subscriber: sub, err: String(err) }, 'event subscriber failed'),
   });
+  // CALENDAR: the user's days and the market's observations (DATA_DIR/calendar*.json).
+  const marketDays = await MarketDays.open({ dataDir, clock, health, bus, log: child(log, 'calendar') });
   let feeds: FeedManager | undefined;
   const guard = new Guard({
     dataDir,
@@ -241,6 +244,7 @@ async function startLocked(
     // Unknown order outcomes and failed intent writes are told on every channel through the board.
     health,
     redact: redactor(config.secrets),
+    sellBlocked: () => marketDays.sellBlockedReason(),
     onSnapshot: (s) => {
       last.set(s.symbol, s);
       if (paper) void paper.onQuote(s);
@@ -320,6 +324,7 @@ async function startLocked(
     summary: (date) => summaries.text(date),
     health,
     disk: () => disk.status(),
+    calendar: marketDays,
   });
   // Each problem is told once when it starts and once when it ends, on the channels that work.
   health.onChange(({ kind, item, isNew }) => {
@@ -416,8 +421,12 @@ async function startLocked(
   for (const p of loginPrompts.splice(0)) loginPrompt(p);
   await guard.start();
   bus.publish({ type: 'Info', at: clock.now(), text: startupText(guard, api) });
+  const calendarWarning = marketDays.warning();
+  if (calendarWarning) bus.publish({ type: 'Info', at: clock.now(), text: `⚠️ ${calendarWarning}` });
   let ended: Promise<void> = new Promise(() => {});
   const onSnaps = (snaps: Snapshot[]) => {
+    // First: a batch that confirms a provisional day open arms selling for its own triggers.
+    marketDays.onSnapshots(snaps);
     guard
       .onSnapshots(snaps)
       .then(() => {

@@ -34,6 +34,10 @@ const commands: Record<string, Command> = {
       'backtest <recording.jsonl> [--threshold 2000w] [--drop-from-peak 50] [--drop-in-window 30/60s] [--confirm 1] [--json]',
     load: () => import('./cli/backtest.ts'),
   },
+  calendar: {
+    summary: 'calendar [--days N]: the next weekdays, open or closed, and where that comes from',
+    load: () => import('./cli/calendar.ts'),
+  },
   doctor: {
     summary: 'check configuration, quote sources, broker and chat',
     load: () => import('./cli/doctor.ts'),

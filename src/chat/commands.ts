@@ -11,6 +11,7 @@ import { formatExchangeTime } from '../domain/time.ts';
 import type { TriggerConfig } from '../domain/triggers.ts';
 import { InputError } from '../domain/types.ts';
 import type { GuardApi } from '../engine/api.ts';
+import { calendarLines } from '../engine/marketDays.ts';
 import type { Mode } from '../engine/events.ts';
 import { NotWatchedError, UnknownCodeError } from '../engine/guard.ts';
 import type { TriggerOverrides } from '../engine/state.ts';
@@ -61,6 +62,12 @@ export const COMMANDS: CommandSpec[] = [
   { name: 'pause', args: '', help: 'pause automatic selling (alerts continue)', example: '/pause' },
   { name: 'resume', args: '', help: 'resume automatic selling', example: '/resume' },
   { name: 'status', args: '', help: 'quote sources, broker, clock, session', example: '/status' },
+  {
+    name: 'calendar',
+    args: '[close|open YYYY-MM-DD [note]]',
+    help: 'the next 10 weekdays and whether the market trades; mark a day closed or open',
+    example: '/calendar close 2027-02-08 春节',
+  },
   {
     name: 'confirm',
     args: '<action id>',
@@ -361,6 +368,8 @@ async function dispatch(api: GuardApi, inv: Invocation): Promise<Reply> {
       return reply(undefined, '▶ Automatic selling resumed.');
     case 'status':
       return statusReply(api);
+    case 'calendar':
+      return calendarReply(api, a);
     case 'confirm':
     case 'sell':
     case 'hold': {
@@ -391,6 +400,19 @@ async function dispatch(api: GuardApi, inv: Invocation): Promise<Reply> {
     default:
       return reply(undefined, `✗ Unknown command "/${head}". Send /help for the list.`);
   }
+}
+
+async function calendarReply(api: GuardApi, a: string[]): Promise<Reply> {
+  const cal = api.calendar;
+  if (!cal) return reply(undefined, '✗ The calendar is not available in this process.');
+  if (a.length === 0)
+    return { title: 'Calendar 交易日历', lines: calendarLines(cal.upcoming(10), cal.warning()) };
+  const verb = a[0]!.toLowerCase();
+  if ((verb !== 'close' && verb !== 'open') || a.length < 2)
+    usage('calendar', 'calendar takes nothing, or close/open and a date YYYY-MM-DD');
+  const note = a.slice(2).join(' ');
+  const d = await cal.setDay(a[1]!, verb === 'close' ? 'closed' : 'open', note || undefined);
+  return reply(undefined, `✓ ${d.date} is now ${d.text}.`);
 }
 
 function listReply(api: GuardApi): Reply {

@@ -135,6 +135,11 @@ export async function run(args: string[]): Promise<number> {
     ...(showProgress ? { onProgress: progressBar } : {}),
   });
   if (showProgress) process.stderr.write('\n');
+  const provisional = [...new Set(report.symbols.filter((s) => s.calendarWarning).map((s) => s.date))];
+  if (provisional.length)
+    process.stderr.write(
+      `sealguard backtest: warning: ${provisional.join(', ')}: no exchange calendar data, replayed as provisional trading day(s)\n`,
+    );
   report.skipped = recording.skipped;
   process.stdout.write((opts.json ? JSON.stringify(report) : formatBacktest(report)) + '\n');
   return 0;

@@ -20,7 +20,7 @@ import { readEmStatus } from '../broker/eastmoneySession.ts';
 import { PaperBroker } from '../broker/paper.ts';
 import { proxyAgent } from '../chat/telegram.ts';
 import { WecomApp } from '../chat/wecom/app.ts';
-import { CalendarError, FIRST_CALENDAR_YEAR, LAST_CALENDAR_YEAR, isTradingDay } from '../domain/calendar.ts';
+import { marketCalendar } from '../domain/calendar.ts';
 import { clockFromSpec, type Clock } from '../domain/clock.ts';
 import { formatTicks } from '../domain/prices.ts';
 import { formatBytes } from '../domain/bytes.ts';
@@ -30,6 +30,7 @@ import { isPollingSource, pollingFeed } from '../market/sources.ts';
 import { processAlive, readHealthFile } from '../store/healthFile.ts';
 import { LOW_DISK_BYTES, readDiskSpace, type DiskReading } from '../store/diskSpace.ts';
 import { describeHolder, runningHolder } from '../store/lock.ts';
+import { readCalendarFiles } from '../store/calendarStore.ts';
 import { SINA_ORIGIN, SINA_WS_URL, toSinaCode } from '../market/sinaWs.ts';
 
 const HELP = `Usage: sealguard doctor [--timeout <ms>]
@@ -82,7 +83,7 @@ export async function run(args: string[]): Promise<number> {
     for (const p of err.problems) out(`    ${p}`);
     out('    fix: correct these keys in .env or the environment (.env.example documents each one)');
     // The calendar needs no configuration, so it is still worth a line.
-    printResults([checkCalendar(clockFromSpec(undefined, Date.now))], out);
+    printResults([await checkCalendar(clockFromSpec(undefined, Date.now))], out);
     return 1;
   }
   const results = await runChecks(config, { timeoutMs });
@@ -132,7 +133,7 @@ export async function runChecks(config: Config, opts: DoctorOptions = {}): Promi
       detail: 'key set (not tested: the only test is a message to the group)',
     });
   }
-  results.push(checkCalendar(clock));
+  results.push(await checkCalendar(clock, config.dataDir));
   const running = await checkRunningGuard(config);
   if (running) results.push(running);
   return results;
@@ -607,37 +608,40 @@ export async function checkWecom(
   return { name, ok: true, detail: `${base}; ${clock}` };
 }
 
-function checkCalendar(clock: Clock): CheckResult {
+/**
+ * The calendar in use: which years the installed chinese-days covers (read at run time, so an
+ * updated package shows here at once), the user's own days in DATA_DIR/calendar.json, and the
+ * warning the guard gives from 1 December and on every provisional day.
+ */
+export async function checkCalendar(clock: Clock, dataDir?: string): Promise<CheckResult> {
   const name = 'calendar';
   const today = exchangeDate(clock.now());
   const year = Number(today.slice(0, 4));
-  const has = (y: number) => {
-    try {
-      isTradingDay(`${y}-01-05`);
-      return true;
-    } catch (err) {
-      if (!(err instanceof CalendarError)) throw err;
-      return false;
-    }
-  };
-  const covers = `covers ${FIRST_CALENDAR_YEAR}–${LAST_CALENDAR_YEAR}`;
-  if (!has(year)) {
-    return {
-      name,
-      ok: false,
-      detail: `no holiday data for ${year} (${covers}; market date ${today})`,
-      fix: 'update the chinese-days package (npm update chinese-days): the guard refuses to trade on days it cannot classify',
-    };
+  const covers = `bundled data (chinese-days) covers ${marketCalendar.firstYear}–${marketCalendar.lastYear}`;
+  let yours = '';
+  if (dataDir) {
+    const files = await readCalendarFiles(dataDir);
+    const days = Object.entries(files.user.days);
+    const soon = days.filter(([d]) => Number(d.slice(0, 4)) >= year);
+    if (soon.length)
+      yours = `; yours (calendar.json): ${soon.filter(([, v]) => v.status === 'closed').length} closed, ${soon.filter(([, v]) => v.status === 'open').length} open from ${year}`;
+    if (files.problems.length)
+      return {
+        name,
+        ok: false,
+        detail: files.problems.join('; '),
+        fix: 'the guard refuses to start on an invalid calendar file: repair it or move it aside',
+      };
   }
-  if (has(year + 1))
-    return { name, ok: true, detail: `holiday data for ${year} and ${year + 1} (${covers})` };
-  // Next year's holidays are published late in the year; missing them only matters near January.
-  const december = today.slice(5, 7) === '12';
+  const warning = marketCalendar.warning(today);
+  if (!warning) return { name, ok: true, detail: `${covers}${yours}; market date ${today}` };
   return {
     name,
-    ok: !december,
-    detail: `holiday data for ${year}, none yet for ${year + 1} (${covers})`,
-    fix: `update chinese-days (npm update chinese-days) before ${year + 1}-01-01, or the guard stops trading that day`,
+    ok: false,
+    detail: `${covers}${yours}; market date ${today}: ${warning}`,
+    fix: marketCalendar.hasData(year)
+      ? `before ${year + 1}-01-01 add the ${year + 1} weekday closures (/calendar close YYYY-MM-DD [note]) or npm update chinese-days; without them the guard still runs but sells only once the market confirms each day open`
+      : `add the ${year} weekday closures (/calendar close YYYY-MM-DD [note]) or npm update chinese-days`,
   };
 }
 

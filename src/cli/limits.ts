@@ -3,7 +3,7 @@
  * one line of JSON with the limit prices, for checking the engine's numbers by hand or in scripts.
  */
 import { parseArgs } from 'node:util';
-import { CalendarError, isTradingDay } from '../domain/calendar.ts';
+import { dayInfo } from '../domain/calendar.ts';
 import { clockFromSpec } from '../domain/clock.ts';
 import { limitPrices } from '../domain/limits.ts';
 import { formatTicks, toTicks } from '../domain/prices.ts';
@@ -42,13 +42,11 @@ function parseCount(flag: string, text: string): number {
  * exchanges do not trade on (or that the calendar cannot vouch for) is likely a typo: say so.
  */
 function dateWarning(date: string): string | null {
-  try {
-    return isTradingDay(date) ? null : `${date} is not a trading day`;
-  } catch (e) {
-    if (e instanceof CalendarError)
-      return `no exchange calendar for ${date}: cannot confirm it is a trading day`;
-    throw e;
-  }
+  const d = dayInfo(date);
+  if (d.status === 'closed') return `${date} is not a trading day`;
+  if (d.provisional && d.source !== 'user')
+    return `${date} is in a year without exchange calendar data: a provisional trading day (limits computed by the rules)`;
+  return null;
 }
 
 function parsePct(text: string): number {

@@ -3,7 +3,7 @@
  * auctions show an indicative price with bid1 = ask1 that looks like a seal but is not one.
  */
 import type { Phase, Security } from './types.ts';
-import { isTradingDay } from './calendar.ts';
+import { isCandidateDay } from './calendar.ts';
 import { exchangeDate, exchangeSecondsOfDay } from './time.ts';
 
 const hms = (h: number, m: number): number => h * 3600 + m * 60;
@@ -24,13 +24,14 @@ const SH_FUND_CLOSING_AUCTION_FROM = '2026-07-06';
 
 /**
  * The phase at `ts`: 'pre-open' on a trading day before 09:15, 'closed' after 15:00 and all day
- * on non-trading days. Throws CalendarError for a year without
- * calendar data rather than guess that the market is open. Pass `sec` to get the SH-fund
- * exception (continuous until 15:00 before 2026-07-06); without it the stock schedule applies.
+ * on days known closed. A provisional weekday (a year without calendar data, not yet confirmed
+ * either way) has its sessions: monitoring and alerts run on it, and what may sell is decided
+ * elsewhere (a seal needs quotes dated today, a sell a known or confirmed-open day). Pass `sec`
+ * to get the SH-fund exception (continuous until 15:00 before 2026-07-06).
  */
 export function phaseAt(ts: number, sec?: Pick<Security, 'exchange' | 'board'>): Phase {
   const date = exchangeDate(ts);
-  if (!isTradingDay(date)) return 'closed';
+  if (!isCandidateDay(date)) return 'closed';
   const s = exchangeSecondsOfDay(ts);
   for (const [start, end, phase] of SCHEDULE) {
     if (s >= start && s < end) {

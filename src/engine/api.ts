@@ -12,6 +12,7 @@ import { HealthBoard, type HealthSnapshot } from './health.ts';
 import type { Mode } from './events.ts';
 import type { ResolveResult } from './executor.ts';
 import type { Guard, StockView } from './guard.ts';
+import type { DayRow } from './marketDays.ts';
 import type { Intent, PendingAction, TriggerOverrides, Watch } from './state.ts';
 
 export interface SourceStatus {
@@ -46,6 +47,13 @@ export interface DiskStatus {
   lowBytes: number;
 }
 
+/** The running guard's calendar, for /calendar (engine/marketDays.ts). */
+export interface CalendarProvider {
+  upcoming(n?: number): DayRow[];
+  warning(): string | undefined;
+  setDay(date: string, status: 'open' | 'closed', note?: string): Promise<DayRow>;
+}
+
 export interface SummaryProvider {
   (date: string): Promise<string>;
 }
@@ -61,6 +69,7 @@ export interface GuardApiOptions {
   /** Shared with the adapters that report into it; a private one when not given (tests). */
   health?: HealthBoard;
   disk?: () => DiskStatus | undefined;
+  calendar?: CalendarProvider;
 }
 
 export class GuardApi {
@@ -137,6 +146,10 @@ export class GuardApi {
     const d = date ?? exchangeDate(this.now());
     if (!this.o.summary) return `No summary available for ${d}.`;
     return this.o.summary(d);
+  }
+
+  get calendar(): CalendarProvider | undefined {
+    return this.o.calendar;
   }
 
   pause(): Promise<void> {

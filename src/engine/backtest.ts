@@ -14,6 +14,7 @@ import { resolveLimits } from '../domain/limits.ts';
 import { formatTicks } from '../domain/prices.ts';
 import { advance, initialMonitorState } from '../domain/sealMonitor.ts';
 import type { MonitorEvent, MonitorState } from '../domain/sealMonitor.ts';
+import { dayInfo } from '../domain/calendar.ts';
 import { phaseAt } from '../domain/session.ts';
 import { tryParseSymbol } from '../domain/symbols.ts';
 import { exchangeDate, formatExchangeTime } from '../domain/time.ts';
@@ -147,6 +148,8 @@ export interface SymbolReport {
   segments: SegmentReport[];
   limitDownSeals: { sealedAt: string; openedAt: string | null; peak: Yuan }[];
   note?: string;
+  /** Set when the date is not a known trading day: a provisional one (no calendar data for its year). */
+  calendarWarning?: string;
 }
 
 export interface BacktestReport {
@@ -214,6 +217,10 @@ function backtestOne(date: string, snaps: Snapshot[], opts: BacktestOptions): Sy
     segments: [],
     limitDownSeals: [],
   };
+  // Answered by the rules on a day the calendar cannot vouch for, as limits --date does.
+  const day = dayInfo(date);
+  if (day.provisional && day.status !== 'closed')
+    report.calendarWarning = `${date} is a provisional trading day (no exchange calendar data for ${date.slice(0, 4)}): replayed by the rules as a trading day`;
   const sec = tryParseSymbol(first.symbol);
   const ref = snaps.find((s) => s.prevClose > 0);
   const limits = sec && ref ? resolveLimits(sec, ref, date) : null;
@@ -395,6 +402,7 @@ export function formatBacktest(r: BacktestReport): string {
   for (const s of r.symbols) {
     out.push('');
     const head = `${s.symbol} ${s.name} ${s.date}`;
+    if (s.calendarWarning) out.push(`⚠️ ${s.calendarWarning}`);
     if (s.note) {
       out.push(`${head}: ${s.note}`);
       continue;

@@ -47,6 +47,8 @@ export interface CloseLine extends LoggedEvent {
   last: string;
   prevClose: string;
   limitUp?: string;
+  /** The last quote showed the board sealed at limit-up. */
+  sealed?: boolean;
 }
 
 export interface HoldingsLine extends LoggedEvent {
@@ -100,7 +102,8 @@ export class DayRecorder {
     for (const symbol of symbols) {
       const s = this.o.guard.lastSnapshot(symbol);
       if (!s || exchangeDate(s.ts) !== date || !(s.last > 0)) continue;
-      const up = this.o.guard.marketView(symbol)?.limits?.up;
+      const view = this.o.guard.marketView(symbol);
+      const up = view?.limits?.up;
       lines.push({
         // The quote's own time: a stock no longer polled has an older last price, not a close.
         ts: Math.min(now, Math.max(s.ts, exchangeTs(date, '00:00:00'))),
@@ -110,6 +113,7 @@ export class DayRecorder {
         last: formatTicks(s.last, s.decimals),
         prevClose: formatTicks(s.prevClose, s.decimals),
         ...(up !== undefined ? { limitUp: formatTicks(up, s.decimals) } : {}),
+        sealed: !!view?.sealedNow,
       });
     }
     return Promise.all(lines.map((l) => this.append(l))).then(() => undefined);
@@ -214,6 +218,8 @@ export interface StockReport {
   /** When `close` was seen; a price from before 15:00 is only the last one seen. */
   closeTs?: number;
   prevClose?: string;
+  /** The last quote of the day showed the board sealed (closed sealed, once the day is over). */
+  sealedAtLast?: boolean;
   holding?: { quantity: number; avgCost?: string };
   /** Per-minute seal samples, for the chart. */
   series: SealPoint[];
@@ -238,6 +244,10 @@ export interface CollectInput {
   /** Live knowledge when the report is for today: newest positions and quotes win over history. */
   positions?: Position[];
   quotes?: Map<string, Pick<Snapshot, 'ts' | 'last' | 'prevClose' | 'decimals' | 'name'>>;
+  /** Today: every watched code, so one without any event is in the report too. */
+  watched?: { symbol: string; name: string }[];
+  /** Today: whether each stock's last quote shows it sealed at limit-up. */
+  sealedNow?: Map<string, boolean>;
 }
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
@@ -413,11 +423,18 @@ export function collectDay(input: CollectInput): DayReport {
   }
 
   if (input.positions) for (const h of holdings.values()) h.quantity = 0;
+  const names = new Map<string, string>();
   for (const p of input.positions ?? []) {
     const prev = holdings.get(p.symbol);
     const avgCost = p.avgCost ?? prev?.avgCost;
     holdings.set(p.symbol, { quantity: p.quantity, ...(avgCost ? { avgCost } : {}) });
+    if (p.name) names.set(p.symbol, p.name);
   }
+  // Every held and watched stock has a line, with or without events: a held stock is never
+  // missing from the summary (past dates: from the recorded holdings and closes).
+  for (const [symbol, h] of holdings) if (h.quantity > 0) stock(symbol, names.get(symbol) ?? '');
+  for (const c of closes.values()) stock(c.symbol, str(c.name));
+  for (const w of input.watched ?? []) stock(w.symbol, w.name);
 
   for (const r of stocks.values()) {
     r.segments.sort((a, b) => a.n - b.n);
@@ -436,22 +453,30 @@ export function collectDay(input: CollectInput): DayReport {
       r.closeTs = c.ts;
       r.prevClose = c.prevClose;
       if (c.limitUp && !r.limitUp) r.limitUp = c.limitUp;
+      if (typeof c.sealed === 'boolean') r.sealedAtLast = c.sealed;
     }
     const q = input.quotes?.get(r.symbol);
     if (q && exchangeDate(q.ts) === input.date && q.last > 0) {
       r.close = formatTicks(q.last, q.decimals);
       r.closeTs = q.ts;
       r.prevClose = formatTicks(q.prevClose, q.decimals);
+      const sealedNow = input.sealedNow?.get(r.symbol);
+      if (sealedNow !== undefined) r.sealedAtLast = sealedNow;
     }
+    if (!r.name && q?.name) r.name = q.name;
     const h = holdings.get(r.symbol);
     if (h) r.holding = h;
   }
 
   const order = (r: StockReport) =>
     Math.min(r.segments[0]?.start ?? Infinity, r.triggers[0]?.at ?? Infinity, r.sells[0]?.at ?? Infinity);
+  // Stocks with events in time order, then held ones (they must make the detailed part), then the rest.
+  const rank = (r: StockReport) => (order(r) < Infinity ? 0 : (r.holding?.quantity ?? 0) > 0 ? 1 : 2);
   return {
     date: input.date,
-    stocks: [...stocks.values()].sort((a, b) => order(a) - order(b) || a.symbol.localeCompare(b.symbol)),
+    stocks: [...stocks.values()].sort(
+      (a, b) => rank(a) - rank(b) || order(a) - order(b) || a.symbol.localeCompare(b.symbol),
+    ),
     incidents,
   };
 }

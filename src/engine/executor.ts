@@ -69,6 +69,8 @@ export interface ExecutorOptions {
   maxCheckIntervalMs?: number;
   /** Hides secrets (BROKER_TOKEN, ...) in every text that reaches a channel or a file. */
   redact?: (text: string) => string;
+  /** Why no order may go out today (a provisional day not yet confirmed open), if so. */
+  sellBlocked?: () => string | undefined;
 }
 
 /** What one attempt at the segment's sell came to. */
@@ -161,8 +163,12 @@ export class Executor {
       mode = 'alert';
       noSellReason = 'automatic selling is paused (/resume to re-enable)';
     } else {
-      const open = this.uncertainSell(t.symbol, e.segment);
-      if (open) noSellReason = uncertainText(open);
+      const blocked = this.o.sellBlocked?.();
+      const open = blocked ? undefined : this.uncertainSell(t.symbol, e.segment);
+      if (blocked) {
+        mode = 'alert';
+        noSellReason = blocked;
+      } else if (open) noSellReason = uncertainText(open);
     }
     if (noSellReason) {
       this.o.bus.publish({ type: 'SellTriggered', ...base, mode, noSellReason });

@@ -54,6 +54,8 @@ export interface GuardOptions {
   health?: HealthBoard;
   /** Hides secrets in texts that reach a channel or a file. */
   redact?: (text: string) => string;
+  /** Why no order may go out today (the calendar: a provisional day not yet confirmed open). */
+  sellBlocked?: () => string | undefined;
 }
 
 export interface StockView {
@@ -108,6 +110,7 @@ export class Guard {
       onOrderFinal: () => void this.refreshPositions(),
       ...(o.health ? { health: o.health } : {}),
       ...(o.redact ? { redact: o.redact } : {}),
+      ...(o.sellBlocked ? { sellBlocked: o.sellBlocked } : {}),
     });
   }
 

@@ -17,13 +17,15 @@
  * the moment between loses that one message (and /summary still has it); a crash loop can never
  * repeat it.
  *
- * Not trading days (weekends, holidays such as 2026-10-01): nothing runs. A year without
- * calendar data is skipped with one warning per date: guessing would send on a holiday.
+ * Not trading days (weekends, holidays such as 2026-10-01, a provisional day the market showed
+ * closed): nothing runs. A provisional weekday (a year without calendar data) waits until the
+ * market confirms it open (domain/marketDayWatch.ts), then runs what is still due: guessing would
+ * send a summary on a holiday. One log line per such date says so.
  */
 import { join } from 'node:path';
 import cron, { type ScheduledTask } from 'node-cron';
 import { z } from 'zod';
-import { CalendarError, isTradingDay } from '../domain/calendar.ts';
+import { dayInfo } from '../domain/calendar.ts';
 import type { Clock } from '../domain/clock.ts';
 import { exchangeDate, exchangeTs } from '../domain/time.ts';
 import { openJsonStore, type JsonStore } from '../store/jsonStore.ts';
@@ -163,19 +165,15 @@ export class Scheduler {
   }
 
   private tradingDay(date: string): boolean {
-    try {
-      return isTradingDay(date);
-    } catch (err) {
-      if (!(err instanceof CalendarError)) throw err;
-      if (!this.calendarWarned.has(date)) {
-        this.calendarWarned.add(date);
-        this.o.log?.warn(
-          { date, err: err.message },
-          'no exchange calendar for this date: daily jobs skipped',
-        );
-      }
-      return false;
+    const d = dayInfo(date);
+    if (d.status === 'candidate' && !this.calendarWarned.has(date)) {
+      this.calendarWarned.add(date);
+      this.o.log?.warn(
+        { date },
+        'provisional trading day not confirmed open by the market yet: daily jobs wait for it',
+      );
     }
+    return d.status === 'open';
   }
 }
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Position } from '../broker/broker.ts';
 import { describeTriggers } from '../chat/commands.ts';
 import { formatAmount } from '../domain/amounts.ts';
-import { CalendarError, isTradingDay, prevTradingDay } from '../domain/calendar.ts';
+import { dayInfo, marketCalendar, nextTradingDay, prevTradingDay } from '../domain/calendar.ts';
 import type { Clock } from '../domain/clock.ts';
 import { limitPrices } from '../domain/limits.ts';
 import { formatTicks, toTicks } from '../domain/prices.ts';
@@ -70,14 +70,14 @@ export function renderSummary(report: DayReport, now: number): { title: string; 
   const closed = now >= exchangeTs(report.date, '15:00:00');
   const title = `📊 Daily summary 每日总结 ${report.date}${closed ? '' : ` (so far, ${hms(now)})`}`;
   const lines: string[] = [];
-  let tradingDay: boolean | undefined;
-  try {
-    tradingDay = isTradingDay(report.date);
-  } catch (err) {
-    if (!(err instanceof CalendarError)) throw err;
-  }
-  if (tradingDay === false) lines.push('Not a trading day 非交易日.');
-  if (report.stocks.length === 0) lines.push('No seal, trigger or sell recorded 今日无封板/触发/卖出.');
+  const day = dayInfo(report.date);
+  if (day.status === 'closed') lines.push('Not a trading day 非交易日.');
+  else if (day.status === 'candidate')
+    lines.push('Provisional trading day 临时交易日: the market has not confirmed it open.');
+  else if (day.source === 'observed')
+    lines.push('Trading day confirmed by the market 行情确认开市 (provisional calendar).');
+  const eventful = report.stocks.some((r) => r.segments.length || r.triggers.length || r.sells.length);
+  if (!eventful) lines.push('No seal, trigger or sell recorded 今日无封板/触发/卖出.');
   for (const r of report.stocks.slice(0, MAX_STOCKS)) lines.push(...stockLines(r, closed));
   if (report.stocks.length > MAX_STOCKS)
     lines.push(
@@ -107,6 +107,9 @@ function stockLines(r: StockReport, closed: boolean): string[] {
     const when = isClose || r.closeTs === undefined ? '' : ` @${hms(r.closeTs)}`;
     head.push(`${isClose ? 'close 收盘' : 'last 最新'} ${r.close}${vsPrev}${when}`);
   }
+  if (r.sealedAtLast) head.push(isClose || closed ? '封板收盘 closed sealed' : '封板中 sealed now');
+  else if (r.sealedAtLast === false && r.segments.length > 0 && isClose) head.push('未封收盘 closed open');
+  if (!r.close) head.push('no quote today 今日无行情');
   const out = [head.join(' · ')];
   for (const s of r.segments) {
     const start = `${s.resealed ? '回封 re-sealed' : '封板 sealed'} ${hms(s.start)}`;
@@ -190,11 +193,21 @@ export class DaySummaries {
     const intents = Object.values(this.o.guard.stores.orders.data.intents).filter((i) => i.day === date);
     if (date !== today) return collectDay({ date, events, intents });
     const quotes = new Map<string, Snapshot>();
-    for (const s of this.o.guard.watchedSymbols()) {
-      const q = this.o.guard.lastSnapshot(s);
-      if (q) quotes.set(s, q);
+    const sealedNow = new Map<string, boolean>();
+    const watched: { symbol: string; name: string }[] = [];
+    const g = this.o.guard;
+    for (const s of g.watchedSymbols()) {
+      const q = g.lastSnapshot(s);
+      if (q) {
+        quotes.set(s, q);
+        sealedNow.set(s, !!g.marketView(s)?.sealedNow);
+      }
+      watched.push({
+        symbol: s,
+        name: q?.name ?? g.stores.settings.data.watches[s]?.name ?? g.position(s)?.name ?? '',
+      });
     }
-    return collectDay({ date, events, intents, positions: this.livePositions(), quotes });
+    return collectDay({ date, events, intents, positions: this.livePositions(), quotes, watched, sealedNow });
   }
 
   /** GuardApi's summary provider: today's or a past date's summary as text. */
@@ -292,6 +305,17 @@ export class DaySummaries {
     const lines: string[] = [
       `Default 默认: mode ${g.modeOf('')} · trigger ${describeTriggers(g.effectiveTriggers(undefined))}${g.paused ? ' · ⏸ auto-sell PAUSED 已暂停' : ''}`,
     ];
+    const day = dayInfo(date);
+    if (day.source === 'observed' && day.status === 'open')
+      lines.push(
+        `Today is a provisional trading day, confirmed open by the market 行情确认开市 (${day.note ?? ''}).`,
+      );
+    const next = dayInfo(nextTradingDay(date));
+    lines.push(
+      `Next trading day 下一交易日 ${next.date}${next.status === 'candidate' ? ' (provisional 待行情确认)' : ''}`,
+    );
+    const warning = marketCalendar.warning(date);
+    if (warning) lines.push(`⚠️ ${warning}`);
     const row = (symbol: string): string => {
       const p = held.get(symbol);
       const name =
@@ -316,7 +340,13 @@ export class DaySummaries {
       for (const s of others.slice(0, MAX_STOCKS)) lines.push(row(s));
       if (others.length > MAX_STOCKS) lines.push(`  …and ${others.length - MAX_STOCKS} more (/list)`);
     }
-    return { title: `🌅 Pre-open briefing 盘前简报 ${date}`, lines };
+    // Only before the 09:30 open is it a pre-open briefing; a later start gets the same as a status.
+    const now = this.o.clock.now();
+    const preOpen = exchangeDate(now) !== date || now < exchangeTs(date, '09:30:00');
+    const title = preOpen
+      ? `🌅 Pre-open briefing 盘前简报 ${date}`
+      : `📋 Status 盘中状态 ${date} ${hms(now).slice(0, 5)}`;
+    return { title, lines };
   }
 
   private limitUpText(symbol: string, name: string, date: string, base: string | undefined): string {
@@ -334,16 +364,16 @@ export class DaySummaries {
   /** Yesterday's close per symbol: the last quote this process saw, else the recorded closes. */
   private async prevCloses(date: string): Promise<Map<string, string>> {
     const out = new Map<string, string>();
-    let prev: string | undefined;
-    try {
-      prev = prevTradingDay(date);
-    } catch (err) {
-      if (!(err instanceof CalendarError)) throw err;
-    }
-    if (prev) {
+    // The previous trading day with recorded closes. Across a year end the days before are
+    // provisional candidates, some of them in fact closed (never observed while the process was
+    // down): look back a few candidates rather than trust the first.
+    let prev = date;
+    for (let i = 0; i < 5 && out.size === 0; i++) {
+      prev = prevTradingDay(prev);
       for (const e of await this.o.eventLog.readDay(prev))
         if (e.type === CLOSE && typeof e.symbol === 'string' && typeof e.last === 'string')
           out.set(e.symbol, e.last);
+      if (!dayInfo(prev).provisional) break;
     }
     for (const symbol of this.o.guard.watchedSymbols()) {
       const s = this.o.guard.lastSnapshot(symbol);

@@ -127,7 +127,7 @@ describe('sealguard doctor', () => {
     expect(by('broker bridge').detail).toContain('account ****0365');
     expect(by('telegram').detail).toContain('@seal_test_bot');
     expect(by('wecom').detail).toContain('gettoken ok');
-    expect(by('calendar').detail).toContain('holiday data for 2026');
+    expect(by('calendar').detail).toContain('bundled data (chinese-days) covers 2004–2026');
     expect(text.split('\n').every((l) => l.startsWith('✓ '))).toBe(true);
     expect(text).not.toContain(TOKEN);
     expect(text).not.toContain('wecom-secret-xyz');
@@ -321,7 +321,9 @@ describe('doctor calendar check', () => {
     });
     expect(later.by('calendar')).toMatchObject({
       ok: false,
-      detail: expect.stringContaining('no holiday data for 2031'),
+      detail: expect.stringContaining('Trading days of 2031 are provisional'),
+      fix: expect.stringContaining('/calendar close'),
     });
+    expect(dec.by('calendar').detail).toContain('2027 closures are not known yet');
   });
 });

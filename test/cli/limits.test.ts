@@ -75,7 +75,11 @@ describe('a --date that is not a known trading day still answers, with a warning
   it.each([
     [['600000', '4.30', '--st', '--date', '2026-07-04'], 5, '2026-07-04 is not a trading day'],
     [['600000', '4.30', '--st', '--date', '2026-10-01'], 10, '2026-10-01 is not a trading day'],
-    [['600519', '1685', '--date', '2027-01-04'], 10, 'no exchange calendar for 2027-01-04'],
+    [
+      ['600519', '1685', '--date', '2027-01-04'],
+      10,
+      '2027-01-04 is in a year without exchange calendar data: a provisional trading day',
+    ],
   ] as const)('%j', async (args, pct, warning) => {
     const r = await limits(...args);
     expect(r.code).toBe(0);

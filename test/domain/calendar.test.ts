@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import {
-  CalendarError,
+  TradingCalendar,
+  dayInfo,
+  describeDay,
+  isCandidateDay,
   FIRST_CALENDAR_YEAR,
   LAST_CALENDAR_YEAR,
   isTradingDay,
@@ -8,6 +15,7 @@ import {
   prevTradingDay,
   tradingDaysBetween,
 } from '../../src/domain/calendar.ts';
+import { holidayDataFrom, loadHolidayData } from '../../src/domain/holidayData.ts';
 import { addDays } from '../../src/domain/time.ts';
 import { InputError } from '../../src/domain/types.ts';
 
@@ -99,20 +107,99 @@ describe('stepping across the Spring Festival 2026', () => {
   });
 });
 
-describe('fail closed outside the calendar data', () => {
-  it(`covers ${2004}–${2026} today`, () => {
+describe('outside the bundled data: provisional, never a throw', () => {
+  it(`the installed chinese-days covers ${2004}–${2026} today`, () => {
     expect([FIRST_CALENDAR_YEAR, LAST_CALENDAR_YEAR]).toEqual([2004, 2026]);
   });
-  it.each(['2027-01-04', '2030-06-03', '2003-06-02'])('%s throws CalendarError', (d) => {
-    expect(() => isTradingDay(d)).toThrow(CalendarError);
-    expect(() => isTradingDay(d)).toThrow('update chinese-days');
+  it.each(['2027-01-04', '2030-06-03', '2003-06-02'])('%s is a candidate, not a known trading day', (d) => {
+    expect(() => isTradingDay(d)).not.toThrow();
+    expect(isTradingDay(d)).toBe(false);
+    expect(isCandidateDay(d)).toBe(true);
+    expect(dayInfo(d)).toMatchObject({ status: 'candidate', source: 'provisional', provisional: true });
   });
-  it('does not step past the last year it knows', () => {
-    expect(() => nextTradingDay('2026-12-31')).toThrow(CalendarError);
+  it('weekends stay closed in a provisional year', () => {
+    expect(dayInfo('2027-01-02')).toMatchObject({ status: 'closed', source: 'weekend' });
+    expect(isCandidateDay('2027-01-03')).toBe(false);
+  });
+  it('steps across the year end without throwing', () => {
+    expect(nextTradingDay('2026-12-31')).toBe('2027-01-01');
     expect(prevTradingDay('2026-12-31')).toBe('2026-12-30');
+    expect(prevTradingDay('2027-01-04')).toBe('2027-01-01');
+    // Listed-day counts (IPO no-limit days) across the year end count provisional weekdays.
+    expect(tradingDaysBetween('2026-12-30', '2027-01-05')).toBe(5);
   });
   it('refuses malformed dates as input errors', () => {
     expect(() => isTradingDay('2026-2-3')).toThrow(InputError);
     expect(() => nextTradingDay('tomorrow')).toThrow('invalid date "tomorrow"');
+  });
+});
+
+describe('sources in order: yours, bundled, provisional + what the market showed', () => {
+  const fresh = () => new TradingCalendar();
+  it('your closure wins over the provisional candidate and over bundled data', () => {
+    const c = fresh();
+    c.setUserDays([
+      ['2027-02-08', { status: 'closed', note: '春节' }],
+      ['2026-12-30', { status: 'closed' }],
+    ]);
+    expect(c.day('2027-02-08')).toMatchObject({ status: 'closed', source: 'user', note: '春节' });
+    expect(c.isCandidateDay('2027-02-08')).toBe(false);
+    expect(c.isTradingDay('2026-12-30')).toBe(false);
+    expect(c.nextTradingDay('2027-02-05')).toBe('2027-02-09');
+  });
+  it('an observation decides a provisional day, never a bundled one', () => {
+    const c = fresh();
+    c.setObserved('2027-01-01', { status: 'closed', evidence: 'no quote dated today', at: 1 });
+    c.setObserved('2027-01-04', { status: 'open', evidence: 'advancing', at: 2 });
+    c.setObserved('2026-12-31', { status: 'closed', evidence: 'a stale feed', at: 3 });
+    expect(c.day('2027-01-01')).toMatchObject({ status: 'closed', source: 'observed' });
+    expect(c.isTradingDay('2027-01-04')).toBe(true);
+    expect(c.isTradingDay('2026-12-31')).toBe(true);
+    expect(c.prevTradingDay('2027-01-04')).toBe('2026-12-31');
+    expect(describeDay(c.day('2027-01-04'))).toBe('confirmed open · market (advancing)');
+    expect(describeDay(c.day('2027-01-05'))).toBe('candidate · provisional (not confirmed yet)');
+  });
+  it('warns from 1 December and on every provisional day, not before', () => {
+    const c = fresh();
+    expect(c.warning('2026-11-30')).toBeUndefined();
+    expect(c.warning('2026-12-01')).toMatch(
+      /2027 closures are not known yet.*\/calendar close.*npm update chinese-days/,
+    );
+    expect(c.warning('2027-03-01')).toMatch(/Trading days of 2027 are provisional.*\/calendar close/);
+  });
+});
+
+describe('chinese-days read at run time', () => {
+  it('a newer chinese-days that brings 2027 is used where it is installed', () => {
+    // A package tree like npm's, holding a chinese-days whose data reaches 2027.
+    const root = mkdtempSync(join(tmpdir(), 'sg-cd-'));
+    const dist = join(root, 'node_modules', 'chinese-days', 'dist');
+    mkdirSync(dist, { recursive: true });
+    const real = JSON.parse(
+      readFileSync(
+        join(import.meta.dirname, '../../node_modules/chinese-days/dist/chinese-days.json'),
+        'utf8',
+      ),
+    ) as { holidays: Record<string, string> };
+    const newer = { ...real, holidays: { ...real.holidays, '2027-01-01': "New Year's Day,元旦,1" } };
+    writeFileSync(join(dist, 'chinese-days.json'), JSON.stringify(newer));
+    writeFileSync(join(root, 'node_modules', 'chinese-days', 'package.json'), '{"name":"chinese-days"}');
+    const data = loadHolidayData(pathToFileURL(join(root, 'main.js')));
+    expect(data.lastYear).toBe(2027);
+    const c = new TradingCalendar(data);
+    expect(c.day('2027-01-01')).toMatchObject({ status: 'closed', source: 'bundled' });
+    expect(c.isTradingDay('2027-01-04')).toBe(true);
+    expect(c.warning('2026-12-01')).toBeUndefined();
+  });
+  it('reads the holidays by key, so the host time zone cannot shift a day', () => {
+    // chinese-days' own functions go through local-time Dates (rules.md §4.3); the keys cannot.
+    const data = loadHolidayData();
+    expect(data.holidays.has('2026-10-01')).toBe(true);
+    expect(data.holidays.has('2026-09-30')).toBe(false);
+    expect(holidayDataFrom({ holidays: { '2027-01-01': 'x' } })).toMatchObject({
+      firstYear: 2027,
+      lastYear: 2027,
+    });
+    expect(() => holidayDataFrom({})).toThrow('no "holidays"');
   });
 });

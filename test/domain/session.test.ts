@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isContinuous, phaseAt } from '../../src/domain/session.ts';
 import { parseSymbol } from '../../src/domain/symbols.ts';
 import { exchangeTs } from '../../src/domain/time.ts';
-import { CalendarError } from '../../src/domain/calendar.ts';
+import { marketCalendar } from '../../src/domain/calendar.ts';
 
 const at = (hhmmss: string, date = '2026-11-24'): number => exchangeTs(date, hhmmss);
 
@@ -42,8 +42,12 @@ describe('non-trading days are closed all day', () => {
     expect(phaseAt(at('10:00:00', date))).toBe('closed');
     expect(phaseAt(at('09:00:00', date))).toBe('closed');
   });
-  it('a year without calendar data throws instead of guessing', () => {
-    expect(() => phaseAt(at('10:00:00', '2027-01-04'))).toThrow(CalendarError);
+  it('a provisional weekday (no calendar data) has its sessions; one the market showed closed is closed', () => {
+    expect(phaseAt(at('10:00:00', '2027-01-04'))).toBe('continuous');
+    expect(phaseAt(at('09:16:00', '2027-01-05'))).toBe('opening-auction');
+    expect(phaseAt(at('10:00:00', '2027-01-02'))).toBe('closed'); // Saturday
+    marketCalendar.setObserved('2027-01-01', { status: 'closed', evidence: 'no quote dated today', at: 0 });
+    expect(phaseAt(at('10:00:00', '2027-01-01'))).toBe('closed');
   });
 });
 

@@ -45,6 +45,8 @@ export interface HarnessOptions {
   sellable?: number;
   /** Secrets to hide (the app passes redactor(config.secrets)). */
   redact?: (text: string) => string;
+  /** The calendar's sell gate (engine/marketDays.ts sellBlockedReason). */
+  sellBlocked?: () => string | undefined;
 }
 
 export const silent = pino({ level: 'silent' });
@@ -98,6 +100,7 @@ export async function harness(o: HarnessOptions = {}): Promise<Harness> {
     confirmTimeoutS: o.confirmTimeoutS ?? 60,
     confirmDefault: o.confirmDefault ?? 'hold',
     positionsRefreshMs: 3_600_000,
+    ...(o.sellBlocked ? { sellBlocked: o.sellBlocked } : {}),
     onSnapshot: (s) => {
       last.set(s.symbol, s);
       void paper.onQuote(s);

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LAST_CALENDAR_YEAR } from '../../src/domain/calendar.ts';
+import { LAST_CALENDAR_YEAR, marketCalendar } from '../../src/domain/calendar.ts';
 import { SimClock } from '../../src/domain/clock.ts';
 import { exchangeTs } from '../../src/domain/time.ts';
 import { dailyJobs, Scheduler } from '../../src/engine/scheduler.ts';
@@ -79,14 +79,33 @@ describe('scheduler on the market clock', () => {
     expect(r.runs).toEqual(['summary@2026-10-08']);
   });
 
-  it('a year without calendar data is skipped with one warning, never guessed', async () => {
+  it('a provisional day (no calendar data) waits for the market to confirm it, never guessed', async () => {
     const r = await rig();
     const d = `${LAST_CALENDAR_YEAR + 1}-06-01`;
     await r.at(d, '09:00:00');
-    await r.at(d, '15:05:00');
-    await r.at(d, '15:06:00');
+    await r.at(d, '09:10:00');
     expect(r.runs).toEqual([]);
-    expect(r.warnings).toEqual(['no exchange calendar for this date: daily jobs skipped']);
+    expect(r.warnings).toEqual([
+      'provisional trading day not confirmed open by the market yet: daily jobs wait for it',
+    ]);
+    // The market shows it open at 09:15: what is still due runs; the summary at 15:05.
+    marketCalendar.setObserved(d, { status: 'open', evidence: 'quotes advancing', at: 0 });
+    expect(await r.at(d, '09:15:04')).toEqual([`briefing@${d}`]);
+    expect(await r.at(d, '15:05:00')).toEqual([`summary@${d}`]);
+    // A provisional day the market showed closed runs nothing.
+    const closed = `${LAST_CALENDAR_YEAR + 1}-06-02`;
+    marketCalendar.setObserved(closed, { status: 'closed', evidence: 'no quote dated today', at: 0 });
+    for (const hhmmss of ['09:00:00', '15:05:00', '20:00:00']) await r.at(closed, hhmmss);
+    expect(r.runs).toEqual([`briefing@${d}`, `summary@${d}`]);
+  });
+
+  it('2026-12-31 runs both jobs and the next morning is a provisional one', async () => {
+    const r = await rig({ start: exchangeTs('2026-12-31', '08:00:00') });
+    expect(await r.at('2026-12-31', '09:00:00')).toEqual(['briefing@2026-12-31']);
+    expect(await r.at('2026-12-31', '15:05:00')).toEqual(['summary@2026-12-31']);
+    // 2027-01-01 is not confirmed by anything: no briefing, no summary, no throw.
+    expect(await r.at('2027-01-01', '09:00:00')).toEqual([]);
+    expect(await r.at('2027-01-01', '15:05:00')).toEqual([]);
   });
 
   it('after a restart: never repeats a job, catches up a missed summary, drops a stale briefing', async () => {
