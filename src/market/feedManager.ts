@@ -5,14 +5,20 @@
  * the next source when one keeps failing and returns to the primary once it answers again, and
  * says when a watched symbol has gone quiet during continuous trading.
  *
- * Failover works at two speeds. Within a cycle, batches the current source failed are asked of
- * the next source straight away, so a flaky primary costs latency, not data. Across cycles, after
- * `failoverAfter` consecutive failing cycles the next source becomes the current one, and the
- * primary is probed in the background every `probeEveryMs` (market clock) until it answers.
+ * Failover works at two speeds. Within a cycle, batches the current source failed, and stocks it
+ * answered without, are asked of the next source straight away, so a flaky primary costs
+ * latency, not data. Across cycles, after `failoverAfter` consecutive failing cycles, or at once
+ * when a request missed its deadline (a slow source stays slow: a 1 byte/s trickle once held the
+ * guard 75 s), the next source becomes the current one, and the primary is probed in the
+ * background every `probeEveryMs` (market clock) until it answers.
+ *
+ * Every request has a total deadline tied to the poll interval. Each answer's timing and Date
+ * header go to `onTime`, from which the live market clock measures the exchange's time.
  *
  * A StreamingFeed first in the list is the primary; polling runs only while the stream is not open.
  */
-import type { Clock } from '../domain/clock.ts';
+import { performance } from 'node:perf_hooks';
+import type { Clock, TimeEvidence } from '../domain/clock.ts';
 import { resolveLimits } from '../domain/limits.ts';
 import { formatTicks } from '../domain/prices.ts';
 import { isContinuous } from '../domain/session.ts';
@@ -20,6 +26,7 @@ import { exchangeDate } from '../domain/time.ts';
 import type { Snapshot } from '../domain/types.ts';
 import { securityOf } from './codes.ts';
 import type { PollingFeed, QuoteFeed, StreamState, StreamingFeed } from './feed.ts';
+import { QuoteHttpError } from './httpClient.ts';
 
 export type FeedEvent =
   | { type: 'FeedStale'; at: number; symbols: string[]; since: number; source: string }
@@ -35,9 +42,17 @@ export interface SourceHealth {
   lastSuccessAt: number | null;
   lastErrorAt: number | null;
   lastError: string | null;
-  /** Market clock minus the newest snapshot's exchange time in the last answer. */
+  /** Market clock now minus the newest snapshot's exchange time this source ever answered. */
   lastQuoteAgeMs: number | null;
   consecutiveFailures: number;
+  /** Answering: no failure since its last good cycle, and that cycle is recent. */
+  ok: boolean;
+}
+
+/** Where problems are reported (the app's HealthBoard; structural, so no engine import). */
+export interface HealthSink {
+  set(key: string, component: string, level: 'warn' | 'error', text: string): boolean;
+  clear(key: string): boolean;
 }
 
 export interface FeedManagerOptions {
@@ -55,12 +70,24 @@ export interface FeedManagerOptions {
   concurrency?: number;
   /** A watched symbol with no snapshot this fresh (market clock) in continuous trading is stale. */
   staleAfterMs?: number;
+  /** Total deadline of one request, retries included; default twice the interval, 1.5-10 s. */
+  deadlineMs?: number;
   /** onSnapshots or a listener threw; the feed keeps running. */
   onError?: (err: unknown) => void;
+  /** Timing of every answer (send/receive, Date header, newest quote time). */
+  onTime?: (e: TimeEvidence) => void;
+  /** Failing, slow or incomplete sources are reported here (component 'feed'). */
+  health?: HealthSink;
 }
 
-interface Health extends SourceHealth {
+interface Health extends Omit<SourceHealth, 'ok' | 'lastQuoteAgeMs'> {
   feed: PollingFeed;
+  /** Newest exchange time answered (epoch ms). */
+  newestQuote: number | null;
+  /** Monotonic ms of the end of the last cycle in which it failed nothing. */
+  lastGoodAt: number | null;
+  /** The last failure was a missed deadline. */
+  slow: boolean;
 }
 
 export class FeedManager {
@@ -72,6 +99,7 @@ export class FeedManager {
   private readonly probeEveryMs: number;
   private readonly concurrency: number;
   private readonly staleAfterMs: number;
+  private readonly deadlineMs: number;
   private symbols: string[] = [];
   private active = 0;
   private streamOpen = false;
@@ -101,8 +129,10 @@ export class FeedManager {
         lastSuccessAt: null,
         lastErrorAt: null,
         lastError: null,
-        lastQuoteAgeMs: null,
+        newestQuote: null,
         consecutiveFailures: 0,
+        lastGoodAt: null,
+        slow: false,
       }));
     if (this.polling.length === 0 && !this.stream) throw new Error('FeedManager: no quote source configured');
     this.intervalMs = opts.intervalMs ?? 1000;
@@ -110,6 +140,7 @@ export class FeedManager {
     this.probeEveryMs = opts.probeEveryMs ?? 30_000;
     this.concurrency = Math.max(1, opts.concurrency ?? 4);
     this.staleAfterMs = opts.staleAfterMs ?? 10_000;
+    this.deadlineMs = opts.deadlineMs ?? Math.min(10_000, Math.max(1500, 2 * this.intervalMs));
   }
 
   on<T extends FeedEventType>(type: T, listener: (e: Extract<FeedEvent, { type: T }>) => void): () => void {
@@ -143,9 +174,22 @@ export class FeedManager {
   }
 
   health(): SourceHealth[] {
-    const out: SourceHealth[] = this.polling.map(({ feed: _feed, ...h }) => ({
-      ...h,
-      active: !this.streamOpen && h.name === this.polling[this.active]!.name,
+    const now = this.clock.now();
+    const mono = performance.now();
+    // A good cycle older than this means the source is stuck, whatever its counters say.
+    const overdue = 2 * this.intervalMs + this.deadlineMs;
+    const out: SourceHealth[] = this.polling.map((h, i) => ({
+      name: h.name,
+      active: !this.streamOpen && i === this.active,
+      lastSuccessAt: h.lastSuccessAt,
+      lastErrorAt: h.lastErrorAt,
+      lastError: h.lastError,
+      lastQuoteAgeMs: h.newestQuote === null ? null : now - h.newestQuote,
+      consecutiveFailures: h.consecutiveFailures,
+      ok:
+        h.consecutiveFailures === 0 &&
+        h.lastGoodAt !== null &&
+        (i !== this.active || this.streamOpen || !this.running || mono - h.lastGoodAt <= overdue),
     }));
     if (this.stream) {
       out.unshift({
@@ -156,6 +200,7 @@ export class FeedManager {
         lastError: this.streamOpen ? null : 'stream not open',
         lastQuoteAgeMs: null,
         consecutiveFailures: 0,
+        ok: this.streamOpen,
       });
     }
     return out;
@@ -200,9 +245,13 @@ export class FeedManager {
       this.maybeProbe();
       let remaining = this.symbols;
       for (let i = this.active; i < this.polling.length && remaining.length > 0; i++) {
-        const failed = await this.pollAll(this.polling[i]!, remaining);
+        const h = this.polling[i]!;
+        const { failed, missing } = await this.pollAll(h, remaining);
+        if (!this.stopped) this.reportMissing(h, missing, this.polling[i + 1]?.name);
         if (i === this.active) this.account(failed.length > 0);
-        remaining = failed;
+        else if (failed.length === 0 && !this.stopped) this.good(h);
+        // Stocks the source answered without are asked of the next one in the same cycle.
+        remaining = [...failed, ...missing];
       }
     }
     this.checkStale();
@@ -212,17 +261,55 @@ export class FeedManager {
     const h = this.polling[this.active]!;
     if (this.stopped) return; // requests aborted by stop() say nothing about the source
     if (!failed) {
-      h.consecutiveFailures = 0;
+      this.good(h);
       return;
     }
     h.consecutiveFailures++;
     const next = this.polling[this.active + 1];
-    if (h.consecutiveFailures >= this.failoverAfter && next) {
-      this.switchTo(
-        this.active + 1,
-        `${h.name} failed ${h.consecutiveFailures} cycles in a row: ${h.lastError ?? ''}`,
+    const why = h.slow
+      ? `${h.name} missed the ${this.deadlineMs} ms deadline: ${h.lastError ?? ''}`
+      : `${h.name} failed ${h.consecutiveFailures} cycles in a row: ${h.lastError ?? ''}`;
+    if (next && (h.slow || h.consecutiveFailures >= this.failoverAfter)) {
+      this.switchTo(this.active + 1, why);
+      this.opts.health?.set(
+        `feed:source:${h.name}`,
+        'feed',
+        'warn',
+        `Quote source ${h.name} is failing (${h.lastError ?? 'no answer'}); quotes now come from ${next.name}.`,
+      );
+    } else if (!next && (h.slow || h.consecutiveFailures >= this.failoverAfter)) {
+      this.opts.health?.set(
+        `feed:source:${h.name}`,
+        'feed',
+        'error',
+        `Quote source ${h.name} is failing (${h.lastError ?? 'no answer'}) and no other source is configured (QUOTE_SOURCES).`,
       );
     }
+  }
+
+  /** A cycle in which `h` failed nothing. */
+  private good(h: Health): void {
+    h.consecutiveFailures = 0;
+    h.slow = false;
+    h.lastGoodAt = performance.now();
+    this.opts.health?.clear(`feed:source:${h.name}`);
+  }
+
+  /** A source answering without some requested stocks is failing for them (issue 16). */
+  private reportMissing(h: Health, missing: string[], next: string | undefined): void {
+    const key = `feed:missing:${h.name}`;
+    if (missing.length === 0) {
+      this.opts.health?.clear(key);
+      return;
+    }
+    const shown =
+      missing.slice(0, 5).join(', ') + (missing.length > 5 ? ` and ${missing.length - 5} more` : '');
+    this.opts.health?.set(
+      key,
+      'feed',
+      'warn',
+      `Quote source ${h.name} answers without ${shown}${next ? `; asking ${next} for ${missing.length > 1 ? 'them' : 'it'}` : ''}.`,
+    );
   }
 
   private switchTo(index: number, reason: string): void {
@@ -240,8 +327,8 @@ export class FeedManager {
     const sample = this.symbols.slice(0, Math.min(20, primary.feed.maxBatch));
     this.probe = this.request(primary, sample)
       .then((ok) => {
-        if (ok && !this.stopped && this.active !== 0) {
-          primary.consecutiveFailures = 0;
+        if (ok !== null && !this.stopped && this.active !== 0) {
+          this.good(primary);
           this.switchTo(0, `${primary.name} answered again`);
         }
       })
@@ -250,38 +337,55 @@ export class FeedManager {
       });
   }
 
-  /** Polls `symbols` from one source in batches, bounded concurrency; returns the symbols it failed. */
-  private async pollAll(h: Health, symbols: string[]): Promise<string[]> {
+  /**
+   * Polls `symbols` from one source in batches, bounded concurrency. Returns the symbols of the
+   * batches it failed, and the (valid) symbols it answered without.
+   */
+  private async pollAll(h: Health, symbols: string[]): Promise<{ failed: string[]; missing: string[] }> {
     const size = Math.max(1, h.feed.maxBatch);
     const batches: string[][] = [];
     for (let i = 0; i < symbols.length; i += size) batches.push(symbols.slice(i, i + size));
     const failed: string[] = [];
+    const missing: string[] = [];
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < batches.length) {
         const batch = batches[next++]!;
-        if (!(await this.request(h, batch, true))) failed.push(...batch);
+        const got = await this.request(h, batch, true);
+        if (got === null) failed.push(...batch);
+        else for (const m of got) if (securityOf(m)) missing.push(m);
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, batches.length) }, worker));
-    return failed;
+    return { failed, missing };
   }
 
-  /** One request; delivers its snapshots at once when `deliver`. True when the source answered. */
-  private async request(h: Health, batch: string[], deliver = false): Promise<boolean> {
+  /**
+   * One request; delivers its snapshots at once when `deliver`. The requested symbols it answered
+   * without when the source answered, null when it failed.
+   */
+  private async request(h: Health, batch: string[], deliver = false): Promise<string[] | null> {
     try {
-      const res = await h.feed.fetch(batch, this.abort.signal);
+      const res = await h.feed.fetch(batch, this.abort.signal, this.deadlineMs);
       const now = this.clock.now();
       h.lastSuccessAt = now;
       let newest = -Infinity;
       for (const s of res.snapshots) if (s.ts > newest) newest = s.ts;
-      if (newest > -Infinity) h.lastQuoteAgeMs = now - newest;
+      if (newest > -Infinity && (h.newestQuote === null || newest > h.newestQuote)) h.newestQuote = newest;
+      if (res.timing && this.opts.onTime && !this.stopped) {
+        try {
+          this.opts.onTime({ ...res.timing, newestQuote: newest > -Infinity ? newest : null });
+        } catch (err) {
+          this.opts.onError?.(err);
+        }
+      }
       if (deliver && res.snapshots.length > 0) this.deliver(res.snapshots);
-      return true;
+      return res.missing;
     } catch (err) {
       h.lastErrorAt = this.clock.now();
       h.lastError = err instanceof Error ? err.message : String(err);
-      return false;
+      if (err instanceof QuoteHttpError && err.kind === 'deadline') h.slow = true;
+      return null;
     }
   }
 
