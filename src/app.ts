@@ -5,6 +5,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { Broker } from './broker/broker.ts';
 import type { PtradeRelayBroker } from './broker/ptradeRelay.ts';
 import { PaperBroker, type PaperStartPosition } from './broker/paper.ts';
@@ -12,7 +13,7 @@ import type { Channel } from './chat/channel.ts';
 import { ConsoleChannel } from './chat/console.ts';
 import { ChatHub } from './chat/hub.ts';
 import type { Config } from './config.ts';
-import { clockFromSpec, SystemClock, type Clock } from './domain/clock.ts';
+import { clockFromSpec, ExchangeClock, SystemClock, type Clock } from './domain/clock.ts';
 import type { Snapshot } from './domain/types.ts';
 import { exchangeDate, formatExchangeTime, exchangeTs } from './domain/time.ts';
 import { formatAmount } from './domain/amounts.ts';
@@ -28,6 +29,7 @@ import { openGuardStores } from './engine/state.ts';
 import { createLogger, child, type Logger } from './log.ts';
 import { loadDemoManifest } from './market/demoManifest.ts';
 import type { QuoteFeed } from './market/feed.ts';
+import { ClockWatch } from './market/clockWatch.ts';
 import { FeedManager } from './market/feedManager.ts';
 import { ReplayFeed } from './market/replay.ts';
 import { pollingFeed, isPollingSource } from './market/sources.ts';
@@ -115,8 +117,11 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
       onBadLine: (m) => log.warn({ replay: m }, 'bad line in the demo recording'),
     });
     clock = replay.clock;
+  } else if (config.clock) {
+    clock = clockFromSpec(config.clock.spec, wall);
   } else {
-    clock = clockFromSpec(config.clock?.spec, wall);
+    // The real clock: monotonic, and following the exchange when the host disagrees (issue 16).
+    clock = new ExchangeClock(wall, () => performance.now());
   }
   const last = new Map<string, Snapshot>();
 
@@ -220,7 +225,7 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
     return (feeds?.health() ?? []).map((h) => ({
       name: h.name,
       active: h.active,
-      ok: h.consecutiveFailures === 0 && h.lastSuccessAt !== null,
+      ok: h.ok,
       ...(h.lastQuoteAgeMs !== null ? { lastQuoteAgeMs: h.lastQuoteAgeMs } : {}),
       ...(h.lastError ? { lastError: h.lastError } : {}),
     }));
@@ -379,12 +384,15 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
       if (isPollingSource(name)) return pollingFeed(name, envOf(config));
       throw new Error(`unknown quote source ${name}`);
     });
+    const clockWatch = clock instanceof ExchangeClock ? new ClockWatch(clock, health) : undefined;
     feeds = new FeedManager({
       clock,
       feeds: list,
       onSnapshots: onSnaps,
       intervalMs: config.quotes.pollIntervalMs,
       onError: (err) => log.warn({ err: String(err) }, 'feed error'),
+      health,
+      ...(clockWatch ? { onTime: (e) => clockWatch.observe(e) } : {}),
     });
     feeds.on('FeedStale', (e) =>
       bus.publish({ type: 'FeedStale', at: e.at, symbols: e.symbols, source: e.source }),
