@@ -182,9 +182,10 @@ export class ExchangeClock implements Clock {
   private adjust(): void {
     const r = this.recent();
     if (r.length < this.minSamples) return;
-    // Second most extreme of each bound: one bogus answer is outvoted.
-    const lo = r.map((b) => b.lo).sort((a, b) => b - a)[1]!;
-    let hi = r.map((b) => b.hi).sort((a, b) => a - b)[1]!;
+    // Second most extreme of each bound: one bogus answer is outvoted (a one-shot CLI has one).
+    const k = Math.min(1, r.length - 1);
+    const lo = r.map((b) => b.lo).sort((a, b) => b - a)[k]!;
+    let hi = r.map((b) => b.hi).sort((a, b) => a - b)[k]!;
     if (hi < lo) hi = Infinity; // a server Date behind the quotes: the quotes are the exchange's
     const o = this.offset;
     if (o >= lo - this.toleranceMs && o <= hi + this.toleranceMs) return;
