@@ -25,6 +25,8 @@ import { formatTicks } from '../domain/prices.ts';
 import { exchangeDate } from '../domain/time.ts';
 import { openGuardStores } from '../engine/state.ts';
 import { isPollingSource, pollingFeed } from '../market/sources.ts';
+import { skewText } from '../market/clockWatch.ts';
+import type { ResponseTiming } from '../market/httpClient.ts';
 import { processAlive, readHealthFile } from '../store/healthFile.ts';
 import { SINA_ORIGIN, SINA_WS_URL, toSinaCode } from '../market/sinaWs.ts';
 
@@ -112,7 +114,7 @@ export async function runChecks(config: Config, opts: DoctorOptions = {}): Promi
     checkDataDir(config),
     checkStores(config),
     ...config.quotes.sources.map((name) =>
-      withDeadline(`quotes ${name}`, timeoutMs, checkSource(config, name, clock, timeoutMs)),
+      withDeadline(`quotes ${name}`, timeoutMs, checkSource(config, name, clock, timeoutMs, wallNow)),
     ),
     withDeadline(`broker ${config.broker.kind}`, timeoutMs, checkBroker(config, clock, timeoutMs)),
   ];
@@ -251,6 +253,7 @@ async function checkSource(
   name: string,
   clock: Clock,
   timeoutMs: number,
+  wallNow: () => number = Date.now,
 ): Promise<CheckResult> {
   const label = `quotes ${name}`;
   if (name === 'sina-ws') return checkSinaWs(config.quotes.sinaWsUrl ?? SINA_WS_URL, timeoutMs);
@@ -263,8 +266,17 @@ async function checkSource(
   });
   const started = performance.now();
   try {
-    const r = await feed.fetch([PROBE_SYMBOL], AbortSignal.timeout(timeoutMs));
+    const r = await feed.fetch([PROBE_SYMBOL], undefined, timeoutMs);
     const ms = Math.round(performance.now() - started);
+    const skew = dateSkew(r.timing, wallNow);
+    if (skew !== null && Math.abs(skew) >= CLOCK_SKEW_ALERT_MS) {
+      return {
+        name: label,
+        ok: false,
+        detail: `answered in ${ms} ms, but its Date header says the ${skewText(skew)}`,
+        fix: "set the host's time (enable NTP, e.g. timedatectl set-ntp true); the running guard follows the exchange's time meanwhile, but signatures and logs do not",
+      };
+    }
     const s = r.snapshots.find((x) => x.symbol === PROBE_SYMBOL);
     if (!s) {
       return {
@@ -290,6 +302,15 @@ async function checkSource(
       fix: `check this machine's internet access to ${name} (or ${urlKey}); behind a firewall put a reachable source first in QUOTE_SOURCES`,
     };
   }
+}
+
+const CLOCK_SKEW_ALERT_MS = 5_000;
+
+/** Source clock minus host wall clock from one answer's Date header (second resolution: ±1 s). */
+function dateSkew(t: ResponseTiming | undefined, wallNow: () => number): number | null {
+  if (!t || t.serverDate === null) return null;
+  const wallAtMid = wallNow() - (performance.now() - (t.sentAt + t.receivedAt) / 2);
+  return t.serverDate + 500 - wallAtMid;
 }
 
 function ageText(ms: number): string {
