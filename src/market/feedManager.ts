@@ -218,11 +218,11 @@ export class FeedManager {
     );
     const loop = (): void => {
       if (!this.running) return;
-      const started = Date.now();
+      const started = performance.now();
       this.current = this.cycle().finally(() => {
         this.current = null;
         if (!this.running) return;
-        this.timer = setTimeout(loop, Math.max(0, this.intervalMs - (Date.now() - started)));
+        this.timer = setTimeout(loop, Math.max(0, this.intervalMs - (performance.now() - started)));
       });
     };
     loop();
