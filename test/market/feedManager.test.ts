@@ -452,3 +452,30 @@ describe('FeedManager against slow and incomplete sources (issue 16 item 4)', ()
     expect(m.health()[0]!.lastQuoteAgeMs).toBe(age0 + 75_000);
   });
 });
+
+describe('FeedManager pacing', () => {
+  it('keeps polling at its interval when the wall clock is stepped back 30 s', async () => {
+    const clock = new TestClock();
+    const tencent = await server((req, res) => res.end(tencentBody(req.url!, clock)));
+    const { m } = manager({
+      clock,
+      feeds: [new TencentFeed({ baseUrl: tencent.url })],
+      onSnapshots: () => {},
+      intervalMs: 100,
+    });
+    m.setSymbols(['002116.SZ']);
+    const realNow = Date.now.bind(Date);
+    let step = 0;
+    const spy = vi.spyOn(Date, 'now').mockImplementation(() => realNow() + step);
+    try {
+      m.start();
+      await vi.waitFor(() => expect(tencent.requests.length).toBeGreaterThan(0));
+      step = -30_000;
+      const n = tencent.requests.length;
+      await new Promise((r) => setTimeout(r, 700));
+      expect(tencent.requests.length - n).toBeGreaterThanOrEqual(4);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
