@@ -378,7 +378,16 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
     const { SinaWsFeed } = config.quotes.sources.includes('sina-ws')
       ? await import('./market/sinaWs.ts')
       : { SinaWsFeed: undefined };
+    const { BridgeQuoteStream } = config.quotes.sources.includes('qmt')
+      ? await import('./market/bridgeQuotes.ts')
+      : { BridgeQuoteStream: undefined };
     const list: QuoteFeed[] = config.quotes.sources.map((name) => {
+      if (name === 'qmt' && BridgeQuoteStream)
+        return new BridgeQuoteStream({
+          url: config.broker.url!,
+          token: config.broker.token!,
+          onWarn: (m) => log.warn(m),
+        });
       if (name === 'sina-ws' && SinaWsFeed)
         return new SinaWsFeed(config.quotes.sinaWsUrl ? { url: config.quotes.sinaWsUrl } : {});
       if (isPollingSource(name)) return pollingFeed(name, envOf(config));

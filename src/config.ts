@@ -12,7 +12,7 @@ import { parseSymbol } from './domain/symbols.ts';
 import { formatExchangeTime, parseExchangeTime } from './domain/time.ts';
 import type { Shares, Yuan } from './domain/types.ts';
 
-export const QUOTE_SOURCES = ['tencent', 'sina', 'eastmoney', 'sina-ws'] as const;
+export const QUOTE_SOURCES = ['tencent', 'sina', 'eastmoney', 'sina-ws', 'qmt'] as const;
 export const BROKERS = ['paper', 'bridge', 'ptrade', 'easytrader'] as const;
 export const GUARD_MODES = ['auto', 'confirm', 'alert'] as const;
 export const CONFIRM_DEFAULTS = ['sell', 'hold'] as const;
@@ -434,6 +434,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
     for (const key of ['PAPER_POSITIONS', 'PAPER_CASH'] as const) {
       if (isSet(key)) problem(key, `only applies to BROKER=paper, but BROKER is ${broker}; remove it`);
     }
+  }
+
+  const sources = v.QUOTE_SOURCES ?? [];
+  // A streaming source is the primary or nothing (FeedManager): later in the list it would be ignored.
+  if (sources.indexOf('qmt') > 0)
+    problem('QUOTE_SOURCES', 'qmt streams, so it must come first (e.g. qmt,tencent)');
+  if (sources.includes('qmt') && (broker !== 'bridge' || !isSet('BROKER_URL') || !isSet('BROKER_TOKEN'))) {
+    problem(
+      'QUOTE_SOURCES',
+      "qmt is the broker bridge's own quote stream: it needs BROKER=bridge with BROKER_URL and BROKER_TOKEN",
+    );
   }
 
   if (problems.length > 0) {

@@ -257,6 +257,7 @@ async function checkSource(
 ): Promise<CheckResult> {
   const label = `quotes ${name}`;
   if (name === 'sina-ws') return checkSinaWs(config.quotes.sinaWsUrl ?? SINA_WS_URL, timeoutMs);
+  if (name === 'qmt') return checkBridgeStream(config, timeoutMs);
   if (!isPollingSource(name))
     return { name: label, ok: false, detail: 'unknown source', fix: 'fix QUOTE_SOURCES' };
   const feed = pollingFeed(name, {
@@ -311,6 +312,39 @@ function dateSkew(t: ResponseTiming | undefined, wallNow: () => number): number 
   if (!t || t.serverDate === null) return null;
   const wallAtMid = wallNow() - (performance.now() - (t.sentAt + t.receivedAt) / 2);
   return t.serverDate + 500 - wallAtMid;
+}
+
+/** The bridge's quote stream answers with an event for the probe symbol. */
+async function checkBridgeStream(config: Config, timeoutMs: number): Promise<CheckResult> {
+  const { BridgeQuoteStream } = await import('../market/bridgeQuotes.ts');
+  const started = performance.now();
+  const q = new BridgeQuoteStream({ url: config.broker.url ?? '', token: config.broker.token ?? '' });
+  let why = 'no answer';
+  try {
+    const first = await new Promise<{ name: string; last: string } | null>((resolve) => {
+      const t = setTimeout(() => resolve(null), timeoutMs);
+      q.start(
+        [PROBE_SYMBOL],
+        (s) => {
+          clearTimeout(t);
+          resolve({ name: s.name, last: formatTicks(s.last, s.decimals) });
+        },
+        (state, detail) => {
+          if (state === 'closed' && detail) why = detail;
+        },
+      );
+    });
+    const ms = Math.round(performance.now() - started);
+    if (first) return { name: 'quotes qmt', ok: true, detail: `${PROBE_SYMBOL} ${first.last} in ${ms} ms` };
+    return {
+      name: 'quotes qmt',
+      ok: false,
+      detail: `GET /v1/quotes/stream gave no event for ${PROBE_SYMBOL} within ${timeoutMs} ms (${why})`,
+      fix: "start the bridge's quote service on the trading PC (BRIDGE_NOT_READY means the terminal's market data is disconnected), or put a web source first in QUOTE_SOURCES",
+    };
+  } finally {
+    await q.stop();
+  }
 }
 
 function ageText(ms: number): string {
