@@ -102,6 +102,7 @@ export function bridgeQuoteToSnapshot(ev: unknown, source: string): Snapshot | s
 export class BridgeQuoteStream implements StreamingFeed {
   readonly kind = 'stream';
   readonly name: string;
+  readonly crossCheckUnits = true;
   private symbols: string[] = [];
   private running = false;
   private req: http.ClientRequest | undefined;

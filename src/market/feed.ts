@@ -30,6 +30,11 @@ export type StreamState = 'connecting' | 'open' | 'closed' | 'ended';
 export interface StreamingFeed {
   readonly kind: 'stream';
   readonly name: string;
+  /**
+   * Its volumes may be in lots where shares are expected (a broker terminal's book): the feed
+   * manager compares it with a polling source now and then and stops it on a 100x disagreement.
+   */
+  readonly crossCheckUnits?: boolean;
   start(
     symbols: string[],
     onSnapshot: (s: Snapshot) => void,

@@ -27,6 +27,7 @@ import type { Snapshot } from '../domain/types.ts';
 import { securityOf } from './codes.ts';
 import type { PollingFeed, QuoteFeed, StreamState, StreamingFeed } from './feed.ts';
 import { QuoteHttpError } from './httpClient.ts';
+import { compareUnits } from './unitCheck.ts';
 
 export type FeedEvent =
   | { type: 'FeedStale'; at: number; symbols: string[]; since: number; source: string }
@@ -78,6 +79,8 @@ export interface FeedManagerOptions {
   onTime?: (e: TimeEvidence) => void;
   /** Failing, slow or incomplete sources are reported here (component 'feed'). */
   health?: HealthSink;
+  /** Monotonic ms between unit cross-checks of a `crossCheckUnits` stream; the first soon after it opens. */
+  unitCheckEveryMs?: number;
 }
 
 interface Health extends Omit<SourceHealth, 'ok' | 'lastQuoteAgeMs'> {
@@ -115,6 +118,11 @@ export class FeedManager {
   /** Market time continuous trading last (re)started: quiet time outside it is nobody's fault. */
   private continuousSince = -Infinity;
   private readonly limitChecked = new Set<string>();
+  /** The stream's latest snapshot per symbol, kept only for the unit cross-check. */
+  private readonly streamLast = new Map<string, Snapshot>();
+  private streamDisabled = false;
+  private unitCheck: Promise<void> | null = null;
+  private lastUnitCheckAt = -Infinity;
   private readonly listeners = new Map<FeedEventType, Set<(e: FeedEvent) => void>>();
 
   constructor(private readonly opts: FeedManagerOptions) {
@@ -213,7 +221,11 @@ export class FeedManager {
     this.abort = new AbortController();
     this.stream?.start(
       this.symbols,
-      (s) => this.deliver([s]),
+      (s) => {
+        if (this.streamDisabled) return;
+        if (this.stream?.crossCheckUnits) this.streamLast.set(s.symbol, s);
+        this.deliver([s]);
+      },
       (state, detail) => this.onStreamState(state, detail),
     );
     const loop = (): void => {
@@ -235,11 +247,12 @@ export class FeedManager {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.abort.abort();
-    await Promise.allSettled([this.current, this.probe, this.stream?.stop()]);
+    await Promise.allSettled([this.current, this.probe, this.unitCheck, this.stream?.stop()]);
   }
 
   /** One poll cycle (start() runs these back to back; tests call it directly). */
   async cycle(): Promise<void> {
+    this.maybeCheckUnits();
     const pollNow = !this.streamOpen && this.polling.length > 0 && this.symbols.length > 0;
     if (pollNow) {
       this.maybeProbe();
@@ -454,9 +467,48 @@ export class FeedManager {
     this.emit({ type: 'FeedStale', at: now, symbols: fresh, since, source: this.activeSource() });
   }
 
+  /**
+   * While a `crossCheckUnits` stream delivers, asks the first polling source for up to 20 of the
+   * stocks it has streamed and compares volumes; 100x or 0.01x on most of them stops the stream
+   * for good (until restart): polling takes over and the user is told why.
+   */
+  private maybeCheckUnits(): void {
+    const stream = this.stream;
+    const ref = this.polling[0];
+    if (!stream?.crossCheckUnits || !ref || !this.streamOpen || this.streamDisabled || this.unitCheck) return;
+    const every = this.opts.unitCheckEveryMs ?? 300_000;
+    if (performance.now() - this.lastUnitCheckAt < every || this.streamLast.size === 0) return;
+    this.lastUnitCheckAt = performance.now();
+    const sample = [...this.streamLast.keys()].slice(0, Math.min(20, ref.feed.maxBatch));
+    this.unitCheck = ref.feed
+      .fetch(sample, this.abort.signal, this.deadlineMs)
+      .then((res) => {
+        if (this.stopped || this.streamDisabled) return;
+        const mine = sample.map((s) => this.streamLast.get(s)).filter((s): s is Snapshot => !!s);
+        const v = compareUnits(mine, res.snapshots);
+        if (v.factor === null) return;
+        this.streamDisabled = true;
+        const way = v.factor === 100 ? '100 times' : 'a hundredth of';
+        this.opts.health?.set(
+          `feed:units:${stream.name}`,
+          'feed',
+          'error',
+          `Quote source ${stream.name} shows volumes ${way} ${ref.name}'s (e.g. ${v.example}; lots vs shares?): its seal amounts would be wrong, so it is stopped and quotes come from ${ref.name}. Check the bridge's unit conversion, then restart SealGuard.`,
+        );
+        this.onStreamState('closed', `units disagree with ${ref.name} (${way})`);
+        void stream.stop().catch(() => undefined);
+      })
+      .catch(() => undefined) // the reference failing says nothing about the stream's units
+      .finally(() => {
+        this.unitCheck = null;
+      });
+  }
+
   private onStreamState(state: StreamState, detail?: string): void {
+    if (this.streamDisabled && state === 'open') return;
     const wasOpen = this.streamOpen;
     this.streamOpen = state === 'open';
+    if (this.streamOpen && !wasOpen) this.lastUnitCheckAt = -Infinity;
     if (wasOpen === this.streamOpen || this.polling.length === 0 || !this.stream) return;
     const poller = this.polling[this.active]!.name;
     this.emit({

@@ -479,3 +479,85 @@ describe('FeedManager pacing', () => {
     }
   });
 });
+
+describe('FeedManager unit cross-check of a broker stream (lots vs shares)', () => {
+  async function setup(lotsInsteadOfShares: boolean) {
+    const clock = new TestClock();
+    const srv = await server((req, res) => res.end(tencentBody(req.url!, clock)));
+    const tencent = new TencentFeed({ baseUrl: srv.url });
+    // What the bridge should send: the same book in shares. The faulty one forgot the x100.
+    const real = (await tencent.fetch(['002116.SZ'])).snapshots[0]!;
+    const streamed: Snapshot = lotsInsteadOfShares
+      ? {
+          ...real,
+          source: 'qmt',
+          volume: real.volume / 100,
+          bids: real.bids.map(([p, v]) => [p, v / 100] as [number, number]),
+        }
+      : { ...real, source: 'qmt' };
+    srv.requests.length = 0;
+    let push: (s: Snapshot) => void = () => {};
+    let state: (s: StreamState, d?: string) => void = () => {};
+    let stopped = false;
+    const stream: StreamingFeed = {
+      kind: 'stream',
+      name: 'qmt',
+      crossCheckUnits: true,
+      start: (_symbols, onSnap, onState) => {
+        push = onSnap;
+        state = onState ?? (() => {});
+      },
+      setSymbols: () => {},
+      stop: async () => {
+        stopped = true;
+      },
+    };
+    const delivered: string[] = [];
+    const health = board();
+    const { m, events } = manager({
+      clock,
+      feeds: [stream, tencent],
+      onSnapshots: (snaps) => delivered.push(...snaps.map((s) => s.source)),
+      intervalMs: 60_000,
+      health,
+    });
+    m.setSymbols(['002116.SZ']);
+    m.start();
+    await vi.waitFor(() => expect(srv.requests.length).toBe(1)); // first cycle, before the stream opened
+    state('open');
+    push(streamed);
+    await m.cycle(); // starts the cross-check in the background
+    await vi.waitFor(() => expect(srv.requests.length).toBe(2));
+    await new Promise((r) => setTimeout(r, 50));
+    return { m, events, health, srv, delivered, push, streamed, stopped: () => stopped };
+  }
+
+  it('a stream whose volumes are a hundredth of the web source: stopped, told, and polling takes over', async () => {
+    const x = await setup(true);
+    expect(x.stopped()).toBe(true);
+    expect(x.health.items.get('feed:units:qmt')).toEqual({
+      component: 'feed',
+      level: 'error',
+      text: "Quote source qmt shows volumes a hundredth of tencent's (e.g. 002116.SZ; lots vs shares?): its seal amounts would be wrong, so it is stopped and quotes come from tencent. Check the bridge's unit conversion, then restart SealGuard.",
+    });
+    expect(x.events.at(-1)).toMatchObject({
+      type: 'SourceChanged',
+      from: 'qmt',
+      to: 'tencent',
+      reason: 'stream closed: units disagree with tencent (a hundredth of)',
+    });
+    expect(x.m.activeSource()).toBe('tencent');
+    // Anything it still pushes is dropped; polling delivers.
+    x.delivered.length = 0;
+    x.push(x.streamed);
+    await x.m.cycle();
+    expect(x.delivered).toEqual(['tencent']);
+  });
+
+  it('a stream in shares as agreed: kept', async () => {
+    const x = await setup(false);
+    expect(x.stopped()).toBe(false);
+    expect(x.health.items.size).toBe(0);
+    expect(x.m.activeSource()).toBe('qmt');
+  });
+});
