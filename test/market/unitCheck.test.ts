@@ -12,7 +12,7 @@ describe('unitFactor', () => {
     expect(unitFactor(snap('a', 12_913_800, 1), snap('a', 12_913_836, 1))).toBe(1);
     expect(unitFactor(snap('a', 129_138, 1), snap('a', 12_913_836, 1))).toBe(0.01);
     expect(unitFactor(snap('a', 12_913_836, 1), snap('a', 129_138, 1))).toBe(100);
-    expect(unitFactor(snap('a', 10, 1), snap('a', 100, 1))).toBeNull();
+    expect(unitFactor(snap('a', 10, 1), snap('a', 100, 10))).toBeNull();
   });
 
   it('falls back to bid1 at the same price when there is no traded volume; ignores far-apart snapshots', () => {
