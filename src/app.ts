@@ -5,6 +5,7 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { Broker } from './broker/broker.ts';
 import type { PtradeRelayBroker } from './broker/ptradeRelay.ts';
 import { PaperBroker, type PaperStartPosition } from './broker/paper.ts';
@@ -13,7 +14,7 @@ import type { Channel } from './chat/channel.ts';
 import { ConsoleChannel } from './chat/console.ts';
 import { ChatHub } from './chat/hub.ts';
 import type { Config } from './config.ts';
-import { clockFromSpec, SystemClock, type Clock } from './domain/clock.ts';
+import { clockFromSpec, ExchangeClock, SystemClock, type Clock } from './domain/clock.ts';
 import type { Snapshot } from './domain/types.ts';
 import { exchangeDate, formatExchangeTime, exchangeTs } from './domain/time.ts';
 import { formatAmount } from './domain/amounts.ts';
@@ -32,6 +33,7 @@ import { openGuardStores } from './engine/state.ts';
 import { createLogger, child, type Logger } from './log.ts';
 import { loadDemoManifest } from './market/demoManifest.ts';
 import type { QuoteFeed } from './market/feed.ts';
+import { ClockWatch } from './market/clockWatch.ts';
 import { FeedManager } from './market/feedManager.ts';
 import { ReplayFeed } from './market/replay.ts';
 import { pollingFeed, isPollingSource } from './market/sources.ts';
@@ -149,8 +151,11 @@ async function startLocked(
       onBadLine: (m) => log.warn({ replay: m }, 'bad line in the demo recording'),
     });
     clock = replay.clock;
+  } else if (config.clock) {
+    clock = clockFromSpec(config.clock.spec, wall);
   } else {
-    clock = clockFromSpec(config.clock?.spec, wall);
+    // The real clock: monotonic, and following the exchange when the host disagrees (issue 16).
+    clock = new ExchangeClock(wall, () => performance.now());
   }
   const last = new Map<string, Snapshot>();
 
@@ -287,7 +292,7 @@ async function startLocked(
     return (feeds?.health() ?? []).map((h) => ({
       name: h.name,
       active: h.active,
-      ok: h.consecutiveFailures === 0 && h.lastSuccessAt !== null,
+      ok: h.ok,
       ...(h.lastQuoteAgeMs !== null ? { lastQuoteAgeMs: h.lastQuoteAgeMs } : {}),
       ...(h.lastError ? { lastError: h.lastError } : {}),
     }));
@@ -456,18 +461,30 @@ async function startLocked(
     const { SinaWsFeed } = config.quotes.sources.includes('sina-ws')
       ? await import('./market/sinaWs.ts')
       : { SinaWsFeed: undefined };
+    const { BridgeQuoteStream } = config.quotes.sources.includes('qmt')
+      ? await import('./market/bridgeQuotes.ts')
+      : { BridgeQuoteStream: undefined };
     const list: QuoteFeed[] = config.quotes.sources.map((name) => {
+      if (name === 'qmt' && BridgeQuoteStream)
+        return new BridgeQuoteStream({
+          url: config.broker.url!,
+          token: config.broker.token!,
+          onWarn: (m) => log.warn(m),
+        });
       if (name === 'sina-ws' && SinaWsFeed)
         return new SinaWsFeed(config.quotes.sinaWsUrl ? { url: config.quotes.sinaWsUrl } : {});
       if (isPollingSource(name)) return pollingFeed(name, envOf(config));
       throw new Error(`unknown quote source ${name}`);
     });
+    const clockWatch = clock instanceof ExchangeClock ? new ClockWatch(clock, health) : undefined;
     feeds = new FeedManager({
       clock,
       feeds: list,
       onSnapshots: onSnaps,
       intervalMs: config.quotes.pollIntervalMs,
       onError: (err) => log.warn({ err: String(err) }, 'feed error'),
+      health,
+      ...(clockWatch ? { onTime: (e) => clockWatch.observe(e) } : {}),
     });
     feeds.on('FeedStale', (e) =>
       bus.publish({ type: 'FeedStale', at: e.at, symbols: e.symbols, source: e.source }),

@@ -13,7 +13,7 @@ import { formatExchangeTime, parseExchangeTime } from './domain/time.ts';
 import { parsePublicKey } from './broker/eastmoneyRsa.ts';
 import type { Shares, Yuan } from './domain/types.ts';
 
-export const QUOTE_SOURCES = ['tencent', 'sina', 'eastmoney', 'sina-ws'] as const;
+export const QUOTE_SOURCES = ['tencent', 'sina', 'eastmoney', 'sina-ws', 'qmt'] as const;
 export const BROKERS = ['paper', 'bridge', 'ptrade', 'easytrader', 'eastmoney'] as const;
 export const GUARD_MODES = ['auto', 'confirm', 'alert'] as const;
 export const CONFIRM_DEFAULTS = ['sell', 'hold'] as const;
@@ -483,6 +483,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
   if (broker !== 'eastmoney')
     for (const key of CONFIG_KEYS.filter((k) => /^EASTMONEY_(?!QUOTE)/.test(k) && isSet(k)))
       problem(key, `only applies to BROKER=eastmoney, but BROKER is ${broker}; remove it`);
+  const sources = v.QUOTE_SOURCES ?? [];
+  // A streaming source is the primary or nothing (FeedManager): later in the list it would be ignored.
+  if (sources.indexOf('qmt') > 0)
+    problem('QUOTE_SOURCES', 'qmt streams, so it must come first (e.g. qmt,tencent)');
+  if (sources.includes('qmt') && (broker !== 'bridge' || !isSet('BROKER_URL') || !isSet('BROKER_TOKEN'))) {
+    problem(
+      'QUOTE_SOURCES',
+      "qmt is the broker bridge's own quote stream: it needs BROKER=bridge with BROKER_URL and BROKER_TOKEN",
+    );
+  }
+
   if (problems.length > 0) {
     const rank = (line: string) => CONFIG_KEYS.indexOf(line.slice(0, line.indexOf(':')) as Key);
     throw new ConfigError(problems.sort((a, b) => rank(a) - rank(b)));

@@ -27,6 +27,8 @@ import { formatBytes } from '../domain/bytes.ts';
 import { exchangeDate } from '../domain/time.ts';
 import { openGuardStores } from '../engine/state.ts';
 import { isPollingSource, pollingFeed } from '../market/sources.ts';
+import { skewText } from '../market/clockWatch.ts';
+import type { ResponseTiming } from '../market/httpClient.ts';
 import { processAlive, readHealthFile } from '../store/healthFile.ts';
 import { LOW_DISK_BYTES, readDiskSpace, type DiskReading } from '../store/diskSpace.ts';
 import { describeHolder, runningHolder } from '../store/lock.ts';
@@ -117,7 +119,7 @@ export async function runChecks(config: Config, opts: DoctorOptions = {}): Promi
     checkDataDir(config),
     checkStores(config),
     ...config.quotes.sources.map((name) =>
-      withDeadline(`quotes ${name}`, timeoutMs, checkSource(config, name, clock, timeoutMs)),
+      withDeadline(`quotes ${name}`, timeoutMs, checkSource(config, name, clock, timeoutMs, wallNow)),
     ),
     withDeadline(`broker ${config.broker.kind}`, timeoutMs, checkBroker(config, clock, timeoutMs)),
   ];
@@ -282,9 +284,11 @@ async function checkSource(
   name: string,
   clock: Clock,
   timeoutMs: number,
+  wallNow: () => number = Date.now,
 ): Promise<CheckResult> {
   const label = `quotes ${name}`;
   if (name === 'sina-ws') return checkSinaWs(config.quotes.sinaWsUrl ?? SINA_WS_URL, timeoutMs);
+  if (name === 'qmt') return checkBridgeStream(config, timeoutMs);
   if (!isPollingSource(name))
     return { name: label, ok: false, detail: 'unknown source', fix: 'fix QUOTE_SOURCES' };
   const feed = pollingFeed(name, {
@@ -294,8 +298,17 @@ async function checkSource(
   });
   const started = performance.now();
   try {
-    const r = await feed.fetch([PROBE_SYMBOL], AbortSignal.timeout(timeoutMs));
+    const r = await feed.fetch([PROBE_SYMBOL], undefined, timeoutMs);
     const ms = Math.round(performance.now() - started);
+    const skew = dateSkew(r.timing, wallNow);
+    if (skew !== null && Math.abs(skew) >= CLOCK_SKEW_ALERT_MS) {
+      return {
+        name: label,
+        ok: false,
+        detail: `answered in ${ms} ms, but its Date header says the ${skewText(skew)}`,
+        fix: "set the host's time (enable NTP, e.g. timedatectl set-ntp true); the running guard follows the exchange's time meanwhile, but signatures and logs do not",
+      };
+    }
     const s = r.snapshots.find((x) => x.symbol === PROBE_SYMBOL);
     if (!s) {
       return {
@@ -320,6 +333,48 @@ async function checkSource(
       detail: (err as Error).message,
       fix: `check this machine's internet access to ${name} (or ${urlKey}); behind a firewall put a reachable source first in QUOTE_SOURCES`,
     };
+  }
+}
+
+const CLOCK_SKEW_ALERT_MS = 5_000;
+
+/** Source clock minus host wall clock from one answer's Date header (second resolution: ±1 s). */
+function dateSkew(t: ResponseTiming | undefined, wallNow: () => number): number | null {
+  if (!t || t.serverDate === null) return null;
+  const wallAtMid = wallNow() - (performance.now() - (t.sentAt + t.receivedAt) / 2);
+  return t.serverDate + 500 - wallAtMid;
+}
+
+/** The bridge's quote stream answers with an event for the probe symbol. */
+async function checkBridgeStream(config: Config, timeoutMs: number): Promise<CheckResult> {
+  const { BridgeQuoteStream } = await import('../market/bridgeQuotes.ts');
+  const started = performance.now();
+  const q = new BridgeQuoteStream({ url: config.broker.url ?? '', token: config.broker.token ?? '' });
+  let why = 'no answer';
+  try {
+    const first = await new Promise<{ name: string; last: string } | null>((resolve) => {
+      const t = setTimeout(() => resolve(null), timeoutMs);
+      q.start(
+        [PROBE_SYMBOL],
+        (s) => {
+          clearTimeout(t);
+          resolve({ name: s.name, last: formatTicks(s.last, s.decimals) });
+        },
+        (state, detail) => {
+          if (state === 'closed' && detail) why = detail;
+        },
+      );
+    });
+    const ms = Math.round(performance.now() - started);
+    if (first) return { name: 'quotes qmt', ok: true, detail: `${PROBE_SYMBOL} ${first.last} in ${ms} ms` };
+    return {
+      name: 'quotes qmt',
+      ok: false,
+      detail: `GET /v1/quotes/stream gave no event for ${PROBE_SYMBOL} within ${timeoutMs} ms (${why})`,
+      fix: "start the bridge's quote service on the trading PC (BRIDGE_NOT_READY means the terminal's market data is disconnected), or put a web source first in QUOTE_SOURCES",
+    };
+  } finally {
+    await q.stop();
   }
 }
 

@@ -8,7 +8,7 @@ import type { FetchResult, PollingFeed } from './feed.ts';
 import { eastmoneySecid } from './codes.ts';
 import { EASTMONEY_FIELDS, parseEastmoney } from './eastmoneyParse.ts';
 import type { HttpOptions } from './httpClient.ts';
-import { QuoteHttpError, getBytes, joinUrl } from './httpClient.ts';
+import { QuoteHttpError, getAnswer, joinUrl } from './httpClient.ts';
 import { checkBatch, splitValid, toFetchResult } from './pollRequest.ts';
 
 export const EASTMONEY_DEFAULT_URL = 'https://push2.eastmoney.com';
@@ -33,18 +33,19 @@ export class EastmoneyFeed implements PollingFeed {
     return joinUrl(this.base, `/api/qt/stock/get?secid=${secid}&fltt=2&invt=2&fields=${EASTMONEY_FIELDS}`);
   }
 
-  async fetch(symbols: string[], signal?: AbortSignal): Promise<FetchResult> {
+  async fetch(symbols: string[], signal?: AbortSignal, deadlineMs?: number): Promise<FetchResult> {
     checkBatch(this.name, symbols, this.maxBatch);
     const { valid, invalid } = splitValid(symbols);
     const sec = valid[0];
     if (!sec) return { snapshots: [], missing: invalid };
-    const body = await getBytes(this.name, this.url(eastmoneySecid(sec)), this.http, signal);
+    const opts = deadlineMs === undefined ? this.http : { ...this.http, deadlineMs };
+    const { body, timing } = await getAnswer(this.name, this.url(eastmoneySecid(sec)), opts, signal);
     let outcome;
     try {
       outcome = parseEastmoney(body, sec, this.name);
     } catch (err) {
       throw new QuoteHttpError(this.name, `${this.name}: ${(err as Error).message}`);
     }
-    return toFetchResult(outcome, valid, invalid);
+    return { ...toFetchResult(outcome, valid, invalid), timing };
   }
 }

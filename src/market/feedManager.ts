@@ -5,14 +5,20 @@
  * the next source when one keeps failing and returns to the primary once it answers again, and
  * says when a watched symbol has gone quiet during continuous trading.
  *
- * Failover works at two speeds. Within a cycle, batches the current source failed are asked of
- * the next source straight away, so a flaky primary costs latency, not data. Across cycles, after
- * `failoverAfter` consecutive failing cycles the next source becomes the current one, and the
- * primary is probed in the background every `probeEveryMs` (market clock) until it answers.
+ * Failover works at two speeds. Within a cycle, batches the current source failed, and stocks it
+ * answered without, are asked of the next source straight away, so a flaky primary costs
+ * latency, not data. Across cycles, after `failoverAfter` consecutive failing cycles, or at once
+ * when a request missed its deadline (a slow source stays slow: a 1 byte/s trickle once held the
+ * guard 75 s), the next source becomes the current one, and the primary is probed in the
+ * background every `probeEveryMs` (market clock) until it answers.
+ *
+ * Every request has a total deadline tied to the poll interval. Each answer's timing and Date
+ * header go to `onTime`, from which the live market clock measures the exchange's time.
  *
  * A StreamingFeed first in the list is the primary; polling runs only while the stream is not open.
  */
-import type { Clock } from '../domain/clock.ts';
+import { performance } from 'node:perf_hooks';
+import type { Clock, TimeEvidence } from '../domain/clock.ts';
 import { resolveLimits } from '../domain/limits.ts';
 import { formatTicks } from '../domain/prices.ts';
 import { isContinuous } from '../domain/session.ts';
@@ -20,6 +26,8 @@ import { exchangeDate } from '../domain/time.ts';
 import type { Snapshot } from '../domain/types.ts';
 import { securityOf } from './codes.ts';
 import type { PollingFeed, QuoteFeed, StreamState, StreamingFeed } from './feed.ts';
+import { QuoteHttpError } from './httpClient.ts';
+import { compareUnits } from './unitCheck.ts';
 
 export type FeedEvent =
   | { type: 'FeedStale'; at: number; symbols: string[]; since: number; source: string }
@@ -35,9 +43,17 @@ export interface SourceHealth {
   lastSuccessAt: number | null;
   lastErrorAt: number | null;
   lastError: string | null;
-  /** Market clock minus the newest snapshot's exchange time in the last answer. */
+  /** Market clock now minus the newest snapshot's exchange time this source ever answered. */
   lastQuoteAgeMs: number | null;
   consecutiveFailures: number;
+  /** Answering: no failure since its last good cycle, and that cycle is recent. */
+  ok: boolean;
+}
+
+/** Where problems are reported (the app's HealthBoard; structural, so no engine import). */
+export interface HealthSink {
+  set(key: string, component: string, level: 'warn' | 'error', text: string): boolean;
+  clear(key: string): boolean;
 }
 
 export interface FeedManagerOptions {
@@ -55,12 +71,26 @@ export interface FeedManagerOptions {
   concurrency?: number;
   /** A watched symbol with no snapshot this fresh (market clock) in continuous trading is stale. */
   staleAfterMs?: number;
+  /** Total deadline of one request, retries included; default twice the interval, 1.5-10 s. */
+  deadlineMs?: number;
   /** onSnapshots or a listener threw; the feed keeps running. */
   onError?: (err: unknown) => void;
+  /** Timing of every answer (send/receive, Date header, newest quote time). */
+  onTime?: (e: TimeEvidence) => void;
+  /** Failing, slow or incomplete sources are reported here (component 'feed'). */
+  health?: HealthSink;
+  /** Monotonic ms between unit cross-checks of a `crossCheckUnits` stream; the first soon after it opens. */
+  unitCheckEveryMs?: number;
 }
 
-interface Health extends SourceHealth {
+interface Health extends Omit<SourceHealth, 'ok' | 'lastQuoteAgeMs'> {
   feed: PollingFeed;
+  /** Newest exchange time answered (epoch ms). */
+  newestQuote: number | null;
+  /** Monotonic ms of the end of the last cycle in which it failed nothing. */
+  lastGoodAt: number | null;
+  /** The last failure was a missed deadline. */
+  slow: boolean;
 }
 
 export class FeedManager {
@@ -72,6 +102,7 @@ export class FeedManager {
   private readonly probeEveryMs: number;
   private readonly concurrency: number;
   private readonly staleAfterMs: number;
+  private readonly deadlineMs: number;
   private symbols: string[] = [];
   private active = 0;
   private streamOpen = false;
@@ -87,6 +118,11 @@ export class FeedManager {
   /** Market time continuous trading last (re)started: quiet time outside it is nobody's fault. */
   private continuousSince = -Infinity;
   private readonly limitChecked = new Set<string>();
+  /** The stream's latest snapshot per symbol, kept only for the unit cross-check. */
+  private readonly streamLast = new Map<string, Snapshot>();
+  private streamDisabled = false;
+  private unitCheck: Promise<void> | null = null;
+  private lastUnitCheckAt = -Infinity;
   private readonly listeners = new Map<FeedEventType, Set<(e: FeedEvent) => void>>();
 
   constructor(private readonly opts: FeedManagerOptions) {
@@ -101,8 +137,10 @@ export class FeedManager {
         lastSuccessAt: null,
         lastErrorAt: null,
         lastError: null,
-        lastQuoteAgeMs: null,
+        newestQuote: null,
         consecutiveFailures: 0,
+        lastGoodAt: null,
+        slow: false,
       }));
     if (this.polling.length === 0 && !this.stream) throw new Error('FeedManager: no quote source configured');
     this.intervalMs = opts.intervalMs ?? 1000;
@@ -110,6 +148,7 @@ export class FeedManager {
     this.probeEveryMs = opts.probeEveryMs ?? 30_000;
     this.concurrency = Math.max(1, opts.concurrency ?? 4);
     this.staleAfterMs = opts.staleAfterMs ?? 10_000;
+    this.deadlineMs = opts.deadlineMs ?? Math.min(10_000, Math.max(1500, 2 * this.intervalMs));
   }
 
   on<T extends FeedEventType>(type: T, listener: (e: Extract<FeedEvent, { type: T }>) => void): () => void {
@@ -143,9 +182,22 @@ export class FeedManager {
   }
 
   health(): SourceHealth[] {
-    const out: SourceHealth[] = this.polling.map(({ feed: _feed, ...h }) => ({
-      ...h,
-      active: !this.streamOpen && h.name === this.polling[this.active]!.name,
+    const now = this.clock.now();
+    const mono = performance.now();
+    // A good cycle older than this means the source is stuck, whatever its counters say.
+    const overdue = 2 * this.intervalMs + this.deadlineMs;
+    const out: SourceHealth[] = this.polling.map((h, i) => ({
+      name: h.name,
+      active: !this.streamOpen && i === this.active,
+      lastSuccessAt: h.lastSuccessAt,
+      lastErrorAt: h.lastErrorAt,
+      lastError: h.lastError,
+      lastQuoteAgeMs: h.newestQuote === null ? null : now - h.newestQuote,
+      consecutiveFailures: h.consecutiveFailures,
+      ok:
+        h.consecutiveFailures === 0 &&
+        h.lastGoodAt !== null &&
+        (i !== this.active || this.streamOpen || !this.running || mono - h.lastGoodAt <= overdue),
     }));
     if (this.stream) {
       out.unshift({
@@ -156,6 +208,7 @@ export class FeedManager {
         lastError: this.streamOpen ? null : 'stream not open',
         lastQuoteAgeMs: null,
         consecutiveFailures: 0,
+        ok: this.streamOpen,
       });
     }
     return out;
@@ -168,16 +221,20 @@ export class FeedManager {
     this.abort = new AbortController();
     this.stream?.start(
       this.symbols,
-      (s) => this.deliver([s]),
+      (s) => {
+        if (this.streamDisabled) return;
+        if (this.stream?.crossCheckUnits) this.streamLast.set(s.symbol, s);
+        this.deliver([s]);
+      },
       (state, detail) => this.onStreamState(state, detail),
     );
     const loop = (): void => {
       if (!this.running) return;
-      const started = Date.now();
+      const started = performance.now();
       this.current = this.cycle().finally(() => {
         this.current = null;
         if (!this.running) return;
-        this.timer = setTimeout(loop, Math.max(0, this.intervalMs - (Date.now() - started)));
+        this.timer = setTimeout(loop, Math.max(0, this.intervalMs - (performance.now() - started)));
       });
     };
     loop();
@@ -190,19 +247,24 @@ export class FeedManager {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.abort.abort();
-    await Promise.allSettled([this.current, this.probe, this.stream?.stop()]);
+    await Promise.allSettled([this.current, this.probe, this.unitCheck, this.stream?.stop()]);
   }
 
   /** One poll cycle (start() runs these back to back; tests call it directly). */
   async cycle(): Promise<void> {
+    this.maybeCheckUnits();
     const pollNow = !this.streamOpen && this.polling.length > 0 && this.symbols.length > 0;
     if (pollNow) {
       this.maybeProbe();
       let remaining = this.symbols;
       for (let i = this.active; i < this.polling.length && remaining.length > 0; i++) {
-        const failed = await this.pollAll(this.polling[i]!, remaining);
+        const h = this.polling[i]!;
+        const { failed, missing } = await this.pollAll(h, remaining);
+        if (!this.stopped) this.reportMissing(h, missing, this.polling[i + 1]?.name);
         if (i === this.active) this.account(failed.length > 0);
-        remaining = failed;
+        else if (failed.length === 0 && !this.stopped) this.good(h);
+        // Stocks the source answered without are asked of the next one in the same cycle.
+        remaining = [...failed, ...missing];
       }
     }
     this.checkStale();
@@ -212,17 +274,55 @@ export class FeedManager {
     const h = this.polling[this.active]!;
     if (this.stopped) return; // requests aborted by stop() say nothing about the source
     if (!failed) {
-      h.consecutiveFailures = 0;
+      this.good(h);
       return;
     }
     h.consecutiveFailures++;
     const next = this.polling[this.active + 1];
-    if (h.consecutiveFailures >= this.failoverAfter && next) {
-      this.switchTo(
-        this.active + 1,
-        `${h.name} failed ${h.consecutiveFailures} cycles in a row: ${h.lastError ?? ''}`,
+    const why = h.slow
+      ? `${h.name} missed the ${this.deadlineMs} ms deadline: ${h.lastError ?? ''}`
+      : `${h.name} failed ${h.consecutiveFailures} cycles in a row: ${h.lastError ?? ''}`;
+    if (next && (h.slow || h.consecutiveFailures >= this.failoverAfter)) {
+      this.switchTo(this.active + 1, why);
+      this.opts.health?.set(
+        `feed:source:${h.name}`,
+        'feed',
+        'warn',
+        `Quote source ${h.name} is failing (${h.lastError ?? 'no answer'}); quotes now come from ${next.name}.`,
+      );
+    } else if (!next && (h.slow || h.consecutiveFailures >= this.failoverAfter)) {
+      this.opts.health?.set(
+        `feed:source:${h.name}`,
+        'feed',
+        'error',
+        `Quote source ${h.name} is failing (${h.lastError ?? 'no answer'}) and no other source is configured (QUOTE_SOURCES).`,
       );
     }
+  }
+
+  /** A cycle in which `h` failed nothing. */
+  private good(h: Health): void {
+    h.consecutiveFailures = 0;
+    h.slow = false;
+    h.lastGoodAt = performance.now();
+    this.opts.health?.clear(`feed:source:${h.name}`);
+  }
+
+  /** A source answering without some requested stocks is failing for them (issue 16). */
+  private reportMissing(h: Health, missing: string[], next: string | undefined): void {
+    const key = `feed:missing:${h.name}`;
+    if (missing.length === 0) {
+      this.opts.health?.clear(key);
+      return;
+    }
+    const shown =
+      missing.slice(0, 5).join(', ') + (missing.length > 5 ? ` and ${missing.length - 5} more` : '');
+    this.opts.health?.set(
+      key,
+      'feed',
+      'warn',
+      `Quote source ${h.name} answers without ${shown}${next ? `; asking ${next} for ${missing.length > 1 ? 'them' : 'it'}` : ''}.`,
+    );
   }
 
   private switchTo(index: number, reason: string): void {
@@ -240,8 +340,8 @@ export class FeedManager {
     const sample = this.symbols.slice(0, Math.min(20, primary.feed.maxBatch));
     this.probe = this.request(primary, sample)
       .then((ok) => {
-        if (ok && !this.stopped && this.active !== 0) {
-          primary.consecutiveFailures = 0;
+        if (ok !== null && !this.stopped && this.active !== 0) {
+          this.good(primary);
           this.switchTo(0, `${primary.name} answered again`);
         }
       })
@@ -250,38 +350,55 @@ export class FeedManager {
       });
   }
 
-  /** Polls `symbols` from one source in batches, bounded concurrency; returns the symbols it failed. */
-  private async pollAll(h: Health, symbols: string[]): Promise<string[]> {
+  /**
+   * Polls `symbols` from one source in batches, bounded concurrency. Returns the symbols of the
+   * batches it failed, and the (valid) symbols it answered without.
+   */
+  private async pollAll(h: Health, symbols: string[]): Promise<{ failed: string[]; missing: string[] }> {
     const size = Math.max(1, h.feed.maxBatch);
     const batches: string[][] = [];
     for (let i = 0; i < symbols.length; i += size) batches.push(symbols.slice(i, i + size));
     const failed: string[] = [];
+    const missing: string[] = [];
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < batches.length) {
         const batch = batches[next++]!;
-        if (!(await this.request(h, batch, true))) failed.push(...batch);
+        const got = await this.request(h, batch, true);
+        if (got === null) failed.push(...batch);
+        else for (const m of got) if (securityOf(m)) missing.push(m);
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, batches.length) }, worker));
-    return failed;
+    return { failed, missing };
   }
 
-  /** One request; delivers its snapshots at once when `deliver`. True when the source answered. */
-  private async request(h: Health, batch: string[], deliver = false): Promise<boolean> {
+  /**
+   * One request; delivers its snapshots at once when `deliver`. The requested symbols it answered
+   * without when the source answered, null when it failed.
+   */
+  private async request(h: Health, batch: string[], deliver = false): Promise<string[] | null> {
     try {
-      const res = await h.feed.fetch(batch, this.abort.signal);
+      const res = await h.feed.fetch(batch, this.abort.signal, this.deadlineMs);
       const now = this.clock.now();
       h.lastSuccessAt = now;
       let newest = -Infinity;
       for (const s of res.snapshots) if (s.ts > newest) newest = s.ts;
-      if (newest > -Infinity) h.lastQuoteAgeMs = now - newest;
+      if (newest > -Infinity && (h.newestQuote === null || newest > h.newestQuote)) h.newestQuote = newest;
+      if (res.timing && this.opts.onTime && !this.stopped) {
+        try {
+          this.opts.onTime({ ...res.timing, newestQuote: newest > -Infinity ? newest : null });
+        } catch (err) {
+          this.opts.onError?.(err);
+        }
+      }
       if (deliver && res.snapshots.length > 0) this.deliver(res.snapshots);
-      return true;
+      return res.missing;
     } catch (err) {
       h.lastErrorAt = this.clock.now();
       h.lastError = err instanceof Error ? err.message : String(err);
-      return false;
+      if (err instanceof QuoteHttpError && err.kind === 'deadline') h.slow = true;
+      return null;
     }
   }
 
@@ -350,9 +467,48 @@ export class FeedManager {
     this.emit({ type: 'FeedStale', at: now, symbols: fresh, since, source: this.activeSource() });
   }
 
+  /**
+   * While a `crossCheckUnits` stream delivers, asks the first polling source for up to 20 of the
+   * stocks it has streamed and compares volumes; 100x or 0.01x on most of them stops the stream
+   * for good (until restart): polling takes over and the user is told why.
+   */
+  private maybeCheckUnits(): void {
+    const stream = this.stream;
+    const ref = this.polling[0];
+    if (!stream?.crossCheckUnits || !ref || !this.streamOpen || this.streamDisabled || this.unitCheck) return;
+    const every = this.opts.unitCheckEveryMs ?? 300_000;
+    if (performance.now() - this.lastUnitCheckAt < every || this.streamLast.size === 0) return;
+    this.lastUnitCheckAt = performance.now();
+    const sample = [...this.streamLast.keys()].slice(0, Math.min(20, ref.feed.maxBatch));
+    this.unitCheck = ref.feed
+      .fetch(sample, this.abort.signal, this.deadlineMs)
+      .then((res) => {
+        if (this.stopped || this.streamDisabled) return;
+        const mine = sample.map((s) => this.streamLast.get(s)).filter((s): s is Snapshot => !!s);
+        const v = compareUnits(mine, res.snapshots);
+        if (v.factor === null) return;
+        this.streamDisabled = true;
+        const way = v.factor === 100 ? '100 times' : 'a hundredth of';
+        this.opts.health?.set(
+          `feed:units:${stream.name}`,
+          'feed',
+          'error',
+          `Quote source ${stream.name} shows volumes ${way} ${ref.name}'s (e.g. ${v.example}; lots vs shares?): its seal amounts would be wrong, so it is stopped and quotes come from ${ref.name}. Check the bridge's unit conversion, then restart SealGuard.`,
+        );
+        this.onStreamState('closed', `units disagree with ${ref.name} (${way})`);
+        void stream.stop().catch(() => undefined);
+      })
+      .catch(() => undefined) // the reference failing says nothing about the stream's units
+      .finally(() => {
+        this.unitCheck = null;
+      });
+  }
+
   private onStreamState(state: StreamState, detail?: string): void {
+    if (this.streamDisabled && state === 'open') return;
     const wasOpen = this.streamOpen;
     this.streamOpen = state === 'open';
+    if (this.streamOpen && !wasOpen) this.lastUnitCheckAt = -Infinity;
     if (wasOpen === this.streamOpen || this.polling.length === 0 || !this.stream) return;
     const poller = this.polling[this.active]!.name;
     this.emit({

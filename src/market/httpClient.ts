@@ -1,22 +1,57 @@
 /**
  * The one HTTP GET the polling quote adapters share: bytes back (they decode GBK themselves),
- * a per-attempt timeout, and a small bounded retry with jittered back-off on the failures that
- * are usually transient: network errors, timeouts, 5xx, and empty bodies (Tencent's answer to
- * bursts, quotes.md §1.5.8). 4xx is never retried: the request itself is wrong.
+ * and a small bounded retry with jittered back-off on the failures that are usually transient:
+ * network errors, timeouts, 5xx, and empty bodies (Tencent's answer to bursts, quotes.md §1.5.8).
+ * 4xx is never retried: the request itself is wrong.
+ *
+ * Two limits make a slow or hostile server a failure instead of a silent stall:
+ * - a total deadline over all attempts. axios' `timeout` is an idle timer on the socket, so a
+ *   server trickling one byte a second never trips it (issue 16: 75 s without failover);
+ * - a body cap. axios keeps every chunk until the end: a 200 MB answer cost 1.15 GB of memory.
+ *   A real answer is far below it (500 Tencent records are ~300 KB).
+ *
+ * Each answer also says when it was sent and received (monotonic ms) and the server's `Date`
+ * header, so the caller can check the host clock against the exchange's.
  */
+import { performance } from 'node:perf_hooks';
 import axios from 'axios';
 
 export interface HttpOptions {
-  /** Per attempt, ms. */
+  /** Idle timeout per attempt, ms. */
   timeoutMs?: number;
+  /** Whole request including retries, ms. */
+  deadlineMs?: number;
   /** Extra attempts after the first. */
   retries?: number;
   /** First back-off, ms; doubles per retry, each scaled by a random 0.5-1.5. */
   backoffMs?: number;
+  /** Largest body accepted, bytes. */
+  maxBytes?: number;
   headers?: Record<string, string>;
 }
 
-export const HTTP_DEFAULTS = { timeoutMs: 3000, retries: 2, backoffMs: 150 } as const;
+export const HTTP_DEFAULTS = {
+  timeoutMs: 3000,
+  deadlineMs: 5000,
+  retries: 2,
+  backoffMs: 150,
+  maxBytes: 8 * 1024 * 1024,
+} as const;
+
+/** When an answer was sent and received (performance.now() ms) and the server's Date header. */
+export interface ResponseTiming {
+  sentAt: number;
+  receivedAt: number;
+  /** Epoch ms of the `Date` header (second resolution), null when absent or unparsable. */
+  serverDate: number | null;
+}
+
+export interface HttpAnswer {
+  body: Buffer;
+  timing: ResponseTiming;
+}
+
+export type QuoteHttpFailure = 'deadline' | 'too-large' | 'network' | 'status' | 'empty' | 'cancelled';
 
 export class QuoteHttpError extends Error {
   override name = 'QuoteHttpError';
@@ -25,6 +60,7 @@ export class QuoteHttpError extends Error {
     message: string,
     /** HTTP status when the server answered. */
     readonly status?: number,
+    readonly kind?: QuoteHttpFailure,
   ) {
     super(message);
   }
@@ -39,18 +75,18 @@ const client = axios.create({
   maxRedirects: 0,
 });
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new Error('aborted'));
+    if (signal.aborted) return reject(new Error('aborted'));
     const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
+      signal.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
     const onAbort = (): void => {
       clearTimeout(t);
       reject(new Error('aborted'));
     };
-    signal?.addEventListener('abort', onAbort, { once: true });
+    signal.addEventListener('abort', onAbort, { once: true });
   });
 }
 
@@ -64,6 +100,10 @@ function where(url: string): string {
   }
 }
 
+function megabytes(n: number): string {
+  return `${Math.round((n / (1024 * 1024)) * 10) / 10} MB`;
+}
+
 /** GET `url` as bytes for `source` (used in error messages). Rejects with QuoteHttpError. */
 export async function getBytes(
   source: string,
@@ -71,37 +111,87 @@ export async function getBytes(
   opts: HttpOptions = {},
   signal?: AbortSignal,
 ): Promise<Buffer> {
+  return (await getAnswer(source, url, opts, signal)).body;
+}
+
+/** As getBytes, with the answer's timing and Date header. */
+export async function getAnswer(
+  source: string,
+  url: string,
+  opts: HttpOptions = {},
+  signal?: AbortSignal,
+): Promise<HttpAnswer> {
   const timeoutMs = opts.timeoutMs ?? HTTP_DEFAULTS.timeoutMs;
+  const deadlineMs = opts.deadlineMs ?? HTTP_DEFAULTS.deadlineMs;
   const retries = opts.retries ?? HTTP_DEFAULTS.retries;
   const backoffMs = opts.backoffMs ?? HTTP_DEFAULTS.backoffMs;
+  const maxBytes = opts.maxBytes ?? HTTP_DEFAULTS.maxBytes;
+  const deadline = AbortSignal.timeout(deadlineMs);
+  const all = signal ? AbortSignal.any([signal, deadline]) : deadline;
+  // The caller's own deadline (FeedManager's) is a deadline too, not a cancellation.
+  const stopped = (): QuoteHttpError | null => {
+    if (!all.aborted) return null;
+    const reason: unknown = signal?.aborted ? signal.reason : deadline.reason;
+    if (deadline.aborted || (reason instanceof Error && reason.name === 'TimeoutError')) {
+      const within = deadline.aborted ? `within ${deadlineMs} ms` : 'in time';
+      return new QuoteHttpError(
+        source,
+        `${source}: no complete answer from ${where(url)} ${within} (slow source)`,
+        undefined,
+        'deadline',
+      );
+    }
+    return new QuoteHttpError(source, `${source}: request cancelled`, undefined, 'cancelled');
+  };
   let lastError: QuoteHttpError | undefined;
   for (let attempt = 0; attempt <= retries; attempt++) {
     if (attempt > 0) {
       const jitter = 0.5 + Math.random();
-      await sleep(Math.round(backoffMs * 2 ** (attempt - 1) * jitter), signal).catch(() => undefined);
+      await sleep(Math.round(backoffMs * 2 ** (attempt - 1) * jitter), all).catch(() => undefined);
     }
-    if (signal?.aborted) throw new QuoteHttpError(source, `${source}: request cancelled`);
+    const halted = stopped();
+    if (halted) throw halted;
     let res;
+    const sentAt = performance.now();
     try {
-      res = await client.get<ArrayBuffer>(url, { timeout: timeoutMs, headers: opts.headers, signal });
+      res = await client.get<ArrayBuffer>(url, {
+        timeout: timeoutMs,
+        headers: opts.headers,
+        signal: all,
+        maxContentLength: maxBytes,
+      });
     } catch (err) {
       const e = err as { code?: string; message?: string };
+      const late = stopped();
+      if (late) throw late;
+      if (e.code === 'ERR_BAD_RESPONSE' && /maxContentLength/.test(e.message ?? '')) {
+        // Not retried: the same server would send the same flood.
+        throw new QuoteHttpError(
+          source,
+          `${source}: ${where(url)} sent more than ${megabytes(maxBytes)}; answer cut off`,
+          undefined,
+          'too-large',
+        );
+      }
       const timedOut = e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT';
-      if (signal?.aborted) throw new QuoteHttpError(source, `${source}: request cancelled`);
       lastError = new QuoteHttpError(
         source,
         timedOut
           ? `${source}: no answer from ${where(url)} within ${timeoutMs} ms`
           : `${source}: cannot reach ${where(url)} (${e.code ?? e.message ?? 'network error'})`,
+        undefined,
+        'network',
       );
       continue;
     }
+    const receivedAt = performance.now();
     const body = Buffer.from(res.data);
     if (res.status >= 500) {
       lastError = new QuoteHttpError(
         source,
         `${source}: ${where(url)} answered HTTP ${res.status}`,
         res.status,
+        'status',
       );
       continue;
     }
@@ -111,6 +201,7 @@ export async function getBytes(
         source,
         `${source}: ${where(url)} answered HTTP ${res.status}${hint}`,
         res.status,
+        'status',
       );
     }
     if (body.length === 0) {
@@ -118,10 +209,12 @@ export async function getBytes(
         source,
         `${source}: ${where(url)} answered an empty body (throttled?)`,
         res.status,
+        'empty',
       );
       continue;
     }
-    return body;
+    const date = Date.parse(String(res.headers['date'] ?? ''));
+    return { body, timing: { sentAt, receivedAt, serverDate: Number.isFinite(date) ? date : null } };
   }
   throw lastError ?? new QuoteHttpError(source, `${source}: request failed`);
 }

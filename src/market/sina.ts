@@ -6,7 +6,7 @@
 import type { FetchResult, PollingFeed } from './feed.ts';
 import { prefixedCode } from './codes.ts';
 import type { HttpOptions } from './httpClient.ts';
-import { QuoteHttpError, getBytes, joinUrl } from './httpClient.ts';
+import { QuoteHttpError, getAnswer, joinUrl } from './httpClient.ts';
 import { checkBatch, splitValid, toFetchResult } from './pollRequest.ts';
 import { parseSina } from './sinaParse.ts';
 
@@ -36,11 +36,12 @@ export class SinaFeed implements PollingFeed {
     return joinUrl(this.base, `/list=${codes.join(',')}`);
   }
 
-  async fetch(symbols: string[], signal?: AbortSignal): Promise<FetchResult> {
+  async fetch(symbols: string[], signal?: AbortSignal, deadlineMs?: number): Promise<FetchResult> {
     checkBatch(this.name, symbols, this.maxBatch);
     const { valid, invalid } = splitValid(symbols);
     if (valid.length === 0) return { snapshots: [], missing: invalid };
-    const body = await getBytes(this.name, this.url(valid.map(prefixedCode)), this.http, signal);
+    const opts = deadlineMs === undefined ? this.http : { ...this.http, deadlineMs };
+    const { body, timing } = await getAnswer(this.name, this.url(valid.map(prefixedCode)), opts, signal);
     // A 200 "Forbidden" (missing Referer) or "sys_auth=FAILED" has no records at all.
     if (body.indexOf('hq_str_') < 0) {
       throw new QuoteHttpError(
@@ -48,6 +49,6 @@ export class SinaFeed implements PollingFeed {
         `${this.name}: unexpected answer ${JSON.stringify(body.toString('latin1', 0, 40))}`,
       );
     }
-    return toFetchResult(parseSina(body, this.name), valid, invalid);
+    return { ...toFetchResult(parseSina(body, this.name), valid, invalid), timing };
   }
 }

@@ -4,6 +4,7 @@
  * such as `sys_nxkey=...`. The subscription lives in the URL, so a new symbol list means a new
  * connection.
  */
+import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import type { Snapshot } from '../domain/types.ts';
 import { prefixedCode, securityOf } from './codes.ts';
@@ -147,13 +148,13 @@ export class SinaWsFeed implements StreamingFeed {
 
     ws.on('open', () => {
       if (this.ws !== ws) return;
-      this.lastHeard = Date.now();
+      this.lastHeard = performance.now();
       this.startKeepalive(ws);
       this.setState('open');
     });
     ws.on('message', (data, isBinary) => {
       if (this.ws !== ws) return;
-      this.lastHeard = Date.now();
+      this.lastHeard = performance.now();
       // A connection that delivers is a good one; only then does the back-off start over.
       this.failures = 0;
       if (isBinary) {
@@ -163,7 +164,7 @@ export class SinaWsFeed implements StreamingFeed {
       this.handleFrame(rawText(data));
     });
     ws.on('pong', () => {
-      if (this.ws === ws) this.lastHeard = Date.now();
+      if (this.ws === ws) this.lastHeard = performance.now();
     });
     ws.on('error', (err) => {
       lastError = err.message;
@@ -205,7 +206,7 @@ export class SinaWsFeed implements StreamingFeed {
   private startKeepalive(ws: WebSocket): void {
     this.stopKeepalive();
     this.keepalive = setInterval(() => {
-      if (Date.now() - this.lastHeard > this.silenceTimeoutMs) {
+      if (performance.now() - this.lastHeard > this.silenceTimeoutMs) {
         this.warn(`sina-ws: nothing heard for ${this.silenceTimeoutMs} ms, reconnecting`);
         ws.terminate();
         return;

@@ -5,7 +5,7 @@
 import type { FetchResult, PollingFeed } from './feed.ts';
 import { prefixedCode } from './codes.ts';
 import type { HttpOptions } from './httpClient.ts';
-import { QuoteHttpError, getBytes, joinUrl } from './httpClient.ts';
+import { QuoteHttpError, getAnswer, joinUrl } from './httpClient.ts';
 import { checkBatch, splitValid, toFetchResult } from './pollRequest.ts';
 import { parseTencent } from './tencentParse.ts';
 
@@ -33,11 +33,12 @@ export class TencentFeed implements PollingFeed {
     return joinUrl(this.base, `/q=${codes.join(',')}`);
   }
 
-  async fetch(symbols: string[], signal?: AbortSignal): Promise<FetchResult> {
+  async fetch(symbols: string[], signal?: AbortSignal, deadlineMs?: number): Promise<FetchResult> {
     checkBatch(this.name, symbols, this.maxBatch);
     const { valid, invalid } = splitValid(symbols);
     if (valid.length === 0) return { snapshots: [], missing: invalid };
-    const body = await getBytes(this.name, this.url(valid.map(prefixedCode)), this.opts, signal);
+    const opts = deadlineMs === undefined ? this.opts : { ...this.opts, deadlineMs };
+    const { body, timing } = await getAnswer(this.name, this.url(valid.map(prefixedCode)), opts, signal);
     // Records always start "v_"; anything else (an HTML error page, "Forbidden") is a failure.
     if (body.indexOf('v_') < 0) {
       throw new QuoteHttpError(
@@ -45,6 +46,6 @@ export class TencentFeed implements PollingFeed {
         `${this.name}: unexpected answer ${JSON.stringify(body.toString('latin1', 0, 40))}`,
       );
     }
-    return toFetchResult(parseTencent(body, this.name), valid, invalid);
+    return { ...toFetchResult(parseTencent(body, this.name), valid, invalid), timing };
   }
 }

@@ -256,6 +256,26 @@ describe('sealguard doctor', () => {
     }
   });
 
+  it("says when the host clock disagrees with the quote source's Date header, with the measured skew", async () => {
+    // The source's clock (its Date header, as qt.gtimg.cn sends one) is 60 s ahead of this host.
+    const ahead = await startTencentMarket({ now: () => Date.now() + 60_000 });
+    try {
+      for (const [k, v] of market.books) ahead.books.set(k, v);
+      const { by } = await check({
+        DATA_DIR: tmp(),
+        QUOTE_SOURCES: 'tencent',
+        TENCENT_QUOTE_URL: ahead.url,
+        BROKER: 'paper',
+      });
+      const q = by('quotes tencent');
+      expect(q.ok).toBe(false);
+      expect(q.detail).toMatch(/its Date header says the host clock (59|60|61) s behind the exchange/);
+      expect(q.fix).toMatch(/NTP/);
+    } finally {
+      await ahead.close();
+    }
+  });
+
   it('validates paper.json for the paper broker', async () => {
     const dataDir = tmp();
     mkdirSync(dataDir, { recursive: true });

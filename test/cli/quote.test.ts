@@ -40,6 +40,12 @@ describe('sealguard quote (in process)', () => {
   it('says nothing extra for a current code', async () => {
     const r = await quote('002116');
     expect(r).toMatchObject({ code: 0, err: '' });
-    expect(JSON.parse(r.out)).toMatchObject({ symbol: '002116.SZ', sealed: true, sealAmount: 281025930 });
+    // The 2022 capture on today's clock: a sealed book, but stale to the guard.
+    expect(JSON.parse(r.out)).toMatchObject({
+      symbol: '002116.SZ',
+      sealed: false,
+      sealedBook: true,
+      sealAmount: 281025930,
+    });
   });
 });

@@ -51,7 +51,7 @@ describe('Tencent adapter against a local server', () => {
   it('treats v_pv_none_match as every code missing, not as a failure', async () => {
     server = await startQuoteServer((_req, res) => res.end('v_pv_none_match="1";\n'));
     const res = await new TencentFeed({ ...fast, baseUrl: server.url }).fetch(['600519.SH']);
-    expect(res).toEqual({ snapshots: [], missing: ['600519.SH'] });
+    expect(res).toMatchObject({ snapshots: [], missing: ['600519.SH'] });
   });
 
   it('retries an empty body (Tencent throttling) and succeeds on the third attempt', async () => {
@@ -221,7 +221,7 @@ describe('EastMoney adapter against a local server', () => {
     server = await startQuoteServer((_req, res) => res.end('{"rc":0,"data":null}'));
     const res = await new EastmoneyFeed({ ...fast, baseUrl: server.url }).fetch(['000001.SZ']);
     expect(server.requests[0]!.url).toMatch(/secid=0\.000001&/);
-    expect(res).toEqual({ snapshots: [], missing: ['000001.SZ'] });
+    expect(res).toMatchObject({ snapshots: [], missing: ['000001.SZ'] });
   });
 
   it('rejects a body that is not JSON', async () => {

@@ -1,5 +1,6 @@
 import iconv from 'iconv-lite';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { TimeEvidence } from '../../src/domain/clock.ts';
 import type { Snapshot } from '../../src/domain/types.ts';
 import type { StreamState, StreamingFeed } from '../../src/market/feed.ts';
 import type { FeedEvent } from '../../src/market/feedManager.ts';
@@ -314,5 +315,249 @@ describe('FeedManager', () => {
     const n = srv.requests.length;
     await new Promise((r) => setTimeout(r, 100));
     expect(srv.requests.length).toBe(n);
+  });
+});
+
+/** A HealthBoard stand-in with the board's set/clear contract (src/engine/health.ts). */
+function board() {
+  const items = new Map<string, { component: string; level: string; text: string }>();
+  return {
+    items,
+    set(key: string, component: string, level: 'warn' | 'error', text: string): boolean {
+      const isNew = !items.has(key);
+      items.set(key, { component, level, text });
+      return isNew;
+    },
+    clear(key: string): boolean {
+      return items.delete(key);
+    },
+  };
+}
+
+describe('FeedManager against slow and incomplete sources (issue 16 item 4)', () => {
+  it('a source trickling 1 byte/s: its stocks come from the next source in the first cycle, and failover comes within two intervals plus the deadline', async () => {
+    const clock = new TestClock();
+    const timers: NodeJS.Timeout[] = [];
+    const tencent = await server((req, res) => {
+      // Headers at once, then a byte a second: what a congested or hostile path looks like.
+      res.writeHead(200, { 'content-type': 'text/html; charset=GBK' });
+      const body = tencentBody(req.url!, clock);
+      let i = 0;
+      const t = setInterval(() => {
+        if (!res.destroyed && i < body.length) res.write(body.subarray(i, ++i));
+      }, 1000);
+      timers.push(t);
+      res.on('close', () => clearInterval(t));
+    });
+    const sina = await server((_req, res) => res.end(iconv.encode(SINA_LINES.join('\n'), 'gbk')));
+    const delivered: { at: number; what: string }[] = [];
+    const health = board();
+    const interval = 300;
+    const deadline = 600;
+    const { m, events } = manager({
+      clock,
+      feeds: [new TencentFeed({ baseUrl: tencent.url }), new SinaFeed({ baseUrl: sina.url })],
+      onSnapshots: (snaps) =>
+        delivered.push(...snaps.map((s) => ({ at: performance.now(), what: `${s.source}:${s.symbol}` }))),
+      intervalMs: interval,
+      deadlineMs: deadline,
+      staleAfterMs: 3_600_000,
+      health,
+    });
+    const changedAt: number[] = [];
+    m.on('SourceChanged', () => changedAt.push(performance.now()));
+    m.setSymbols(['002116.SZ']);
+    const t0 = performance.now();
+    m.start();
+    try {
+      await vi.waitFor(
+        () => {
+          expect(changedAt.length).toBe(1);
+          expect(delivered.length).toBeGreaterThan(0);
+        },
+        { timeout: 5000, interval: 20 },
+      );
+    } finally {
+      for (const t of timers) clearInterval(t);
+    }
+    expect(changedAt[0]! - t0).toBeLessThan(2 * interval + deadline);
+    expect(delivered[0]!.what).toBe('sina:002116.SZ');
+    expect(delivered[0]!.at - t0).toBeLessThan(deadline + 200);
+    expect(events[0]).toMatchObject({ type: 'SourceChanged', from: 'tencent', to: 'sina' });
+    expect((events[0] as { reason: string }).reason).toMatch(/tencent missed the 600 ms deadline/);
+    expect(health.items.get('feed:source:tencent')).toEqual({
+      component: 'feed',
+      level: 'warn',
+      text: expect.stringMatching(
+        /^Quote source tencent is failing \(tencent: no complete answer from http:\/\/127\.0\.0\.1:\d+ within 600 ms \(slow source\)\); quotes now come from sina\.$/,
+      ),
+    });
+    const h = m.health();
+    expect(h.map((x) => [x.name, x.active, x.ok])).toEqual([
+      ['tencent', false, false],
+      ['sina', true, true],
+    ]);
+  });
+
+  it('a source answering without a requested stock: that stock is asked of the next source in the same cycle', async () => {
+    const clock = new TestClock();
+    // Tencent knows 002116 but not 600519 here: it simply leaves the record out.
+    const tencent = await server((req, res) => res.end(tencentBody(req.url!, clock)));
+    const sinaLine = SINA_LINES.find((l) => l.includes('sz002116'))!
+      .replace('hq_str_sz002116', 'hq_str_sh600519')
+      .replace(/"[^,]*,/, '"贵州茅台,');
+    const sina = await server((_req, res) => res.end(iconv.encode(sinaLine + '\n', 'gbk')));
+    const delivered: string[] = [];
+    const health = board();
+    const { m } = manager({
+      clock,
+      feeds: [new TencentFeed({ baseUrl: tencent.url }), new SinaFeed({ baseUrl: sina.url })],
+      onSnapshots: (snaps) => delivered.push(...snaps.map((s) => `${s.source}:${s.symbol}`)),
+      staleAfterMs: 3_600_000,
+      health,
+    });
+    m.setSymbols(['002116.SZ', '600519.SH']);
+    await m.cycle();
+    expect(delivered).toEqual(['tencent:002116.SZ', 'sina:600519.SH']);
+    expect(sina.requests.map((r) => r.url)).toEqual(['/list=sh600519']);
+    expect(health.items.get('feed:missing:tencent')).toEqual({
+      component: 'feed',
+      level: 'warn',
+      text: 'Quote source tencent answers without 600519.SH; asking sina for it.',
+    });
+    expect(m.activeSource()).toBe('tencent'); // answering without one stock is not a whole-source failure
+  });
+
+  it('reports each answer timing with its Date header and newest quote time, and ages the last quote live', async () => {
+    const clock = new TestClock();
+    const tencent = await server((req, res) => {
+      res.setHeader('date', new Date(clock.t).toUTCString());
+      res.end(tencentBody(req.url!, clock));
+    });
+    const seen: TimeEvidence[] = [];
+    const { m } = manager({
+      clock,
+      feeds: [new TencentFeed({ baseUrl: tencent.url })],
+      onSnapshots: () => {},
+      onTime: (e) => seen.push(e),
+    });
+    m.setSymbols(['002116.SZ']);
+    await m.cycle();
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.serverDate).toBe(clock.t - (clock.t % 1000));
+    expect(seen[0]!.newestQuote).toBe(clock.t - (clock.t % 1000));
+    expect(seen[0]!.receivedAt).toBeGreaterThanOrEqual(seen[0]!.sentAt);
+    const age0 = m.health()[0]!.lastQuoteAgeMs!;
+    clock.t += 75_000; // nothing answered since: the age says so, not "2.2 s ago"
+    expect(m.health()[0]!.lastQuoteAgeMs).toBe(age0 + 75_000);
+  });
+});
+
+describe('FeedManager pacing', () => {
+  it('keeps polling at its interval when the wall clock is stepped back 30 s', async () => {
+    const clock = new TestClock();
+    const tencent = await server((req, res) => res.end(tencentBody(req.url!, clock)));
+    const { m } = manager({
+      clock,
+      feeds: [new TencentFeed({ baseUrl: tencent.url })],
+      onSnapshots: () => {},
+      intervalMs: 100,
+    });
+    m.setSymbols(['002116.SZ']);
+    const realNow = Date.now.bind(Date);
+    let step = 0;
+    const spy = vi.spyOn(Date, 'now').mockImplementation(() => realNow() + step);
+    try {
+      m.start();
+      await vi.waitFor(() => expect(tencent.requests.length).toBeGreaterThan(0));
+      step = -30_000;
+      const n = tencent.requests.length;
+      await new Promise((r) => setTimeout(r, 700));
+      expect(tencent.requests.length - n).toBeGreaterThanOrEqual(4);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});
+
+describe('FeedManager unit cross-check of a broker stream (lots vs shares)', () => {
+  async function setup(lotsInsteadOfShares: boolean) {
+    const clock = new TestClock();
+    const srv = await server((req, res) => res.end(tencentBody(req.url!, clock)));
+    const tencent = new TencentFeed({ baseUrl: srv.url });
+    // What the bridge should send: the same book in shares. The faulty one forgot the x100.
+    const real = (await tencent.fetch(['002116.SZ'])).snapshots[0]!;
+    const streamed: Snapshot = lotsInsteadOfShares
+      ? {
+          ...real,
+          source: 'qmt',
+          volume: real.volume / 100,
+          bids: real.bids.map(([p, v]) => [p, v / 100] as [number, number]),
+        }
+      : { ...real, source: 'qmt' };
+    srv.requests.length = 0;
+    let push: (s: Snapshot) => void = () => {};
+    let state: (s: StreamState, d?: string) => void = () => {};
+    let stopped = false;
+    const stream: StreamingFeed = {
+      kind: 'stream',
+      name: 'qmt',
+      crossCheckUnits: true,
+      start: (_symbols, onSnap, onState) => {
+        push = onSnap;
+        state = onState ?? (() => {});
+      },
+      setSymbols: () => {},
+      stop: async () => {
+        stopped = true;
+      },
+    };
+    const delivered: string[] = [];
+    const health = board();
+    const { m, events } = manager({
+      clock,
+      feeds: [stream, tencent],
+      onSnapshots: (snaps) => delivered.push(...snaps.map((s) => s.source)),
+      intervalMs: 60_000,
+      health,
+    });
+    m.setSymbols(['002116.SZ']);
+    m.start();
+    await vi.waitFor(() => expect(srv.requests.length).toBe(1)); // first cycle, before the stream opened
+    state('open');
+    push(streamed);
+    await m.cycle(); // starts the cross-check in the background
+    await vi.waitFor(() => expect(srv.requests.length).toBe(2));
+    await new Promise((r) => setTimeout(r, 50));
+    return { m, events, health, srv, delivered, push, streamed, stopped: () => stopped };
+  }
+
+  it('a stream whose volumes are a hundredth of the web source: stopped, told, and polling takes over', async () => {
+    const x = await setup(true);
+    expect(x.stopped()).toBe(true);
+    expect(x.health.items.get('feed:units:qmt')).toEqual({
+      component: 'feed',
+      level: 'error',
+      text: "Quote source qmt shows volumes a hundredth of tencent's (e.g. 002116.SZ; lots vs shares?): its seal amounts would be wrong, so it is stopped and quotes come from tencent. Check the bridge's unit conversion, then restart SealGuard.",
+    });
+    expect(x.events.at(-1)).toMatchObject({
+      type: 'SourceChanged',
+      from: 'qmt',
+      to: 'tencent',
+      reason: 'stream closed: units disagree with tencent (a hundredth of)',
+    });
+    expect(x.m.activeSource()).toBe('tencent');
+    // Anything it still pushes is dropped; polling delivers.
+    x.delivered.length = 0;
+    x.push(x.streamed);
+    await x.m.cycle();
+    expect(x.delivered).toEqual(['tencent']);
+  });
+
+  it('a stream in shares as agreed: kept', async () => {
+    const x = await setup(false);
+    expect(x.stopped()).toBe(false);
+    expect(x.health.items.size).toBe(0);
+    expect(x.m.activeSource()).toBe('qmt');
   });
 });

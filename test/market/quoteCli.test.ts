@@ -22,17 +22,38 @@ function quote(
   });
 }
 
+/** The FireBird captures of 2022-11-22 (quotes.md §1.6, §2.6), served as the real sites send them. */
 let server: QuoteServer;
+let sina: QuoteServer;
+/** The same Tencent capture with 002116's time moved into the 09:20 opening call auction. */
+let auction: QuoteServer;
 beforeAll(async () => {
   const body = fixtureBytes('tencent_20221122_gbk.txt');
   server = await startQuoteServer((_req, res) => res.end(body));
+  const sinaBody = fixtureBytes('sina_20221122_gbk.txt');
+  sina = await startQuoteServer((_req, res) => res.end(sinaBody));
+  const moved = Buffer.from(
+    body.toString('latin1').replace('~20221122115742~', '~20221122092000~'),
+    'latin1',
+  );
+  auction = await startQuoteServer((_req, res) => res.end(moved));
 });
-afterAll(() => server.close());
+afterAll(async () => {
+  await server.close();
+  await sina.close();
+  await auction.close();
+});
+
+/** The capture's own moment: 11:57:42 is in the midday break, as FireBird captured it at ~11:57. */
+const AT_CAPTURE = '2022-11-22T11:57:45+08:00';
 
 // Each spawn pays for tsx start-up; running them side by side keeps the file fast.
 describe.concurrent('sealguard quote', () => {
   it('prints a sealed limit-up with its seal amount, and a suspended stock as not sealed', async () => {
-    const r = await quote(['002116', 'sz002150'], { TENCENT_QUOTE_URL: server.url });
+    const r = await quote(['002116', 'sz002150'], {
+      TENCENT_QUOTE_URL: server.url,
+      SEALGUARD_CLOCK: AT_CAPTURE,
+    });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const lines = r.stdout
@@ -56,10 +77,13 @@ describe.concurrent('sealguard quote', () => {
         ['9.89', 6200],
       ],
       asks: [],
-      sealed: true,
+      // The guard would not act on it: trading is paused at 11:57.
+      sealed: false,
+      sealedBook: true,
+      why: 'midday break',
       sealAmount: 281025930,
     });
-    expect(r.stdout).toContain('"sealed":true');
+    expect(r.stdout).toContain('"sealed":false');
     expect(r.stdout).toContain('"sealAmount":281025930');
     expect(lines[1]).toMatchObject({
       symbol: '002150.SZ',
@@ -67,6 +91,61 @@ describe.concurrent('sealguard quote', () => {
       sealed: false,
       sealAmount: 0,
       limitUp: '10.51',
+    });
+  });
+
+  it('a captured row reads as sealed when SEALGUARD_CLOCK is set to its own time in continuous trading (Sina, 11:30:00)', async () => {
+    // Sina stamps the morning's last snapshot 11:30:00; two seconds before it trading is
+    // continuous and the quote is within the guard's 5 s tolerance for quotes ahead of the clock.
+    const r = await quote(['002116', '--source', 'sina'], {
+      SINA_QUOTE_URL: sina.url,
+      SEALGUARD_CLOCK: '2022-11-22T11:29:58+08:00',
+    });
+    expect(r.stderr).toBe('');
+    const line = JSON.parse(r.stdout);
+    expect(line).toMatchObject({
+      symbol: '002116.SZ',
+      time: '2022-11-22T11:30:00+08:00',
+      sealed: true,
+      sealedBook: true,
+    });
+    expect(line.why).toBeUndefined();
+  });
+
+  it('a row dated yesterday is not sealed, and says why', async () => {
+    const r = await quote(['002116'], {
+      TENCENT_QUOTE_URL: server.url,
+      SEALGUARD_CLOCK: '2022-11-23T10:00:00+08:00',
+    });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('"sealed":false');
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      sealed: false,
+      sealedBook: true,
+      why: 'stale: dated 2022-11-22',
+    });
+  });
+
+  it('a row during the opening call auction is not sealed, and says why', async () => {
+    const r = await quote(['002116'], {
+      TENCENT_QUOTE_URL: auction.url,
+      SEALGUARD_CLOCK: '2022-11-22T09:20:01+08:00',
+    });
+    expect(r.stdout).toContain('"sealed":false');
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      time: '2022-11-22T09:20:00+08:00',
+      sealed: false,
+      sealedBook: true,
+      why: 'opening call auction',
+    });
+  });
+
+  it('on the host clock, the 2022 capture is stale', async () => {
+    const r = await quote(['002116'], { TENCENT_QUOTE_URL: server.url, SEALGUARD_CLOCK: '' });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      sealed: false,
+      sealedBook: true,
+      why: expect.stringMatching(/^stale: dated 2022-11-22/),
     });
   });
 

@@ -1,0 +1,106 @@
+/**
+ * The shared quote GET against real slow and hostile loopback servers: node:http servers that
+ * trickle a byte a second or stream hundreds of megabytes, as issue 16 item 4 saw in the field.
+ * The Date header is the one every HTTP/1.1 origin server sends (RFC 9110 §6.6.1; node:http
+ * sets it by default, `sendDate`), at second resolution.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { getAnswer, QuoteHttpError } from '../../src/market/httpClient.ts';
+import { TencentFeed } from '../../src/market/tencent.ts';
+import type { QuoteServer } from './quoteServer.ts';
+import { startQuoteServer } from './quoteServer.ts';
+
+let server: QuoteServer | undefined;
+const timers: NodeJS.Timeout[] = [];
+afterEach(async () => {
+  for (const t of timers.splice(0)) clearInterval(t);
+  await server?.close();
+  server = undefined;
+});
+
+/** Headers at once, then one byte a second: an idle timeout never fires. */
+async function trickler(): Promise<QuoteServer> {
+  return startQuoteServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=GBK' });
+    const body = Buffer.from('v_sz002116="51~x~002116~10.02";\n'.repeat(100));
+    let i = 0;
+    const t = setInterval(() => {
+      if (res.destroyed || i >= body.length) return clearInterval(t);
+      res.write(body.subarray(i, ++i));
+    }, 1000);
+    timers.push(t);
+    res.on('close', () => clearInterval(t));
+  });
+}
+
+describe('getAnswer', () => {
+  it('gives up on a source trickling 1 byte/s at the total deadline, though every byte beats the idle timeout', async () => {
+    server = await trickler();
+    const t0 = performance.now();
+    const err = await getAnswer('tencent', server.url + '/q=sz002116', {
+      timeoutMs: 3000,
+      deadlineMs: 1500,
+      retries: 2,
+    }).catch((e: unknown) => e);
+    const took = performance.now() - t0;
+    expect(err).toBeInstanceOf(QuoteHttpError);
+    expect((err as QuoteHttpError).kind).toBe('deadline');
+    expect((err as Error).message).toMatch(
+      /tencent: no complete answer from http:\/\/127\.0\.0\.1:\d+ within 1500 ms/,
+    );
+    expect(took).toBeGreaterThanOrEqual(1400);
+    expect(took).toBeLessThan(2500);
+  });
+
+  it('a deadline given per fetch (the poll cycle) applies to the adapter', async () => {
+    server = await trickler();
+    const feed = new TencentFeed({ baseUrl: server.url, timeoutMs: 5000 });
+    const t0 = performance.now();
+    await expect(feed.fetch(['002116.SZ'], undefined, 800)).rejects.toThrow(/within 800 ms \(slow source\)/);
+    expect(performance.now() - t0).toBeLessThan(1800);
+  });
+
+  it('cuts a 200 MB body off at the cap, keeps memory bounded, and fails without retrying', async () => {
+    let requests = 0;
+    let sent = 0;
+    const chunk = Buffer.alloc(1024 * 1024, 0x41);
+    server = await startQuoteServer((_req, res) => {
+      requests++;
+      res.writeHead(200, { 'content-type': 'text/html' });
+      const pump = (): void => {
+        while (sent < 200 * chunk.length && !res.destroyed) {
+          sent += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      res.on('close', () => undefined);
+      pump();
+    });
+    const before = process.memoryUsage().rss;
+    const err = await getAnswer('sina', server.url + '/list=sz002116', {
+      maxBytes: 4 * 1024 * 1024,
+      deadlineMs: 20_000,
+    }).catch((e: unknown) => e);
+    expect((err as QuoteHttpError).kind).toBe('too-large');
+    expect((err as Error).message).toMatch(
+      /sina: http:\/\/127\.0\.0\.1:\d+ sent more than 4 MB; answer cut off/,
+    );
+    expect(requests).toBe(1);
+    // The server was stopped long before it sent everything, and we never held it all.
+    expect(sent).toBeLessThan(100 * chunk.length);
+    expect(process.memoryUsage().rss - before).toBeLessThan(100 * 1024 * 1024);
+  });
+
+  it('returns the Date header and when the request was sent and answered', async () => {
+    server = await startQuoteServer((_req, res) => {
+      res.setHeader('date', 'Mon, 23 Nov 2026 02:01:00 GMT');
+      res.end('v_pv_none_match="1";\n');
+    });
+    const before = performance.now();
+    const { timing } = await getAnswer('tencent', server.url + '/q=x');
+    expect(timing.serverDate).toBe(Date.parse('2026-11-23T10:01:00+08:00'));
+    expect(timing.sentAt).toBeGreaterThanOrEqual(before);
+    expect(timing.receivedAt).toBeGreaterThanOrEqual(timing.sentAt);
+  });
+});
