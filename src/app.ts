@@ -298,6 +298,7 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
         allowedUsers: config.telegram.allowedUsers,
         api,
         log: child(log, 'telegram'),
+        health,
         ...(config.telegram.apiRoot ? { apiRoot: config.telegram.apiRoot } : {}),
         ...(config.telegram.proxy ? { proxy: config.telegram.proxy } : {}),
       }),
@@ -339,6 +340,8 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
   }
 
   // ---- start -------------------------------------------------------------------------------
+  // Channels connect in the background (hub.start does not wait for Telegram or WeCom): the
+  // guard, the feeds and auto mode must run even while a chat platform is unreachable.
   await hub.start();
   await guard.start();
   bus.publish({ type: 'Info', at: clock.now(), text: startupText(guard, api) });
