@@ -90,9 +90,11 @@ export class ChatHub {
   async start(): Promise<void> {
     this.unsubs.push(this.api.subscribe('chat', (e) => this.onEvent(e)));
     for (const ch of this.channels)
-      void ch.start().catch((err: unknown) =>
-        this.log.warn({ err: errText(err), channel: ch.name }, 'channel failed to start'),
-      );
+      void ch
+        .start()
+        .catch((err: unknown) =>
+          this.log.warn({ err: errText(err), channel: ch.name }, 'channel failed to start'),
+        );
   }
 
   async stop(): Promise<void> {
@@ -251,7 +253,11 @@ export class ChatHub {
     // A one-recipient channel may keep its own reference up to date (WeCom's response codes).
     const ref = target ? mine : (a.messages[ch.name] ?? mine);
     if (!ref) return;
-    await ch.settleAction(a.id, ref, `${a.name} ${a.symbol} · 涨停 ${a.limitUp}\n${a.evidenceText}\n→ ${outcome}`);
+    await ch.settleAction(
+      a.id,
+      ref,
+      `${a.name} ${a.symbol} · 涨停 ${a.limitUp}\n${a.evidenceText}\n→ ${outcome}`,
+    );
   }
 }
 

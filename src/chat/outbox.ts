@@ -149,7 +149,8 @@ export class Outbox<J, D> {
 
   private next(): { item: JobItem<J> | DigestItem<D>; wait: number } | undefined {
     let best: JobItem<J> | undefined;
-    for (const j of this.jobs) if (!best || j.prio < best.prio || (j.prio === best.prio && j.seq < best.seq)) best = j;
+    for (const j of this.jobs)
+      if (!best || j.prio < best.prio || (j.prio === best.prio && j.seq < best.seq)) best = j;
     if (best) return { item: best, wait: 0 };
     if (this.digest) {
       const wait = Math.max(0, this.lastDigestAt + (this.o.digestIntervalMs ?? 15_000) - this.now());

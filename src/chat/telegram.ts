@@ -251,7 +251,10 @@ export class TelegramChannel implements Channel {
     // 3. Commands and plain text.
     bot.on('message:text', (ctx) => this.onText(ctx));
     bot.catch((err) => {
-      this.o.log.warn({ err: errText(err.error), update: err.ctx.update.update_id }, 'telegram handler error');
+      this.o.log.warn(
+        { err: errText(err.error), update: err.ctx.update.update_id },
+        'telegram handler error',
+      );
     });
   }
 
@@ -356,7 +359,10 @@ export class TelegramChannel implements Channel {
         throw err;
       })
       .catch((err: unknown) =>
-        this.o.log.info({ err: errText(err) }, 'telegram: callback answer failed (nothing else depends on it)'),
+        this.o.log.info(
+          { err: errText(err) },
+          'telegram: callback answer failed (nothing else depends on it)',
+        ),
       );
   }
 
@@ -473,7 +479,9 @@ export class TelegramChannel implements Channel {
   private async run(): Promise<void> {
     for (let n = 1; !this.stopped; n++) {
       try {
-        this.me = await this.bot.api.getMe(sig(AbortSignal.any([this.stopper.signal, AbortSignal.timeout(15_000)])));
+        this.me = await this.bot.api.getMe(
+          sig(AbortSignal.any([this.stopper.signal, AbortSignal.timeout(15_000)])),
+        );
         break;
       } catch (err) {
         if (this.stopped) return;
@@ -522,7 +530,10 @@ export class TelegramChannel implements Channel {
         if (isConflict(err)) {
           conflicts++;
           wait = this.backoff(conflicts);
-          this.o.log.warn({ err: errText(err), attempt: conflicts, retryInMs: wait }, 'telegram: polling conflict');
+          this.o.log.warn(
+            { err: errText(err), attempt: conflicts, retryInMs: wait },
+            'telegram: polling conflict',
+          );
           if (conflicts >= (this.o.conflictReportAfter ?? 3))
             this.health?.set(
               'telegram:polling',
@@ -558,9 +569,11 @@ export class TelegramChannel implements Channel {
       for (const u of updates) {
         this.offset = u.update_id + 1;
         // Never awaited: a slow handler (or a flood of strangers) must not hold the next update.
-        this.bot.handleUpdate(u).catch((err: unknown) =>
-          this.o.log.warn({ err: errText(err), update: u.update_id }, 'telegram handler error'),
-        );
+        this.bot
+          .handleUpdate(u)
+          .catch((err: unknown) =>
+            this.o.log.warn({ err: errText(err), update: u.update_id }, 'telegram handler error'),
+          );
       }
     }
   }
@@ -582,9 +595,7 @@ export class TelegramChannel implements Channel {
       // Not through the hub (one call for every chat): each chat still on its own.
       const refs = await Promise.allSettled(this.targets().map((t) => this.send(n, t)));
       return (
-        refs
-          .flatMap((r) => (r.status === 'fulfilled' && r.value ? [r.value] : []))
-          .join(',') || undefined
+        refs.flatMap((r) => (r.status === 'fulfilled' && r.value ? [r.value] : [])).join(',') || undefined
       );
     }
     const chat = Number(target);

@@ -103,13 +103,10 @@ export class SendGate {
     if (this.global.length >= this.globalPerSecond)
       wait = Math.max(wait, this.global[this.global.length - this.globalPerSecond]! + 1_000 - now);
     if (wait > 0) {
-      st.timer = setTimeout(
-        () => {
-          st.timer = undefined;
-          this.schedule(chat);
-        },
-        Math.ceil(wait),
-      );
+      st.timer = setTimeout(() => {
+        st.timer = undefined;
+        this.schedule(chat);
+      }, Math.ceil(wait));
       return;
     }
     let best = 0;
@@ -138,7 +135,12 @@ export interface CallPolicy {
   backoffMs: number;
 }
 
-export const SEND_POLICY: CallPolicy = { attempts: 3, maxRetryAfterS: 15, timeoutMs: 15_000, backoffMs: 1_000 };
+export const SEND_POLICY: CallPolicy = {
+  attempts: 3,
+  maxRetryAfterS: 15,
+  timeoutMs: 15_000,
+  backoffMs: 1_000,
+};
 
 export function retryAfterOf(err: unknown): number | undefined {
   if (err instanceof GrammyError && err.error_code === 429) return err.parameters.retry_after ?? 1;
@@ -170,7 +172,8 @@ export function describeError(err: unknown): string {
   if (err instanceof GrammyError) return `${err.error_code} ${err.description}`;
   if (err instanceof HttpError) {
     const cause = err.error as { code?: string; cause?: { code?: string }; name?: string } | undefined;
-    const code = cause?.code ?? cause?.cause?.code ?? (cause?.name === 'TimeoutError' ? 'timeout' : undefined);
+    const code =
+      cause?.code ?? cause?.cause?.code ?? (cause?.name === 'TimeoutError' ? 'timeout' : undefined);
     return `network: ${code ?? err.message.replace(/ failed!.*$/, ' failed')}`;
   }
   return err instanceof Error ? err.message : String(err);
@@ -207,7 +210,9 @@ export async function callInChat<T>(
     let backoff = 0;
     try {
       return await fn(
-        stop ? AbortSignal.any([stop, AbortSignal.timeout(policy.timeoutMs)]) : AbortSignal.timeout(policy.timeoutMs),
+        stop
+          ? AbortSignal.any([stop, AbortSignal.timeout(policy.timeoutMs)])
+          : AbortSignal.timeout(policy.timeoutMs),
       );
     } catch (err) {
       if (stop?.aborted) throw err;
