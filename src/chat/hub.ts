@@ -55,15 +55,18 @@ export function priorityOf(e: GuardEvent): Priority | 'digest' {
   return OUTCOME_TYPES.has(e.type) ? 0 : 1;
 }
 
-/** "12 sealed: 中国海诚 002116 1.2亿, …" */
+/** A few seal notices as they are; many as "12 sealed: 中国海诚 002116 1.2亿, …". */
 export function digestNotification(entries: Digested[], total: number): Notification {
   if (total === 1 && entries.length === 1) return entries[0]!.n;
+  const silent = entries.every((d) => d.n.silent);
+  if (total <= 5 && entries.length === total)
+    return { type: 'SealFormed', reply: { lines: entries.flatMap((d) => d.n.reply.lines) }, silent };
   const names = entries.map((d) => `${d.e.name} ${d.e.symbol.slice(0, 6)} ${formatAmount(d.e.sealAmount)}`);
   const more = total > entries.length ? ` … and ${total - entries.length} more` : '';
   return {
     type: 'SealFormed',
     reply: { lines: [`🔒 ${total} sealed: ${names.join(', ')}${more}`] },
-    silent: entries.every((d) => d.n.silent),
+    silent,
   };
 }
 
@@ -153,7 +156,8 @@ export class ChatHub {
         rate: () => ch.rate?.(t),
         ...(ch.ready ? { ready: () => ch.ready!() } : {}),
         ...(this.o.maxQueue ? { maxQueue: this.o.maxQueue } : {}),
-        ...(this.o.digestIntervalMs !== undefined ? { digestIntervalMs: this.o.digestIntervalMs } : {}),
+        // An unlimited channel (the console) folds only what piles up while it is busy.
+        digestIntervalMs: ch.rate ? (this.o.digestIntervalMs ?? 15_000) : 0,
         onDrop: (count, what) => {
           this.api.health.count(`dropped ${ch.name}`, count);
           this.log.warn({ channel: ch.name, target, count, what }, 'queue full: notifications dropped');

@@ -287,6 +287,31 @@ describe('Telegram flood control', () => {
 });
 
 describe('toHtmlChunks', () => {
+  it('splits a single overlong line at character boundaries: never inside an entity, a tag or an emoji, nothing lost', () => {
+    const line = Array.from({ length: 400 }, (_, i) => `*ST<${i}>&😀`).join(' ');
+    const r = { title: 'T', lines: [line], pre: [line] };
+    const chunks = toHtmlChunks(r, 500);
+    expect(chunks.length).toBeGreaterThan(10);
+    for (const c of chunks) {
+      expect(c.length).toBeLessThanOrEqual(500);
+      // Every & starts a whole entity; no tag is cut; no lone surrogate.
+      expect(c).not.toMatch(/&(?!(amp|lt|gt);)/);
+      expect(c).not.toMatch(/<[^>]*$|^[^<]*>/);
+      expect(c).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/);
+      expect((c.match(/<pre>/g) ?? []).length).toBe((c.match(/<\/pre>/g) ?? []).length);
+      expect((c.match(/<b>/g) ?? []).length).toBe((c.match(/<\/b>/g) ?? []).length);
+    }
+    // What the user reads, pieced together, is the whole text twice (line and table).
+    const seen = chunks
+      .map((c) => c.replace(/<\/?(b|pre)>/g, ''))
+      .join('')
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&amp;/g, '&')
+      .replace(/\n/g, '');
+    expect(seen).toBe(`T${line}${line}`);
+  });
+
   it('never splits inside a tag and escapes every line', () => {
     const chunks = toHtmlChunks(
       {
