@@ -441,8 +441,9 @@ export class TelegramChannel implements Channel {
     if (this.unreachable.has(chat)) return;
     this.unreachable.set(chat, why);
     const text = `Telegram chat ${chat} is unreachable (${why}): it gets no alerts or confirm buttons until it writes to the bot again (unblock the bot, then send /start).`;
-    this.o.log.warn({ chatId: chat, why }, text);
-    this.health?.set(`telegram:chat:${chat}`, 'telegram', 'warn', text);
+    // The board logs it (once) and tells the other channels; without one, the log must.
+    if (this.health) this.health.set(`telegram:chat:${chat}`, 'telegram', 'warn', text);
+    else this.o.log.warn({ chatId: chat, why }, text);
   }
 
   private markReachable(chat: number): void {

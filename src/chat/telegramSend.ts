@@ -206,6 +206,12 @@ export async function callInChat<T>(
   stop?: AbortSignal,
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
+    // Telegram asked this chat to wait longer than we would: fail now rather than hold its queue.
+    const paused = gate.pausedFor(chat);
+    if (paused > policy.maxRetryAfterS * 1000)
+      throw new Error(
+        `Telegram asked to wait ${Math.ceil(paused / 1000)} s before writing to this chat (429)`,
+      );
     const release = await gate.acquire(chat, prio);
     let backoff = 0;
     try {

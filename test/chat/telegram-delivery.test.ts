@@ -220,6 +220,83 @@ describe('per chat delivery', () => {
   }, 20_000);
 });
 
+describe('bounded retries', () => {
+  it("a chat whose sends fail (a proxy's 502, then 429 retry_after 100) costs bounded time, is counted undelivered and logged; the other chat and the update loop go on", async () => {
+    const r = await rig({
+      users: [U1, U2],
+      before: (bot) => {
+        bot.script({ chat: U1, method: 'sendMessage', err: { error_code: 502, description: 'Bad Gateway' } });
+      },
+    });
+    const { bot, app } = r;
+    await bot.waitFor((c) => sent(c) && c.payload.chat_id === U2 && /SealGuard is/.test(textOf(c)), 8_000);
+    // The update loop is not held by U1's retries: U2's command is answered at once.
+    const t0 = Date.now();
+    bot.sendText(U2, '/status');
+    await bot.waitFor((c) => sent(c) && c.payload.chat_id === U2 && /Status/.test(textOf(c)), 3_000);
+    expect(Date.now() - t0).toBeLessThan(3_000);
+    // Three attempts (1 s, 2 s backoff), then given up: counted and logged.
+    await waitUntil(() => app.health.counter('undelivered telegram') >= 1, 8_000, 'undelivered counted');
+    const tries = bot.calls.filter(
+      (c) => sent(c) && c.payload.chat_id === U1 && /SealGuard is/.test(textOf(c)),
+    );
+    expect(tries).toHaveLength(3);
+    expect(r.logs.some((l) => l.msg === 'notification not delivered' && l.target === String(U1))).toBe(true);
+    const status = plainText(await runCommand(app.api, { user: 'test', text: '/status' }));
+    expect(status).toMatch(/undelivered telegram: \d+/);
+
+    // A 429 asking for 100 s is beyond the cap: given up at once, not waited out, and nothing
+    // more is tried in that chat meanwhile (Telegram would only answer 429 again).
+    bot.clearScripts();
+    // (U1's queued notifications go out first, so that the 429 answers the command below.)
+    await new Promise((res) => setTimeout(res, 3_000));
+    bot.script({ chat: U1, method: 'sendMessage', err: ERRORS.tooMany(100), times: 1 });
+    const from = bot.calls.length;
+    const t1 = Date.now();
+    bot.sendText(U1, '/help');
+    await waitUntil(
+      () => r.logs.some((l) => l.msg === 'telegram reply failed' && /429/.test(String(l.err))),
+      3_000,
+    );
+    bot.sendText(U1, '/status');
+    await waitUntil(
+      () =>
+        r.logs.some((l) => l.msg === 'telegram reply failed' && /asked to wait \d+ s/.test(String(l.err))),
+      3_000,
+    );
+    expect(Date.now() - t1).toBeLessThan(3_000);
+    expect(bot.calls.slice(from).filter((c) => sent(c) && c.payload.chat_id === U1)).toHaveLength(1);
+    bot.sendText(U2, '/help');
+    await bot.waitFor((c) => sent(c) && c.payload.chat_id === U2 && /commands/.test(textOf(c)), 3_000, from);
+  }, 40_000);
+});
+
+describe('Telegram unreachable at start', () => {
+  for (const mode of ['502', 'hang'] as const) {
+    it(`answering ${mode === '502' ? "a proxy's 502" : 'nothing (a hanging proxy)'}: the guard polls quotes at once and auto mode sells; when Telegram answers, messages flow`, async () => {
+      const t0 = Date.now();
+      const r = await rig({ mode: 'auto', before: (bot) => bot.down(mode) });
+      await waitUntil(() => r.market.requests.length > 0, 5_000, 'a quote request');
+      expect(Date.now() - t0).toBeLessThan(5_000);
+      if (mode === '502') {
+        await waitUntil(() => r.app.health.has('telegram:connect'), 5_000, 'reported');
+        expect(r.app.health.get('telegram:connect')!.text).toMatch(/^Telegram is not reachable yet/);
+      }
+      await waitUntil(
+        () => r.app.api.list().find((v) => v.symbol === '002116.SZ')?.state === 'sealed',
+        10_000,
+        'sealed',
+      );
+      r.setLots(15_000);
+      await waitUntil(() => orderPosts(r.bridge).length === 1, 5_000, 'auto sell');
+      r.bot.down(null);
+      await r.bot.waitFor((c) => sent(c) && /SealGuard is watching/.test(textOf(c)), 25_000);
+      await r.bot.waitFor((c) => sent(c) && /Sell order placed/.test(textOf(c)), 10_000);
+      await waitUntil(() => !r.app.health.has('telegram:connect'), 5_000, 'cleared');
+    }, 60_000);
+  }
+});
+
 describe('polling that dies says so', () => {
   it('409 at polling is retried with capped backoff; persisting, it is told (log, /status, doctor) and auto mode still sells', async () => {
     const r = await rig({
