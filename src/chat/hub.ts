@@ -91,7 +91,14 @@ export class ChatHub {
 
   /** Subscribes at once and starts each channel in the background: no channel delays the guard. */
   async start(): Promise<void> {
-    this.unsubs.push(this.api.subscribe('chat', (e) => this.onEvent(e)));
+    // One policy decision per event (the cooldown is shared), then one bus queue per channel.
+    const decided = new WeakMap<GuardEvent, Notification | null>();
+    const decide = (e: GuardEvent) => {
+      if (!decided.has(e)) decided.set(e, this.policy.decide(e));
+      return decided.get(e) ?? null;
+    };
+    for (const ch of this.channels)
+      this.unsubs.push(this.api.subscribe(`chat:${ch.name}`, (e) => this.onEvent(ch, e, decide(e))));
     for (const ch of this.channels)
       void ch
         .start()
@@ -119,26 +126,41 @@ export class ChatHub {
     }
   }
 
-  /** Synchronous: the bus's queue drains at once, the waiting happens in the outboxes. */
-  private onEvent(e: GuardEvent): void {
-    const n = this.policy.decide(e);
+  /**
+   * Hands the event to the channel's outboxes. For a rate-limited channel (Telegram) the bus's
+   * queue must drain at once (it drops the oldest beyond its bound, and its FIFO knows no
+   * priorities): the waiting happens in the outboxes, and only what goes out at once (an idle,
+   * ready recipient) is waited for, briefly. A channel without limits (console, WeCom as it is)
+   * is waited for, as before: bus.idle() then means "told".
+   */
+  private onEvent(ch: Channel, e: GuardEvent, n: Notification | null): Promise<void> | undefined {
     const prio = priorityOf(e);
-    for (const ch of this.channels) {
-      const settles = ch.settleAction ? this.settleTarget(e) : undefined;
-      // A channel's own trouble is told on the others: it could not carry the message anyway.
-      const own = e.type === 'Incident' && e.component === ch.name;
-      for (const target of ch.targets?.() ?? ['']) {
-        const box = this.outbox(ch, target);
-        if (settles)
-          box.push(0, {
-            what: `settle ${settles.actionId}`,
-            run: () => this.settle(ch, target, settles.actionId, settles.outcome),
-          });
-        if (!n || own) continue;
-        if (prio === 'digest') box.fold({ e: e as SealNotice, n });
-        else box.push(prio, { what: e.type, run: () => this.deliver(ch, target, e, n) });
-      }
+    const limited = !!ch.rate;
+    const waits: Promise<void>[] = [];
+    const push = (box: Outbox<Job, Digested>, p: Priority, job: Job) => {
+      const idle = box.idleNow();
+      const done = box.push(p, job);
+      if (!limited || idle) waits.push(done);
+    };
+    const settles = ch.settleAction ? this.settleTarget(e) : undefined;
+    // A channel's own trouble is told on the others: it could not carry the message anyway.
+    const own = e.type === 'Incident' && e.component === ch.name;
+    for (const target of ch.targets?.() ?? ['']) {
+      const box = this.outbox(ch, target);
+      if (settles)
+        push(box, 0, {
+          what: `settle ${settles.actionId}`,
+          run: () => this.settle(ch, target, settles.actionId, settles.outcome),
+        });
+      if (!n || own) continue;
+      if (prio === 'digest') {
+        box.fold({ e: e as SealNotice, n });
+        if (!limited) waits.push(box.idle(60_000));
+      } else push(box, prio, { what: e.type, run: () => this.deliver(ch, target, e, n) });
     }
+    if (waits.length === 0) return undefined;
+    const all = Promise.all(waits).then(() => {});
+    return limited ? Promise.race([all, new Promise<void>((r) => setTimeout(r, 250))]) : all;
   }
 
   private outbox(ch: Channel, target: string): Outbox<Job, Digested> {

@@ -36,6 +36,7 @@ interface JobItem<J> {
   prio: Priority;
   seq: number;
   job: J;
+  done: () => void;
 }
 interface DigestItem<D> {
   kind: 'digest';
@@ -64,11 +65,19 @@ export class Outbox<J, D> {
     return this.jobs.length + (this.digest ? 1 : 0);
   }
 
-  push(prio: Priority, job: J): void {
-    if (this.stopped) return;
+  /** Queues a job; resolves when it has run (or was dropped). */
+  push(prio: Priority, job: J): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     this.makeRoom();
-    this.jobs.push({ kind: 'job', prio, seq: this.seq++, job });
-    this.kick();
+    return new Promise<void>((done) => {
+      this.jobs.push({ kind: 'job', prio, seq: this.seq++, job, done });
+      this.kick();
+    });
+  }
+
+  /** Nothing queued or in flight, and the next message could go at once. */
+  idleNow(): boolean {
+    return !this.pumping && this.size === 0 && (this.o.ready?.() ?? true) && this.paceWait() === 0;
   }
 
   /** Folds a seal notice into the open digest. */
@@ -89,7 +98,7 @@ export class Outbox<J, D> {
   /** Drops everything queued (the recipient went away); returns how many jobs were dropped. */
   clear(): number {
     const n = this.jobs.length + (this.digest?.total ?? 0);
-    this.jobs.length = 0;
+    for (const j of this.jobs.splice(0)) j.done();
     this.digest = undefined;
     return n;
   }
@@ -122,7 +131,7 @@ export class Outbox<J, D> {
     }
     const i = this.jobs.findIndex((j) => j.prio > 0);
     if (i >= 0) {
-      this.jobs.splice(i, 1);
+      this.jobs.splice(i, 1)[0]!.done();
       this.o.onDrop?.(1, 'job');
     }
     // Only priority 0 left (confirms and outcomes): those are never dropped.
@@ -191,6 +200,7 @@ export class Outbox<J, D> {
         if (n.item.kind === 'job') {
           this.jobs.splice(this.jobs.indexOf(n.item), 1);
           await this.o.send(n.item.job).catch(() => {});
+          n.item.done();
         } else {
           this.digest = undefined;
           this.lastDigestAt = this.now();
