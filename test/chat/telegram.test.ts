@@ -153,7 +153,8 @@ describe('Telegram against a fake Bot API, the real app behind it', () => {
     bot.sendText(ME, '/watch 600519 2000w');
     bot.sendText(ME, '/mode 600519 auto');
     bot.sendText(ME, '/trigger 600519 drop 50%');
-    await bot.waitFor((c) => sent(c) && /drop 50%/.test(textOf(c)), 5_000, from);
+    // (About 1 message per second per chat: three replies take a few seconds.)
+    await bot.waitFor((c) => sent(c) && /drop 50%/.test(textOf(c)), 10_000, from);
     const replies = bot.calls
       .slice(from)
       .filter((c) => sent(c) && c.payload.chat_id === ME && /600519/.test(textOf(c)))

@@ -19,7 +19,7 @@
  * Errors can be scripted per method and per chat (`failNext` for the next matching call,
  * `script` for a standing rule such as "chat 1 has blocked the bot").
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface ApiCall {
@@ -132,7 +132,7 @@ export async function startFakeBotApi(opts: string | FakeBotApiOptions = {}): Pr
   const throttled: ApiCall[] = [];
   const perChat = new Map<number, number[]>();
   const globalSent: number[] = [];
-  const hung = new Set<import('node:http').ServerResponse>();
+  const hung = new Set<ServerResponse>();
   let polls = 0;
   const calls: ApiCall[] = [];
   const messages = new Map<number, StoredMessage>();
