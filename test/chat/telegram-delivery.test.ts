@@ -7,16 +7,20 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.ts';
 import { runCommand } from '../../src/chat/commands.ts';
+import { ConsoleChannel } from '../../src/chat/console.ts';
+import { ChatHub } from '../../src/chat/hub.ts';
+import { TelegramChannel } from '../../src/chat/telegram.ts';
 import { plainText } from '../../src/chat/reply.ts';
 import { checkRunningGuard } from '../../src/cli/doctor.ts';
 import { loadConfig } from '../../src/config.ts';
 import { startFakeBridge, type FakeBridge } from '../broker/fakeBridge.ts';
 import { ERRORS, startFakeBotApi, type ApiCall, type FakeBotApi } from '../helpers/fakeBotApi.ts';
+import { harness, silent } from '../engine/harness.ts';
 import { sealedBook, startTencentMarket, type TencentMarket } from '../helpers/tencentMarket.ts';
 
 const U1 = 101_010_101;
@@ -360,5 +364,62 @@ describe('polling that dies says so', () => {
     await waitUntil(() => orderPosts(r.bridge).length === 1, 5_000, 'auto sell');
     // No hot loop against a refused token.
     expect(r.bot.polls).toBe(polls);
+  }, 30_000);
+});
+
+describe("Telegram's own trouble on the other channels", () => {
+  it('a persisting 409 is told on the console (the Incident), never sent to Telegram itself', async () => {
+    const h = await harness({ mode: 'confirm' });
+    const bot = await startFakeBotApi();
+    bot.script({ method: 'getUpdates', err: ERRORS.conflict });
+    // As app.ts wires the board: every new problem and its end become an Incident on the bus.
+    h.api.health.onChange(({ kind, item, isNew }) => {
+      if (kind === 'set' && !isNew) return;
+      h.bus.publish({
+        type: 'Incident',
+        at: h.clock.now(),
+        key: item.key,
+        component: item.component,
+        level: item.level,
+        text: item.text,
+        resolved: kind === 'clear',
+      });
+    });
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (b: Buffer) => (text += b.toString('utf8')));
+    const tg = new TelegramChannel({
+      token: bot.token,
+      allowedUsers: [U1],
+      api: h.api,
+      log: silent,
+      apiRoot: bot.apiRoot,
+      health: h.api.health,
+      backoffMs: { first: 100, max: 400 },
+      pollTimeoutS: 1,
+    });
+    const hub = new ChatHub(
+      h.api,
+      [tg, new ConsoleChannel(h.api, { input: new PassThrough(), output: out })],
+      silent,
+    );
+    cleanups.push(async () => {
+      await hub.stop();
+      await h.stop();
+      await bot.close();
+    });
+    await hub.start();
+    await waitUntil(() => /🛑 Telegram polling conflict/.test(text), 10_000, 'told on the console');
+    expect(text).toMatch(/409 Conflict: terminated by other getUpdates request/);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(bot.calls.some((c) => sent(c) && /polling conflict/.test(textOf(c)))).toBe(false);
+    // Capped backoff: a handful of polls, not a hot loop (100, 200, 400, 400... ms).
+    expect(bot.polls).toBeLessThan(20);
+    bot.clearScripts();
+    await waitUntil(
+      () => /✅ Resolved Telegram polling conflict/.test(text),
+      10_000,
+      'resolved on the console',
+    );
   }, 30_000);
 });
