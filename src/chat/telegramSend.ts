@@ -107,6 +107,8 @@ export class SendGate {
         st.timer = undefined;
         this.schedule(chat);
       }, Math.ceil(wait));
+      // A chat paused by a 429 must not keep a stopping process alive.
+      st.timer.unref();
       return;
     }
     let best = 0;
