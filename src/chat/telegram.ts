@@ -228,11 +228,6 @@ export class TelegramChannel implements Channel {
     return this.connected && !this.dead;
   }
 
-  /** Chats that cannot be reached now, with the reason (for tests and status). */
-  unreachableChats(): Map<number, string> {
-    return new Map(this.unreachable);
-  }
-
   private install(): void {
     const bot = this.bot;
     // 1. Authorization on everything, by user id, decided before any I/O.

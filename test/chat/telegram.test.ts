@@ -260,7 +260,7 @@ describe('Telegram against a fake Bot API, the real app behind it', () => {
 });
 
 describe('Telegram flood control', () => {
-  it('a 429 with retry_after is waited out and the reply still arrives (auto-retry)', async () => {
+  it('a 429 with a short retry_after is waited out and the reply still arrives once (bounded retry)', async () => {
     const isHelp = (p: Record<string, unknown>) => /SealGuard 封板卫士 commands/.test(String(p.text));
     bot.failNext(
       'sendMessage',
