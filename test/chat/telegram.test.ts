@@ -1,6 +1,6 @@
 /**
  * The real app (startApp: Tencent feed over HTTP, guard, paper broker, chat hub, TelegramChannel
- * on grammY with auto-retry) against a fake Bot API and a scripted Tencent market on loopback.
+ * on grammY, bounded retries) against a fake Bot API and a scripted Tencent market on loopback.
  * Only the two remote ends are fakes; every byte between them is the product's.
  */
 import { mkdtempSync } from 'node:fs';
