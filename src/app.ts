@@ -372,6 +372,7 @@ async function startLocked(
         allowedUsers: config.telegram.allowedUsers,
         api,
         log: child(log, 'telegram'),
+        health,
         ...(config.telegram.apiRoot ? { apiRoot: config.telegram.apiRoot } : {}),
         ...(config.telegram.proxy ? { proxy: config.telegram.proxy } : {}),
       }),
@@ -421,6 +422,8 @@ async function startLocked(
   }
 
   // ---- start -------------------------------------------------------------------------------
+  // Channels connect in the background (hub.start does not wait for Telegram or WeCom): the
+  // guard, the feeds and auto mode must run even while a chat platform is unreachable.
   await hub.start();
   loginPrompt = (p) => bus.publish({ type: 'LoginChallenge', at: clock.now(), ...p });
   for (const p of loginPrompts.splice(0)) loginPrompt(p);

@@ -70,7 +70,9 @@ export class ConsoleChannel implements Channel {
   }
 
   async send(n: Notification): Promise<string | undefined> {
-    this.write(plainText(n.reply));
+    // A terminal cannot show a picture: the seal chart's PNG path, to open it.
+    const charts = (n.photos ?? []).map((p) => `📈 ${p.caption}: ${p.file}`);
+    this.write([plainText(n.reply), ...charts].join('\n'));
     return n.actionId ? `console:${n.actionId}` : undefined;
   }
 

@@ -168,6 +168,11 @@ export class GuardApi {
     return this.o.guard.executor.resolve(actionId, decision, by);
   }
 
+  /** A channel delivered the confirm's prompt: its deadline starts now (see Executor). */
+  promptDelivered(actionId: string): Promise<number | undefined> {
+    return this.o.guard.executor.promptDelivered(actionId);
+  }
+
   attachMessage(actionId: string, channel: string, ref: string): Promise<void> {
     return this.o.guard.executor.attachMessage(actionId, channel, ref);
   }

@@ -131,6 +131,8 @@ export class Executor {
   private readonly unrecordedActions = new Map<string, { action: PendingAction; base: TriggerBase }>();
   private readonly health: HealthBoard;
   private readonly redact: (text: string) => string;
+  /** Confirms whose deadline was restarted at their prompt's first delivery. */
+  private readonly delivered = new Set<string>();
 
   constructor(private readonly o: ExecutorOptions) {
     this.health = o.health ?? new HealthBoard();
@@ -316,6 +318,20 @@ export class Executor {
         if (cur) Object.assign(cur, patch);
       }),
     );
+  }
+
+  /**
+   * The confirm's prompt reached the user (first channel to deliver it): the deadline counts from
+   * now, not from when the prompt was queued behind a throttled chat. Only ever extends it, once.
+   * Returns the deadline in force (undefined for an unknown action).
+   */
+  async promptDelivered(actionId: string): Promise<number | undefined> {
+    const a = this.o.stores.actions.data.actions[actionId];
+    if (!a || a.status !== 'pending' || this.delivered.has(actionId)) return a?.deadline;
+    this.delivered.add(actionId);
+    const deadline = this.now() + this.o.confirmTimeoutS * 1000;
+    if (deadline > a.deadline) await this.setAction(actionId, { deadline });
+    return this.o.stores.actions.data.actions[actionId]?.deadline;
   }
 
   /** Remembers where a confirm was shown (channel -> message reference) so it can be edited. */

@@ -92,6 +92,23 @@ describe('console channel', () => {
     expect(await r.h.paper.todayOrders()).toHaveLength(1);
   });
 
+  it('a daily summary with seal charts prints each PNG path (a terminal cannot show the picture)', async () => {
+    const r = await rig();
+    r.h.bus.publish({
+      type: 'DailySummary',
+      at: r.h.clock.now(),
+      kind: 'summary',
+      date: '2026-11-23',
+      title: 'Summary 2026-11-23',
+      text: 'one seal',
+      charts: [{ symbol: '002116.SZ', name: '中国海诚', file: '/data/charts/2026-11-23-002116.SZ.png' }],
+    });
+    const out = await r.waitFor(/\.png/);
+    expect(out).toMatch(
+      /Summary 2026-11-23\n\s+one seal\n\s+📈 中国海诚 002116\.SZ 封单 seal 2026-11-23: \/data\/charts\/2026-11-23-002116\.SZ\.png\n/,
+    );
+  });
+
   it('/hold <id> declines the confirm: no order', async () => {
     const r = await rig();
     for (const s of sealedRun('10:00:00', 3, [100_000_000, 100_000_000, 15_000_000])) await r.h.feed(s);

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -158,3 +159,90 @@ it('npm start: /watch, drain, confirm buttons, a stranger tap sells nothing, two
     throw new Error(`${(err as Error).message}${diag()}`, { cause: err });
   }
 }, 40_000);
+
+it('Telegram refusing connections at start: quotes polled within 5 s, auto mode sells, the console says Telegram is unreachable; when it comes back, messages flow', async () => {
+  // A port where nothing listens yet: connections are refused, as by a dead proxy.
+  const port = await new Promise<number>((resolve) => {
+    const s = createNetServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+  const m = await startTencentMarket();
+  const b = await startFakeBridge();
+  let lots = 100_000;
+  let t0 = Date.now();
+  const pub = setInterval(() => m.set(sealedBook(Date.parse(START) + (Date.now() - t0), lots)), 100);
+  m.set(sealedBook(Date.parse(START), lots));
+  const stderr: string[] = [];
+  t0 = Date.now();
+  const proc = spawn(process.execPath, [BIN, 'start'], {
+    cwd: mkdtempSync(join(tmpdir(), 'sg-e2e-cwd-')),
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      TELEGRAM_BOT_TOKEN: '123456789:AAE-fake_token_for_tests_0123456789',
+      TELEGRAM_ALLOWED_USERS: String(ME),
+      TELEGRAM_API_ROOT: `http://127.0.0.1:${port}`,
+      TENCENT_QUOTE_URL: m.url,
+      QUOTE_SOURCES: 'tencent',
+      POLL_INTERVAL_MS: '200',
+      BROKER: 'bridge',
+      BROKER_URL: b.url,
+      BROKER_TOKEN: b.token,
+      SEALGUARD_CLOCK: START,
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'sg-e2e-data-')),
+      DEFAULT_MODE: 'auto',
+      DEFAULT_THRESHOLD: '2000w',
+      LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  proc.stderr!.on('data', (x: Buffer) => stderr.push(x.toString('utf8')));
+  let late: FakeBotApi | undefined;
+  const until = async (cond: () => boolean, ms: number, what: string) => {
+    const end = Date.now() + ms;
+    while (!cond()) {
+      if (Date.now() > end) throw new Error(`${what} not within ${ms} ms\n${stderr.join('').slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  try {
+    const spawnedAt = Date.now();
+    // The first line the process logs (it is up: config read, stores open) ...
+    await until(() => stderr.length > 0, 20_000, 'the process logging');
+    const upAt = Date.now();
+    // ... and the first quote request, while every Telegram call is refused.
+    await until(() => m.requests.length > 0, 20_000, 'a quote request');
+    // (Boot itself, tsx compiling the sources on a shared machine, is not Telegram's doing.)
+    expect(Date.now() - upAt, `boot took ${upAt - spawnedAt} ms`).toBeLessThan(5_000);
+    await until(() => /Telegram is not reachable yet/.test(stderr.join('')), 8_000, 'the console saying so');
+    // The guard guards: the seal drains and auto mode sells through the bridge.
+    await new Promise((r) => setTimeout(r, 2_500));
+    lots = 15_000;
+    await until(() => b.log.some((l) => l.method === 'POST' && l.path === '/v1/orders'), 8_000, 'the sell');
+
+    // Telegram comes back on the same address: the queued messages go out.
+    late = await startFakeBotApi({ port });
+    await late.waitFor((c) => c.method === 'setMyCommands', 40_000);
+    await late.waitFor(
+      (c) => c.method === 'sendMessage' && /SealGuard is watching/.test(String(c.payload.text)),
+      10_000,
+    );
+    await late.waitFor(
+      (c) => c.method === 'sendMessage' && /Sell order placed/.test(String(c.payload.text)),
+      10_000,
+    );
+    await until(
+      () => /"resolved":true[^\n]*Telegram is not reachable/.test(stderr.join('')),
+      5_000,
+      'resolved',
+    );
+  } finally {
+    clearInterval(pub);
+    proc.kill('SIGKILL');
+    await late?.close();
+    await m.close();
+    await b.close();
+  }
+}, 90_000);
