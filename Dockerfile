@@ -24,5 +24,6 @@ USER node
 VOLUME ["/app/data"]
 # WeCom callbacks and the PTrade relay listen on HTTP_PORT when configured.
 EXPOSE 8080
-# Same as `npm start`, without npm in the signal path so SIGTERM reaches the process.
-CMD ["node", "bin/sealguard.js", "start"]
+# Same as `npm start` (with its V8 young-generation cap, see bin/sealguard.js), without npm in
+# the signal path so SIGTERM reaches the process.
+CMD ["node", "--max-semi-space-size=4", "bin/sealguard.js", "start"]

@@ -29,6 +29,7 @@ import { FeedManager } from '../src/market/feedManager.ts';
 import { TencentFeed } from '../src/market/tencent.ts';
 import { parseTencent } from '../src/market/tencentParse.ts';
 import { startFakeBridge } from '../test/broker/fakeBridge.ts';
+import { startFakeBotApi } from '../test/helpers/fakeBotApi.ts';
 import { startTencentMarket, tencentLine, type Book } from '../test/helpers/tencentMarket.ts';
 import { startQuoteServer } from '../test/market/quoteServer.ts';
 
@@ -312,7 +313,25 @@ function readRssMb(pid: number): number {
   );
 }
 
-async function benchRss(): Promise<{
+/**
+ * The node options `npm start` passes (package.json scripts.start: `node <options> bin/sealguard.js
+ * start`), so the measured process is the one users run.
+ */
+function startNodeOptions(): string[] {
+  const start = (
+    JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }
+  ).scripts.start;
+  const m = /^node\s+(.*?)\s*bin\/sealguard\.js start$/.exec(start);
+  if (!m) throw new Error(`unexpected "start" script: ${start}`);
+  return m[1] ? m[1].split(/\s+/) : [];
+}
+
+/**
+ * `sealed`: how many of the 5,000 sit sealed at limit-up (each one a monitor in the sealed state,
+ * a journal entry and a seal notice); `telegram`: a loopback Bot API configured, so grammY and
+ * the Telegram channel are loaded and sending.
+ */
+async function benchRss(o: { sealed?: number; telegram?: boolean } = {}): Promise<{
   rssMb: number;
   peakMb: number;
   requestsPerCycle: number;
@@ -320,7 +339,10 @@ async function benchRss(): Promise<{
 }> {
   const market = await startTencentMarket();
   const all = codes();
-  for (const c of all) market.set(book(c.code, c.exchange, '10:00:00', null));
+  all.forEach((c, i) =>
+    market.set(book(c.code, c.exchange, '10:00:00', i < (o.sealed ?? 0) ? 100_000 : null)),
+  );
+  const bot = o.telegram ? await startFakeBotApi() : undefined;
   const dir = mkdtempSync(join(tmpdir(), 'sg-bench-rss-'));
   const watches = Object.fromEntries(
     all.map((c) => [c.symbol, { symbol: c.symbol, name: '测试', origin: 'user', addedAt: 0 }]),
@@ -331,7 +353,7 @@ async function benchRss(): Promise<{
   );
   // The real process as users run it (`npm start` -> bin/sealguard.js, the bundled build when it
   // is fresh), measured from outside: VmRSS after start-up and several full poll cycles.
-  const child = spawn(process.execPath, [join(ROOT, 'bin/sealguard.js'), 'start'], {
+  const child = spawn(process.execPath, [...startNodeOptions(), join(ROOT, 'bin/sealguard.js'), 'start'], {
     stdio: ['pipe', 'ignore', 'inherit'],
     env: {
       PATH: process.env.PATH,
@@ -345,6 +367,13 @@ async function benchRss(): Promise<{
       PAPER_POSITIONS: '600000:1000',
       SEALGUARD_CLOCK: `${DAY}T10:00:00+08:00`,
       LOG_LEVEL: 'warn',
+      ...(bot
+        ? {
+            TELEGRAM_BOT_TOKEN: bot.token,
+            TELEGRAM_ALLOWED_USERS: '424242424',
+            TELEGRAM_API_ROOT: bot.apiRoot,
+          }
+        : {}),
     },
   });
   const exited = new Promise<number | null>((r) => child.once('exit', r));
@@ -360,6 +389,7 @@ async function benchRss(): Promise<{
   child.kill('SIGTERM');
   const code = await exited;
   await market.close();
+  await bot?.close();
   if (code !== 0) throw new Error(`sealguard start exited ${code}`);
   // A cycle asks for each of the 5,000 codes once, so codes requested / 5,000 is the number of
   // cycles (partial ones counted by their fraction): requests per cycle without guessing boundaries.
@@ -393,6 +423,8 @@ async function main(): Promise<number> {
   const q2o = await benchQuoteToOrder();
   log('RSS and requests per cycle (`sealguard start` watching 5,000)…');
   const rss = await benchRss();
+  log('RSS with 5,000 watched, 2,000 of them sealed, Telegram on…');
+  const rssSealed = await benchRss({ sealed: 2000, telegram: true });
   const result = {
     tencentParseRecordsPerSec: Math.round(parse),
     decisionP50Ms: round3(decision.p50),
@@ -403,6 +435,7 @@ async function main(): Promise<number> {
     quoteToOrderRuns: q2o.length,
     rssMbAt5000: Math.round(rss.rssMb * 10) / 10,
     rssMbPeakAt5000: Math.round(rss.peakMb * 10) / 10,
+    rssMbAt5000Sealed2000Telegram: Math.round(rssSealed.rssMb * 10) / 10,
     requestsPerCycleAt5000: rss.requestsPerCycle,
     benchSeconds: Math.round((performance.now() - started) / 100) / 10,
   };
@@ -447,6 +480,12 @@ async function main(): Promise<number> {
       value: String(result.rssMbPeakAt5000),
       budget: '-',
       pass: null,
+    },
+    {
+      name: 'RSS, 5,000 watched, 2,000 sealed, Telegram (MB)',
+      value: String(result.rssMbAt5000Sealed2000Telegram),
+      budget: '< 150',
+      pass: rssSealed.rssMb < 150,
     },
     {
       name: 'Requests per poll cycle at 5,000',

@@ -2,7 +2,7 @@
  * Composition root: configuration in, a running guard out. The only place that knows every
  * layer; everything below it talks through interfaces (QuoteFeed, Broker, Channel, GuardApi).
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Broker } from './broker/broker.ts';
@@ -22,6 +22,7 @@ import { EventBus } from './engine/bus.ts';
 import { HealthBoard } from './engine/health.ts';
 import { skipBody } from './net/boundedBody.ts';
 import { HealthFileWriter } from './store/healthFile.ts';
+import { DiskSpaceMonitor } from './store/diskSpace.ts';
 import { DayRecorder } from './engine/dayReport.ts';
 import { dailyJobs, Scheduler } from './engine/scheduler.ts';
 import { DaySummaries } from './engine/summary.ts';
@@ -35,6 +36,8 @@ import { ReplayFeed } from './market/replay.ts';
 import { pollingFeed, isPollingSource } from './market/sources.ts';
 import { EventLog } from './store/eventLog.ts';
 import { StoreError } from './store/errors.ts';
+import { runStopSteps } from './shutdown.ts';
+import { acquireDataDirLock, LOCK_FILE, type DataDirLock } from './store/lock.ts';
 
 export interface AppOptions {
   /** Run the demo: replayed market day, paper broker holding the demo stocks, console chat. */
@@ -78,16 +81,14 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
       },
     );
   const wall = () => Date.now();
-  const stoppers: (() => Promise<void> | void)[] = [];
 
-  // ---- data directory and durable state (refuses to start on a corrupt file) --------------
+  // ---- data directory: created, then locked (one guard per DATA_DIR) ---------------------
   let dataDir = config.dataDir;
   if (demo) {
     // A fresh demo every time, kept apart from a real setup's state.
     dataDir = join(config.dataDir, 'demo-run');
   }
   try {
-    if (demo) rmSync(dataDir, { recursive: true, force: true });
     mkdirSync(dataDir, { recursive: true });
   } catch (err) {
     // A DATA_DIR that is a file, or not writable: say so instead of a stack trace.
@@ -98,10 +99,40 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
       'Nothing was written.',
     );
   }
+  // Taken before anything in the directory is read or removed: a second demo must not wipe the
+  // running one's files, a second guard must not open the first one's stores.
+  const lock = acquireDataDirLock(dataDir, wall);
+  try {
+    if (demo) emptyDirectory(dataDir, [LOCK_FILE]);
+    return await startLocked(config, opts, { log, wall, dataDir, demo, lock });
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+/** Removes everything in `dir` but the names in `keep`. */
+function emptyDirectory(dir: string, keep: string[]): void {
+  for (const name of readdirSync(dir))
+    if (!keep.includes(name)) rmSync(join(dir, name), { recursive: true, force: true });
+}
+
+async function startLocked(
+  config: Config,
+  opts: AppOptions,
+  ctx: { log: Logger; wall: () => number; dataDir: string; demo: boolean; lock: DataDirLock },
+): Promise<App> {
+  const { log, wall, dataDir, demo, lock } = ctx;
+  const stoppers: (() => Promise<void> | void)[] = [];
+
   const stores = await openGuardStores(dataDir);
   const health = new HealthBoard(wall);
   const healthFile = new HealthFileWriter(dataDir, health, wall);
   await healthFile.flush();
+  const disk = new DiskSpaceMonitor({ dir: dataDir, health });
+  await disk.check();
+  disk.start();
+  stoppers.push(() => disk.stop());
   const eventLog = new EventLog({ dataDir, logger: child(log, 'events') });
 
   // ---- market clock and quotes -------------------------------------------------------------
@@ -261,6 +292,7 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
     sources,
     summary: (date) => summaries.text(date),
     health,
+    disk: () => disk.status(),
   });
   // Each problem is told once when it starts and once when it ends, on the channels that work.
   health.onChange(({ kind, item, isNew }) => {
@@ -341,7 +373,14 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
       server!.listen(port, '0.0.0.0', () => resolve());
     });
     log.info({ port }, 'http listening');
-    stoppers.push(() => new Promise<void>((r) => server!.close(() => r())));
+    stoppers.push(
+      () =>
+        new Promise<void>((r) => {
+          server!.close(() => r());
+          // Idle keep-alive sockets (WeCom, the PTrade relay's polls) would hold close() open.
+          server!.closeAllConnections();
+        }),
+    );
   }
 
   // ---- start -------------------------------------------------------------------------------
@@ -421,12 +460,20 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
-      for (const s of stoppers.reverse()) await s();
-      await guard.stop();
-      await bus.idle();
-      await hub.stop();
-      await broker.close?.();
-      await healthFile.close();
+      // Inputs first (feeds, timers, the HTTP server), then the guard's own state, then the
+      // outputs that may be waiting on servers that are gone.
+      await runStopSteps(
+        [
+          ...stoppers.reverse().map((run, i) => ({ name: `input ${i + 1}`, run, maxMs: 1_000 })),
+          { name: 'guard', run: () => guard.stop(), maxMs: 1_000 },
+          { name: 'pending messages', run: () => bus.idle(), maxMs: 700 },
+          { name: 'chat channels', run: () => hub.stop(), maxMs: 700 },
+          { name: 'broker', run: () => broker.close?.(), maxMs: 500 },
+          { name: 'health file', run: () => healthFile.close(), maxMs: 300, always: true },
+        ],
+        log,
+      );
+      lock.release();
     })());
   return { api, health, guard, clock, log, ended, scheduler, stop };
 }

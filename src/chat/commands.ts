@@ -4,6 +4,7 @@
  * nothing. Handlers talk to the engine's API only.
  */
 import { formatAmount, parseAmount } from '../domain/amounts.ts';
+import { formatBytes } from '../domain/bytes.ts';
 import { formatTicks } from '../domain/prices.ts';
 import { parseSymbol } from '../domain/symbols.ts';
 import { formatExchangeTime } from '../domain/time.ts';
@@ -83,6 +84,35 @@ const MODES: readonly Mode[] = ['auto', 'confirm', 'alert'];
 function usage(name: string, why: string): never {
   const spec = COMMANDS.find((c) => c.name === name);
   throw new UsageError(`${why}. Example: ${spec?.example ?? '/help'}`);
+}
+
+/**
+ * Full-width forms (U+FF01–U+FF5E: `６００５１９`, `２０００ｗ`, `５０％`, `／watch`) as the ASCII they
+ * stand for, and the ideographic space as a space. A Chinese IME in full-width mode types these,
+ * and a trader reads `６００５１９` as 600519. Only this block is mapped: NFKC would also rewrite
+ * other characters (circled digits, ligatures) into things the user did not type.
+ */
+export function halfWidth(text: string): string {
+  return text.replace(/[\uFF01-\uFF5E\u3000]/g, (c) =>
+    c === '\u3000' ? ' ' : String.fromCharCode(c.charCodeAt(0) - 0xfee0),
+  );
+}
+
+/**
+ * How long ago a quote was stamped. A quote stamped after the process clock (a host clock behind
+ * the exchange's, or a simulated clock behind a live feed) is "just now", never a negative age;
+ * a difference of more than a second is named, since it points at a wrong clock.
+ */
+export function quoteAgeText(ageMs: number): string {
+  if (ageMs < 0)
+    return -ageMs < 1000 ? 'just now' : `just now (stamped ${duration(-ageMs)} ahead of this clock)`;
+  return `${duration(ageMs)} ago`;
+}
+
+function duration(ms: number): string {
+  if (ms < 100_000) return `${(ms / 1000).toFixed(1)} s`;
+  if (ms < 3_600_000) return `${Math.round(ms / 60_000)} min`;
+  return `${(ms / 3_600_000).toFixed(1)} h`;
 }
 
 function parseMode(name: string, s: string | undefined): Mode {
@@ -194,14 +224,15 @@ export async function runCommand(api: GuardApi, inv: Invocation): Promise<Reply>
 }
 
 function commandName(text: string): string {
-  const first = text.trim().split(/\s+/)[0] ?? '';
-  const head = first.replace(/^\//, '').replace(/@\w+$/, '').toLowerCase();
+  const first = halfWidth(text).trim().split(/\s+/)[0] ?? '';
+  const head = first.replace(/^\/+/, '').replace(/@\w+$/, '').toLowerCase();
   return head === 'sell' ? 'confirm' : head;
 }
 
 async function dispatch(api: GuardApi, inv: Invocation): Promise<Reply> {
-  const words = inv.text.trim().split(/\s+/).filter(Boolean);
-  const head = (words.shift() ?? '').replace(/^\//, '').replace(/@\w+$/, '').toLowerCase();
+  const words = halfWidth(inv.text).trim().split(/\s+/).filter(Boolean);
+  // A console adds a "/" to a line typed without one, also to one typed with a full-width "／".
+  const head = (words.shift() ?? '').replace(/^\/+/, '').replace(/@\w+$/, '').toLowerCase();
   const a = words;
   switch (head) {
     case '':
@@ -351,9 +382,14 @@ function statusReply(api: GuardApi): Reply {
     `Broker ${s.broker.name}: ${s.broker.ok === undefined ? 'not checked yet' : s.broker.ok ? 'ok' : `DOWN (${s.broker.error})`}`,
     ...s.sources.map(
       (x) =>
-        `Quotes ${x.name}${x.active ? ' (active)' : ''}: ${x.ok ? 'ok' : 'failing'}${x.lastQuoteAgeMs !== undefined ? `, last quote ${(x.lastQuoteAgeMs / 1000).toFixed(1)} s ago` : ''}${x.lastError && !x.ok ? ` (${x.lastError})` : ''}`,
+        `Quotes ${x.name}${x.active ? ' (active)' : ''}: ${x.ok ? 'ok' : 'failing'}${x.lastQuoteAgeMs !== undefined ? `, last quote ${quoteAgeText(x.lastQuoteAgeMs)}` : ''}${x.lastError && !x.ok ? ` (${x.lastError})` : ''}`,
     ),
     `Watching ${s.watched} · pending confirms ${s.pendingActions} · auto-sell ${s.paused ? 'PAUSED' : 'on'}`,
+    ...(s.disk
+      ? [
+          `Disk: ${formatBytes(s.disk.freeBytes)} free of ${formatBytes(s.disk.totalBytes)} for DATA_DIR${s.disk.freeBytes < s.disk.lowBytes ? ` (LOW: under ${formatBytes(s.disk.lowBytes)})` : ''}`,
+        ]
+      : []),
     ...s.health.items.map((h) => `${h.level === 'error' ? '🛑' : '⚠️'} ${h.text}`),
     ...Object.entries(s.health.counters)
       .filter(([, n]) => n > 0)

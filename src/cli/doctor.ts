@@ -22,10 +22,13 @@ import { WecomApp } from '../chat/wecom/app.ts';
 import { CalendarError, FIRST_CALENDAR_YEAR, LAST_CALENDAR_YEAR, isTradingDay } from '../domain/calendar.ts';
 import { clockFromSpec, type Clock } from '../domain/clock.ts';
 import { formatTicks } from '../domain/prices.ts';
+import { formatBytes } from '../domain/bytes.ts';
 import { exchangeDate } from '../domain/time.ts';
 import { openGuardStores } from '../engine/state.ts';
 import { isPollingSource, pollingFeed } from '../market/sources.ts';
 import { processAlive, readHealthFile } from '../store/healthFile.ts';
+import { LOW_DISK_BYTES, readDiskSpace, type DiskReading } from '../store/diskSpace.ts';
+import { describeHolder, runningHolder } from '../store/lock.ts';
 import { SINA_ORIGIN, SINA_WS_URL, toSinaCode } from '../market/sinaWs.ts';
 
 const HELP = `Usage: sealguard doctor [--timeout <ms>]
@@ -173,7 +176,6 @@ async function checkDataDir(config: Config): Promise<CheckResult> {
     try {
       await writeFile(probe, 'ok');
       await unlink(probe);
-      return { name, ok: true, detail: `${dir} is writable` };
     } catch (err) {
       return {
         name,
@@ -182,12 +184,38 @@ async function checkDataDir(config: Config): Promise<CheckResult> {
         fix: `give the user running SealGuard write access to ${dir} or set DATA_DIR elsewhere`,
       };
     }
+    const running = runningHolder(dir);
+    const guard = running ? `; in use by the running guard (${describeHolder(running)})` : '';
+    let disk: DiskReading;
+    try {
+      disk = await readDiskSpace(dir);
+    } catch (err) {
+      return {
+        name,
+        ok: true,
+        detail: `${dir} is writable (free space unknown: ${(err as Error).message})${guard}`,
+      };
+    }
+    const free = `${formatBytes(disk.freeBytes)} free of ${formatBytes(disk.totalBytes)}`;
+    if (disk.freeBytes < LOW_DISK_BYTES)
+      return {
+        name,
+        ok: false,
+        detail: `${dir} is writable but only ${free} (below ${formatBytes(LOW_DISK_BYTES)})${guard}`,
+        fix: `free space on that disk or set DATA_DIR to a larger one: when it is full, orders cannot be recorded and nothing is sold`,
+      };
+    return { name, ok: true, detail: `${dir} is writable; ${free}${guard}` };
   }
   let parent = dirname(dir);
   while (!existsSync(parent) && dirname(parent) !== parent) parent = dirname(parent);
   try {
     await access(parent, constants.W_OK);
-    return { name, ok: true, detail: `${dir} does not exist yet; start will create it` };
+    const free = await readDiskSpace(parent).then(
+      (d) =>
+        `; ${formatBytes(d.freeBytes)} free there${d.freeBytes < LOW_DISK_BYTES ? ` (LOW: under ${formatBytes(LOW_DISK_BYTES)})` : ''}`,
+      () => '',
+    );
+    return { name, ok: true, detail: `${dir} does not exist yet; start will create it${free}` };
   } catch {
     return {
       name,

@@ -8,6 +8,7 @@ import { StoreError } from '../store/jsonStore.ts';
 import { InputError } from '../domain/types.ts';
 import { CalendarError } from '../domain/calendar.ts';
 import { exchangeDate } from '../domain/time.ts';
+import { LockError } from '../store/lock.ts';
 
 const HELP = `Usage: sealguard start
 
@@ -33,8 +34,33 @@ export async function run(args: string[]): Promise<number> {
   return runApp(config, { demo: isDemo(config) || args.includes('--demo') });
 }
 
+/** A stop that takes longer than this ends the process anyway (the promise: gone within 5 s). */
+const HARD_EXIT_MS = 4_500;
+/** After a clean stop, a socket or timer some library left behind may hold the exit this long. */
+const LINGER_MS = 300;
+const SIGNAL_NUMBERS: Record<string, number> = { SIGINT: 2, SIGTERM: 15 };
+
 export async function runApp(config: Config, opts: { demo: boolean; demoSpeed?: number }): Promise<number> {
   for (const w of config.warnings) process.stderr.write(`sealguard: warning: ${w}\n`);
+  // Signals are handled from the first moment: a start that hangs on a dead server (a Telegram
+  // getMe, a broker) must still end on SIGTERM within the deadline.
+  let signalled: string | undefined;
+  let onSignal: ((why: string) => void) | undefined;
+  const handler = (sig: NodeJS.Signals) => {
+    if (signalled) {
+      // The user asked twice: leave now. Durable state is already on disk.
+      process.stderr.write(`sealguard: ${sig} again, exiting now\n`);
+      process.exit(128 + (SIGNAL_NUMBERS[sig] ?? 1));
+    }
+    signalled = sig;
+    setTimeout(() => {
+      process.stderr.write(`sealguard: still stopping after ${HARD_EXIT_MS} ms, exiting now\n`);
+      process.exit(0);
+    }, HARD_EXIT_MS).unref();
+    onSignal?.(sig);
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
   const { startApp } = await import('../app.ts');
   let app: Awaited<ReturnType<typeof startApp>>;
   try {
@@ -44,7 +70,14 @@ export async function runApp(config: Config, opts: { demo: boolean; demoSpeed?: 
       ...(opts.demoSpeed ? { demoSpeed: opts.demoSpeed } : {}),
     });
   } catch (err) {
-    if (err instanceof StoreError || err instanceof InputError || err instanceof CalendarError) {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+    if (
+      err instanceof StoreError ||
+      err instanceof InputError ||
+      err instanceof CalendarError ||
+      err instanceof LockError
+    ) {
       process.stderr.write(`sealguard: cannot start: ${err.message}\n`);
       return 1;
     }
@@ -61,10 +94,13 @@ export async function runApp(config: Config, opts: { demo: boolean; demoSpeed?: 
       } catch (err) {
         app.log.error({ err: String(err) }, 'error while stopping');
       }
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+      setTimeout(() => process.exit(code), LINGER_MS).unref();
       resolve(code);
     };
-    process.once('SIGINT', () => void shutdown('SIGINT', 0));
-    process.once('SIGTERM', () => void shutdown('SIGTERM', 0));
+    onSignal = (sig) => void shutdown(sig, 0);
+    if (signalled) onSignal(signalled);
     void app.ended.then(async () => {
       if (!opts.demo) return;
       // The replayed day normally gets its scheduled 15:05 summary (printed above); else print it now.

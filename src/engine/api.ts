@@ -35,6 +35,15 @@ export interface StatusInfo {
   pendingActions: number;
   /** Problems around the guard right now, and counters (undelivered notifications, ...). */
   health: HealthSnapshot;
+  /** Free space for DATA_DIR, when the app measures it. */
+  disk?: DiskStatus;
+}
+
+export interface DiskStatus {
+  freeBytes: number;
+  totalBytes: number;
+  /** The health board warns below this. */
+  lowBytes: number;
 }
 
 export interface SummaryProvider {
@@ -51,6 +60,7 @@ export interface GuardApiOptions {
   summary?: SummaryProvider;
   /** Shared with the adapters that report into it; a private one when not given (tests). */
   health?: HealthBoard;
+  disk?: () => DiskStatus | undefined;
 }
 
 export class GuardApi {
@@ -161,6 +171,7 @@ export class GuardApi {
   status(): StatusInfo {
     const now = this.now();
     const b = this.o.guard.brokerStatus();
+    const disk = this.o.disk?.();
     return {
       clock: formatExchangeTime(now),
       simulated: this.o.simulatedClock,
@@ -172,6 +183,7 @@ export class GuardApi {
       watched: this.o.guard.watchedSymbols().length,
       pendingActions: this.pendingActions().length,
       health: this.health.snapshot(),
+      ...(disk ? { disk } : {}),
     };
   }
 }

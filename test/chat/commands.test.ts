@@ -48,7 +48,13 @@ afterEach(async () => {
   }
 });
 
-async function rig(o: { mode?: Mode } = {}): Promise<Rig> {
+async function rig(
+  o: {
+    mode?: Mode;
+    quoteAgeMs?: number;
+    disk?: { freeBytes: number; totalBytes: number; lowBytes: number };
+  } = {},
+): Promise<Rig> {
   const dir = mkdtempSync(join(tmpdir(), 'sg-cmd-'));
   const clock = new SimClock(t('10:00:00'), () => 0);
   const last = new Map<string, Snapshot>();
@@ -90,7 +96,8 @@ async function rig(o: { mode?: Mode } = {}): Promise<Rig> {
     bus,
     clock,
     simulatedClock: true,
-    sources: () => [{ name: 'tencent', active: true, ok: true, lastQuoteAgeMs: 1500 }],
+    sources: () => [{ name: 'tencent', active: true, ok: true, lastQuoteAgeMs: o.quoteAgeMs ?? 1500 }],
+    ...(o.disk ? { disk: () => o.disk } : {}),
   });
   const r: Rig = {
     dir,
@@ -159,6 +166,21 @@ describe('/watch', () => {
       /^✓ Watching 贵州茅台 600519\.SH/,
     );
     expect(text(await r.run('/watch 600519.SH 3000w'))).toMatch(/<3000万/);
+  });
+
+  it('reads full-width digits, letters and punctuation as ASCII (a Chinese IME in full-width mode)', async () => {
+    const r = await rig();
+    expect(text(await r.run('/watch ６００５１９ ２０００ｗ'))).toMatch(
+      /^✓ Watching 贵州茅台 600519\.SH: sell trigger <2000万/,
+    );
+    expect(text(await r.run('／ｍｏｄｅ　６００５１９　ＡＵＴＯ'))).toBe('✓ Mode auto for 600519.SH.');
+    expect(text(await r.run('/trigger ６００５１９ drop ５０％'))).toMatch(/^✓ 600519\.SH: .*50%/);
+    expect(text(await r.run('/trigger ６００５１９ floor １８００．５０'))).toBe(
+      '✓ 600519.SH: never sell below 1800.50 after a break.',
+    );
+    expect(r.stores.settings.data.watches['600519.SH']?.mode).toBe('auto');
+    // Still strict: a full-width code that is not a code is refused like its ASCII twin.
+    await expectRefused(r, '/watch ６００５１ ２０００ｗ', /600051|code/i, /Example: \/watch 600519 2000w/);
   });
 
   it('refuses unknown and malformed codes, and bad amounts, changing nothing', async () => {
@@ -355,6 +377,28 @@ describe('/status, /positions, /balance, /orders, /summary, /help', () => {
     expect(out).toMatch(/Broker paper: ok/);
     expect(out).toContain('Quotes tencent (active): ok, last quote 1.5 s ago');
     expect(out).toContain('Watching 1 · pending confirms 0 · auto-sell on');
+  });
+
+  it('/status never shows a negative quote age: a quote stamped ahead of the clock is "just now"', async () => {
+    const slightly = text(await (await rig({ quoteAgeMs: -400 })).run('/status'));
+    expect(slightly).toContain('Quotes tencent (active): ok, last quote just now');
+    const far = text(await (await rig({ quoteAgeMs: -42_000 })).run('/status'));
+    expect(far).toContain('last quote just now (stamped 42.0 s ahead of this clock)');
+    const old = text(await (await rig({ quoteAgeMs: 7_260_000 })).run('/status'));
+    expect(old).toContain('last quote 2.0 h ago');
+    for (const out of [slightly, far, old]) expect(out).not.toMatch(/-[\d.]+ (s|min|h)\b/);
+  });
+
+  it('/status shows the free space for DATA_DIR, marked LOW under the threshold', async () => {
+    const ok = text(
+      await (await rig({ disk: { freeBytes: 84e9, totalBytes: 270e9, lowBytes: 5e8 } })).run('/status'),
+    );
+    expect(ok).toContain('Disk: 84 GB free of 270 GB for DATA_DIR');
+    expect(ok).not.toContain('LOW');
+    const low = text(
+      await (await rig({ disk: { freeBytes: 3.1e8, totalBytes: 270e9, lowBytes: 5e8 } })).run('/status'),
+    );
+    expect(low).toContain('Disk: 310 MB free of 270 GB for DATA_DIR (LOW: under 500 MB)');
   });
 
   it('/positions, /balance and /orders read the broker', async () => {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { printResults, runChecks, type CheckResult } from '../../src/cli/doctor.ts';
+import { acquireDataDirLock } from '../../src/store/lock.ts';
 import { loadConfig } from '../../src/config.ts';
 import { startFakeBridge, type FakeBridge } from '../broker/fakeBridge.ts';
 import { startFakeEasytrader } from '../broker/fakeEasytrader.ts';
@@ -131,6 +132,24 @@ describe('sealguard doctor', () => {
     expect(text).not.toContain(TOKEN);
     expect(text).not.toContain('wecom-secret-xyz');
     expect(text).not.toContain(bridge.token);
+  });
+
+  it('data directory: free space, and the guard that holds its lock', async () => {
+    const dir = tmp();
+    const lock = acquireDataDirLock(dir);
+    try {
+      const { by } = await check(goodEnv(dir));
+      const d = by('data directory');
+      expect(d.ok).toBe(true);
+      expect(d.detail).toMatch(
+        new RegExp(
+          `^${dir} is writable; [\\d.]+ [KMGT]?B free of [\\d.]+ [KMGT]?B; in use by the running guard \\(pid ${process.pid}, this process, `,
+        ),
+      );
+    } finally {
+      lock.release();
+    }
+    expect((await check(goodEnv(dir))).by('data directory').detail).not.toContain('in use');
   });
 
   it('names each failure with a concrete fix and never prints the secrets', async () => {
