@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { Broker, Position } from '../broker/broker.ts';
 import type { Clock } from '../domain/clock.ts';
+import { floorFromPrevClose } from '../domain/followThrough.ts';
 import { resolveLimits } from '../domain/limits.ts';
 import { formatTicks, toTicks } from '../domain/prices.ts';
 import { bookSealedUp, sealAmountUp } from '../domain/seal.ts';
@@ -54,6 +55,10 @@ export interface GuardOptions {
   health?: HealthBoard;
   /** Hides secrets in texts that reach a channel or a file. */
   redact?: (text: string) => string;
+  /** DEFAULT_FLOOR: the floor of a stock without its own, in hundredths of % from the previous close. */
+  defaultFloorCenti?: number;
+  replaceAfterMs?: number;
+  replaceMax?: number;
 }
 
 export interface StockView {
@@ -108,6 +113,8 @@ export class Guard {
       onOrderFinal: () => void this.refreshPositions(),
       ...(o.health ? { health: o.health } : {}),
       ...(o.redact ? { redact: o.redact } : {}),
+      ...(o.replaceAfterMs !== undefined ? { replaceAfterMs: o.replaceAfterMs } : {}),
+      ...(o.replaceMax !== undefined ? { replaceMax: o.replaceMax } : {}),
     });
   }
 
@@ -576,6 +583,10 @@ export class Guard {
     };
     if (s) view.snapshot = s;
     if (w?.floor) view.floor = toTicks(w.floor, sec.decimals);
+    else if (this.o.defaultFloorCenti !== undefined && s && s.prevClose > 0)
+      view.floor = floorFromPrevClose(s.prevClose, this.o.defaultFloorCenti);
+    // Alert mode never sells, so it never chases either.
+    view.chase = this.effectiveTriggers(symbol).chase !== false && this.modeOf(symbol) !== 'alert';
     return view;
   }
 
