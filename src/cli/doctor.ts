@@ -391,7 +391,13 @@ async function checkBroker(config: Config, clock: Clock, timeoutMs: number): Pro
       };
     }
     case 'bridge': {
-      const b = new BridgeBroker({ url: config.broker.url!, token: config.broker.token!, timeoutMs, clock });
+      const b = new BridgeBroker({
+        url: config.broker.url!,
+        token: config.broker.token!,
+        timeoutMs,
+        clock,
+        ...(config.broker.accountType ? { accountType: config.broker.accountType } : {}),
+      });
       const h = await b.health();
       if (!h.ok) {
         const msg = h.message ?? 'not connected';

@@ -24,14 +24,7 @@ import type { Board, Ticks } from './types.ts';
 export type FollowPhase = 'resting' | 'cancelling' | 'cancelled' | 'done' | 'exhausted' | 'stopped';
 
 export type FollowStepKind =
-  | 'placed'
-  | 'broke'
-  | 'cancelRequested'
-  | 'cancelled'
-  | 'replaced'
-  | 'filled'
-  | 'exhausted'
-  | 'stopped';
+  'placed' | 'broke' | 'cancelRequested' | 'cancelled' | 'replaced' | 'filled' | 'exhausted' | 'stopped';
 
 export interface FollowStep {
   at: number;
@@ -302,7 +295,8 @@ export function chainResult(c: FollowChain): { sold: number; value: number; pric
  * 500), rounded UP to the tick so a replacement is never below what the user set.
  */
 export function floorFromPrevClose(prevClose: Ticks, pctCenti: number): Ticks {
-  if (!Number.isSafeInteger(prevClose) || prevClose <= 0) throw new RangeError(`bad previous close ${prevClose}`);
+  if (!Number.isSafeInteger(prevClose) || prevClose <= 0)
+    throw new RangeError(`bad previous close ${prevClose}`);
   if (!Number.isSafeInteger(pctCenti)) throw new RangeError(`bad floor offset ${pctCenti}`);
   return Math.max(1, Math.ceil((prevClose * (10_000 + pctCenti)) / 10_000));
 }

@@ -617,9 +617,9 @@ export class Executor {
       }
     }
     // After every order's state was read this tick: cancel, replace or finish what broke.
-    await this.followThrough.tick().catch((err: unknown) =>
-      this.o.log.warn({ err: this.errText(err) }, 'follow-through tick failed'),
-    );
+    await this.followThrough
+      .tick()
+      .catch((err: unknown) => this.o.log.warn({ err: this.errText(err) }, 'follow-through tick failed'));
     const tapped = new Set([...this.unrecorded.values()].map((u) => u.actionId));
     for (const a of Object.values(this.o.stores.actions.data.actions)) {
       // A confirm tapped "sell" while its intent could not be written is decided, not lapsing.

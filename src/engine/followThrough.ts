@@ -184,11 +184,16 @@ export class FollowThrough {
       // Whatever the answer (504, NOT_CANCELLABLE because it filled meanwhile, a refusal), the
       // order's own state decides; the executor looks it up by id on every tick.
       const text = err instanceof BrokerError ? `${err.code}: ${err.message}` : String(err);
-      this.o.log.warn({ clientOrderId: id, rootId: c.rootId, err: this.o.redact(text) }, 'cancel not confirmed; the order is looked up');
+      this.o.log.warn(
+        { clientOrderId: id, rootId: c.rootId, err: this.o.redact(text) },
+        'cancel not confirmed; the order is looked up',
+      );
     }
   }
 
-  private async write(mutate: (d: { intents: Record<string, Intent>; follow?: Record<string, FollowChain> }) => void): Promise<boolean> {
+  private async write(
+    mutate: (d: { intents: Record<string, Intent>; follow?: Record<string, FollowChain> }) => void,
+  ): Promise<boolean> {
     const key = 'disk:follow';
     try {
       await this.o.stores.orders.update(mutate);
@@ -278,7 +283,13 @@ function signed(tickShares: number, dec: 2 | 3): string {
   return `${yuan < 0 ? '-' : '+'}${s}`;
 }
 
-function stepText(c: FollowChain, s: FollowStep, dec: 2 | 3, limitUp: Ticks | null, last: Ticks | null): string {
+function stepText(
+  c: FollowChain,
+  s: FollowStep,
+  dec: 2 | 3,
+  limitUp: Ticks | null,
+  last: Ticks | null,
+): string {
   const p = s.price !== undefined ? formatTicks(s.price, dec) : '';
   const t = formatExchangeTime(s.at).slice(11, 19);
   switch (s.kind) {
@@ -308,7 +319,8 @@ function attemptLabel(n: number): string {
 /** The current attempt as the executor last read it; null while its outcome is not known. */
 export function facts(i: Intent | undefined, decimals: 2 | 3): AttemptFacts | null {
   if (!i) return null;
-  if (i.state === 'failed') return { status: 'rejected', filledQty: 0, avgFillPrice: null, ...(i.error ? { reason: i.error } : {}) };
+  if (i.state === 'failed')
+    return { status: 'rejected', filledQty: 0, avgFillPrice: null, ...(i.error ? { reason: i.error } : {}) };
   if ((i.state !== 'placed' && i.state !== 'final') || !i.order) return null;
   return orderFacts(i.order, decimals);
 }
@@ -323,7 +335,12 @@ export function orderFacts(o: Order, decimals: 2 | 3): AttemptFacts {
     case 'partially_cancelled':
       return { status: 'cancelled', filledQty: o.filledQuantity, avgFillPrice: avg };
     case 'rejected':
-      return { status: 'rejected', filledQty: o.filledQuantity, avgFillPrice: avg, ...(o.message ? { reason: o.message } : {}) };
+      return {
+        status: 'rejected',
+        filledQty: o.filledQuantity,
+        avgFillPrice: avg,
+        ...(o.message ? { reason: o.message } : {}),
+      };
     case 'pending_cancel':
       return { status: 'pending_cancel', filledQty: o.filledQuantity, avgFillPrice: avg };
     default:

@@ -110,7 +110,16 @@ export const followChainSchema = z.object({
   steps: z.array(
     z.object({
       at: z.number(),
-      kind: z.enum(['placed', 'broke', 'cancelRequested', 'cancelled', 'replaced', 'filled', 'exhausted', 'stopped']),
+      kind: z.enum([
+        'placed',
+        'broke',
+        'cancelRequested',
+        'cancelled',
+        'replaced',
+        'filled',
+        'exhausted',
+        'stopped',
+      ]),
       attempt: z.number().int(),
       qty: z.number().int().optional(),
       price: z.number().int().optional(),
