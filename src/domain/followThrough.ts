@@ -228,6 +228,10 @@ export function decide(chain: FollowChain, input: FollowInput): FollowDecision {
     if (!a || !cfg.chase || !m || !m.continuous) return same();
     if (now - c.placedAt < cfg.replaceAfterMs) return same();
     if (m.sealed) return same();
+    // Chasing only pays when the replacement would be priced lower: a sell at or below the best
+    // bid is being matched (or the quote lags it), and one already at the floor can go no lower;
+    // cancelling either would only lose its place in the queue.
+    if (replacementPrice(m, cfg.floor) >= c.currentPrice) return same();
     if (c.attempt >= cfg.replaceMax) {
       c.phase = 'exhausted';
       step({ kind: 'exhausted', qty: remaining(c, a), price: c.currentPrice });

@@ -237,9 +237,10 @@ export function chainText(
   decimals: 2 | 3,
   limitUp: Ticks | null,
   close: Ticks | null,
+  closeLabel = 'close',
 ): string {
   const parts = c.steps.map((s) => stepWords(s, decimals, limitUp));
-  const r = resultText(c, decimals, limitUp, close);
+  const r = resultText(c, decimals, limitUp, close, closeLabel);
   return r ? `${parts.join(' · ')} · ${r}` : parts.join(' · ');
 }
 
@@ -266,14 +267,20 @@ function stepWords(s: FollowStep, dec: 2 | 3, limitUp: Ticks | null): string {
   }
 }
 
-function resultText(c: FollowChain, dec: 2 | 3, limitUp: Ticks | null, close: Ticks | null): string {
+function resultText(
+  c: FollowChain,
+  dec: 2 | 3,
+  limitUp: Ticks | null,
+  close: Ticks | null,
+  closeLabel: string,
+): string {
   const r = chainResult(c);
   if (r.sold <= 0 || !r.priced) return '';
   // Average in ticks x shares; compared against the limit-up and the close on the same scale.
   const avg = formatTicks(Math.round(r.value / r.sold), dec);
   const vs = (label: string, ref: Ticks | null): string =>
     ref === null ? '' : `, ${signed(r.value - ref * r.sold, dec)} vs ${label} ${formatTicks(ref, dec)}`;
-  return `sold ${r.sold} avg ${avg}${vs('limit-up', limitUp)}${vs('close', close)}`;
+  return `sold ${r.sold} avg ${avg}${vs('limit-up', limitUp)}${vs(closeLabel, close)}`;
 }
 
 /** Ticks x shares as signed yuan, e.g. "-1,050.00" (two decimals for stocks). */
@@ -304,9 +311,9 @@ function stepText(
     case 'replaced':
       return `🔁 replaced: sell ${s.qty} @ ${p} (attempt ${s.attempt} of at most the configured maximum)`;
     case 'filled':
-      return `✅ follow-through done: ${chainText(c, dec, limitUp, last)}`;
+      return `✅ follow-through done: ${chainText(c, dec, limitUp, last, 'last')}`;
     case 'exhausted':
-      return `🛑 follow-through stopped after ${s.attempt} replacement(s): ${s.qty} shares still unsold; the last order stays at the broker and nothing more is sent. ${chainText(c, dec, limitUp, last)}`;
+      return `🛑 follow-through stopped after ${s.attempt} replacement(s): ${s.qty} shares still unsold; the last order stays at the broker and nothing more is sent. ${chainText(c, dec, limitUp, last, 'last')}`;
     case 'stopped':
       return `🛑 follow-through stopped (${s.note ?? ''}): ${s.qty} shares unsold; nothing more is sent.`;
   }
@@ -359,11 +366,11 @@ function priceOrNull(s: string | undefined, decimals: 2 | 3): Ticks | null {
 export function marketFacts(v: FollowView, now: number): MarketFacts | null {
   const s = v.snapshot;
   if (!s || !v.limits) return null;
-  let continuous = false;
+  let continuous: boolean;
   try {
     continuous = phaseAt(now, v.sec) === 'continuous';
   } catch {
-    continuous = false;
+    continuous = false; // a year without calendar data: not assumed open
   }
   return {
     board: v.sec.board,

@@ -164,14 +164,19 @@ describe('follow-through state machine', () => {
     const sent: string[] = [];
     for (let n = 0; n < 10; n++) {
       now += 2000;
-      const d1 = run(c, { now, attempt: open() });
+      const falling = { ...broken, bid1: 985 - n, reference: 985 - n };
+      const d1 = run(c, { now, attempt: open(), market: falling });
       if (d1.command.kind !== 'cancel') {
         c = d1.chain;
         break;
       }
       sent.push(`cancel ${d1.command.id}`);
       now += 100;
-      const d2 = run(d1.chain, { now, attempt: { status: 'cancelled', filledQty: 0, avgFillPrice: null } });
+      const d2 = run(d1.chain, {
+        now,
+        attempt: { status: 'cancelled', filledQty: 0, avgFillPrice: null },
+        market: falling,
+      });
       if (d2.command.kind === 'place') sent.push(`place ${d2.command.id}`);
       c = d2.chain;
     }
@@ -191,7 +196,8 @@ describe('follow-through state machine', () => {
     let cancels = 0;
     for (let n = 0; n < 6; n++) {
       now += 2000;
-      const d1 = decide(c, { now, attempt: open(), market: broken, config: two });
+      const falling = { ...broken, bid1: 985 - n, reference: 985 - n };
+      const d1 = decide(c, { now, attempt: open(), market: falling, config: two });
       c = d1.chain;
       if (d1.command.kind !== 'cancel') break;
       cancels++;
@@ -199,13 +205,20 @@ describe('follow-through state machine', () => {
       const d2 = decide(c, {
         now,
         attempt: { status: 'cancelled', filledQty: 0, avgFillPrice: null },
-        market: broken,
+        market: falling,
         config: two,
       });
       if (d2.command.kind === 'place') places++;
       c = d2.chain;
     }
     expect({ places, cancels, phase: c.phase }).toEqual({ places: 2, cancels: 2, phase: 'exhausted' });
+  });
+
+  it('a replacement at the best bid is not chased again (it is being matched); one the bids fell away from is', () => {
+    const r1 = toCancelled(0).chain;
+    expect(run(r1, { now: T0 + 9000 }).changed).toBe(false);
+    const lower = { ...broken, bid1: 984, reference: 984 };
+    expect(run(r1, { now: T0 + 9000, market: lower }).command).toEqual({ kind: 'cancel', id: `${ROOT}r1` });
   });
 
   it('a refused replacement, or an order cancelled at the broker by someone else, stops the chase', () => {
