@@ -66,6 +66,8 @@ export interface FakeBridge {
   lagging: boolean;
   /** What GET /v1/positions answers (wire format); tests may replace it. */
   positions: Record<string, unknown>[];
+  /** `account_type` on /v1/health (the QMT bridge's --account-type); absent when undefined. */
+  accountType?: string;
   /** Faults applied to the next POST /v1/orders/{id}/cancel, in order. */
   cancelFaults: CancelFault[];
   /** When false, a pending cancel stays pending (the counter has not confirmed it). Default true. */
@@ -136,6 +138,7 @@ export async function startFakeBridge(token = 'test-token-s3cret'): Promise<Fake
         account_id: '****0365',
         trading_day: '2026-11-24',
         server_time: '2026-11-24T10:01:02+08:00',
+        ...(state.accountType ? { account_type: state.accountType } : {}),
       });
     }
     if (req.method === 'GET' && path === '/v1/account') {
