@@ -217,7 +217,14 @@ export class FollowThrough {
     const dec = v?.sec.decimals ?? 2;
     const name = v?.name ?? this.o.intent(after.rootId)?.name ?? after.symbol;
     for (const s of after.steps.slice(before.steps.length)) {
-      const text = stepText(after, s, dec, v?.limits?.up ?? null, v?.snapshot?.last ?? null);
+      const text = stepText(
+        this.o.replaceMax,
+        after,
+        s,
+        dec,
+        v?.limits?.up ?? null,
+        v?.snapshot?.last ?? null,
+      );
       this.o.bus.publish({
         type: 'FollowStep',
         at: this.now(),
@@ -251,7 +258,7 @@ function stepWords(s: FollowStep, dec: 2 | 3, limitUp: Ticks | null): string {
     case 'placed':
       return `placed ${s.qty} ${s.price === limitUp ? 'at the limit ' : ''}@ ${p} ${t}`;
     case 'broke':
-      return `broke at ${t}${p ? ` (bid ${p})` : ''}`;
+      return s.attempt > 0 ? `bid fell to ${p} ${t}` : `broke at ${t}${p ? ` (bid ${p})` : ''}`;
     case 'cancelRequested':
       return `cancel asked ${t}`;
     case 'cancelled':
@@ -291,6 +298,7 @@ function signed(tickShares: number, dec: 2 | 3): string {
 }
 
 function stepText(
+  max: number,
   c: FollowChain,
   s: FollowStep,
   dec: 2 | 3,
@@ -303,13 +311,15 @@ function stepText(
     case 'placed':
       return `↪️ following the sell of ${s.qty} @ ${p}`;
     case 'broke':
-      return `💥 board broke at ${t} with the sell unfilled${p ? ` (bid ${p})` : ''}: cancelling the rest to sell it at the bid`;
+      return s.attempt > 0
+        ? `📉 the bid fell to ${p} at ${t} below the resting ${attemptLabel(s.attempt)}: cancelling the rest to sell it lower`
+        : `💥 board broke at ${t} with the sell unfilled${p ? ` (bid ${p})` : ''}: cancelling the rest to sell it at the bid`;
     case 'cancelRequested':
-      return `↩️ cancel asked for ${s.qty} (order ${c.steps.length > 0 ? attemptLabel(s.attempt) : ''})`;
+      return `↩️ cancel asked for ${s.qty} (${attemptLabel(s.attempt)})`;
     case 'cancelled':
       return `↩️ cancelled ${s.qty} at ${t} (confirmed by the broker)`;
     case 'replaced':
-      return `🔁 replaced: sell ${s.qty} @ ${p} (attempt ${s.attempt} of at most the configured maximum)`;
+      return `🔁 replaced: sell ${s.qty} @ ${p} (replacement ${s.attempt} of at most ${max})`;
     case 'filled':
       return `✅ follow-through done: ${chainText(c, dec, limitUp, last, 'last')}`;
     case 'exhausted':
