@@ -326,14 +326,17 @@ async function dispatch(api: GuardApi, inv: Invocation): Promise<Reply> {
       );
     }
     case 'orders': {
-      const { orders, intents } = await api.orders();
+      const { orders, intents, follow } = await api.orders();
       if (orders.length === 0 && intents.length === 0) return reply('Orders today', 'No orders today.');
-      const lines = intents.map((i) => {
+      const lines = intents.flatMap((i) => {
         const o = i.order ?? orders.find((x) => x.clientOrderId === i.clientOrderId);
         const st = o
           ? `${o.status} ${o.filledQuantity}/${o.quantity}${o.avgFillPrice ? ` @ ${o.avgFillPrice}` : ''}`
           : i.state;
-        return `${i.name} ${i.symbol} sell ${i.quantity} @ ${i.limitPrice}: ${st} (${i.rule})`;
+        const what = i.attempt ? `replacement ${i.attempt}` : i.rule;
+        const line = `${i.name} ${i.symbol} sell ${i.quantity} @ ${i.limitPrice}: ${st} (${what})`;
+        const chain = follow[i.clientOrderId];
+        return chain ? [line, `  ↳ ${chain}`] : [line];
       });
       const known = new Set(intents.map((i) => i.clientOrderId));
       for (const o of orders)

@@ -10,6 +10,8 @@ import { runCommand } from '../../src/chat/commands.ts';
 import { render } from '../../src/chat/notify.ts';
 import { plainText } from '../../src/chat/reply.ts';
 import { insideSellCage } from '../../src/domain/priceCage.ts';
+import { collectDay } from '../../src/engine/dayReport.ts';
+import { renderSummary } from '../../src/engine/summary.ts';
 import type { GuardEvent } from '../../src/engine/events.ts';
 import { startFakeBridge, type FakeBridge, type Logged } from '../broker/fakeBridge.ts';
 import { opened, sealed, sealedRun } from '../helpers/snapshots.ts';
@@ -95,6 +97,25 @@ describe('follow-through over the bridge', () => {
     await runFor(g, 6, (ts) => opened(ts, 998, 998));
     expect(posts()).toHaveLength(2);
     expect(cancels()).toHaveLength(1);
+    // /orders: each order, and the segment's follow-through in words.
+    const ordersText = plainText(await runCommand(g.api, { user: 'test:1', text: '/orders' }));
+    expect(ordersText).toMatch(/sell 10000 @ 10\.00: cancelled 0\/10000 \(amount\)/);
+    expect(ordersText).toMatch(/sell 10000 @ 9\.98: filled 10000\/10000 @ 9\.98 \(replacement 1\)/);
+    expect(ordersText).toMatch(
+      /↳ placed 10000 at the limit @ 10\.00 10:00:12 · broke at 10:00:1\d \(bid 9\.98\) · .* · filled 10:00:\d\d · sold 10000 avg 9\.98, -200\.00 vs limit-up 10\.00, \+0\.00 vs last 9\.98/,
+    );
+    // The day summary tells the same chain under the first sell.
+    const report = collectDay({
+      date: '2026-11-23',
+      events: [],
+      intents: Object.values(g.guard.stores.orders.data.intents),
+      chains: Object.values(g.guard.stores.orders.data.follow ?? {}),
+    });
+    const summary = renderSummary(report, g.clock.now()).lines.join('\n');
+    expect(summary).toMatch(
+      /sell 卖出 10000 @ 10\.00 → cancelled\n {4}↳ follow-through: placed 10000 @ 10\.00 10:00:12 · broke/,
+    );
+    expect(summary).toMatch(/sell 卖出 10000 @ 9\.98 → filled · filled 10000 @ 9\.98/);
     const lines = said(g).filter(
       (l) => l.includes('follow') || l.includes('cancel') || l.includes('replaced') || l.includes('broke'),
     );
