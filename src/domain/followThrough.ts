@@ -120,6 +120,7 @@ export interface FollowDecision {
 /** How long a cancel may go unconfirmed before it is asked again (a second cancel is harmless). */
 export const CANCEL_RETRY_MS = 5000;
 export const CANCEL_TRIES = 5;
+export const CANCEL_SLOW_RETRY_MS = 30_000;
 
 export const TERMINAL: ReadonlySet<FollowPhase> = new Set(['done', 'exhausted', 'stopped']);
 
@@ -248,9 +249,10 @@ export function decide(chain: FollowChain, input: FollowInput): FollowDecision {
 
   if (c.phase === 'cancelling') {
     // Not final yet (or not found): only the broker's answer moves on. A cancel lost on the way
-    // is asked again; one the broker is working on (pending_cancel) is waited for.
-    if (a && a.status === 'pending_cancel') return same();
-    if (now - (c.cancelSentAt ?? 0) < CANCEL_RETRY_MS || (c.cancelTries ?? 0) >= CANCEL_TRIES) return same();
+    // is asked again soon; one the broker is working on (pending_cancel), or one asked
+    // CANCEL_TRIES times already, now and then (a repeated cancel is harmless: BRIDGE-PROTOCOL.md).
+    const slow = (a && a.status === 'pending_cancel') || (c.cancelTries ?? 0) >= CANCEL_TRIES;
+    if (now - (c.cancelSentAt ?? 0) < (slow ? CANCEL_SLOW_RETRY_MS : CANCEL_RETRY_MS)) return same();
     c.cancelSentAt = now;
     c.cancelTries = (c.cancelTries ?? 0) + 1;
     return to({ kind: 'cancel', id: c.currentId });

@@ -17,6 +17,8 @@ import type { Broker, Order } from '../broker/broker.ts';
 import { BrokerError } from '../broker/broker.ts';
 import type { Clock } from '../domain/clock.ts';
 import {
+  CANCEL_RETRY_MS,
+  CANCEL_TRIES,
   decide,
   startChain,
   TERMINAL,
@@ -139,6 +141,7 @@ export class FollowThrough {
       floor: v?.floor ?? null,
     };
     const d = decide(chain, { now: this.now(), attempt, market, config });
+    this.watchCancel(d.chain, v);
     if (!d.changed) return;
     const cmd = d.command;
     const next = d.chain;
@@ -175,6 +178,31 @@ export class FollowThrough {
     this.tell(chain, next, v);
     if (cmd.kind === 'cancel') await this.cancel(next, cmd.id);
     else if (cmd.kind === 'place') await this.o.sendRecorded(cmd.id);
+  }
+
+  /**
+   * A cancel asked CANCEL_TRIES times and still not final: the user hears it once (the remainder
+   * is not re-sold until the broker shows the order final, so it may sit unsold), and hears when
+   * it ends.
+   */
+  private watchCancel(c: FollowChain, v: FollowView | undefined): void {
+    const key = `follow:${c.rootId}`;
+    const stuck =
+      c.phase === 'cancelling' &&
+      (c.cancelTries ?? 0) >= CANCEL_TRIES &&
+      this.now() - (c.cancelSentAt ?? 0) >= CANCEL_RETRY_MS;
+    if (stuck && !this.o.health.has(key)) {
+      const name = v?.name ?? c.symbol;
+      this.o.health.set(
+        key,
+        'broker',
+        'warn',
+        this.o.redact(
+          `${name} ${c.symbol}: the cancel of ${c.currentId} was asked ${c.cancelTries} times and the broker still does not show the order final. ` +
+            `Nothing more is sold until it does (two live sells could sell the same shares twice); check 当日委托 at the broker.`,
+        ),
+      );
+    } else if (!stuck && this.o.health.has(key)) this.o.health.clear(key);
   }
 
   private async cancel(c: FollowChain, id: string): Promise<void> {

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import {
   attemptId,
   CANCEL_RETRY_MS,
+  CANCEL_SLOW_RETRY_MS,
   decide,
   floorFromPrevClose,
   replacementPrice,
@@ -92,6 +93,11 @@ describe('follow-through state machine', () => {
     const again = run(c, { now: T0 + 2000 + CANCEL_RETRY_MS, attempt: open() });
     expect(again.command).toEqual({ kind: 'cancel', id: ROOT });
     expect(again.chain.cancelTries).toBe(2);
+    // pending_cancel: the broker is on it; asked again only after CANCEL_SLOW_RETRY_MS.
+    expect(run(c, { now: T0 + 2000 + CANCEL_SLOW_RETRY_MS, attempt: pending }).command).toEqual({
+      kind: 'cancel',
+      id: ROOT,
+    });
   });
 
   it('a cancelled order: the whole quantity again at the best bid, under attempt 1 of the segment', () => {

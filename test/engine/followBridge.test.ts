@@ -174,6 +174,24 @@ describe('follow-through over the bridge', () => {
     expect(bodyOf(posts()[1]!).client_order_id).toBe(`${id}r1`);
   });
 
+  it('a cancel the broker never confirms: asked a few times, then the user is told once; the replacement waits for the final state', async () => {
+    bridge.cancelFaults.push('504-lost', '504-lost', '504-lost', '504-lost', '504-lost');
+    const g = await start();
+    const id = await drainAndPlace(g);
+    await runFor(g, 30, (ts) => opened(ts, 1000, 998));
+    expect(cancels()).toHaveLength(5);
+    expect(posts()).toHaveLength(1);
+    const item = g.health.snapshot().items.find((i) => i.key === `follow:${id}`);
+    expect(item?.text).toMatch(
+      /the cancel of .* was asked 5 times and the broker still does not show the order final/,
+    );
+    await runFor(g, 31, (ts) => opened(ts, 1000, 998));
+    expect(cancels()).toHaveLength(6); // asked again after 30 s; this one works
+    await runFor(g, 2, (ts) => opened(ts, 1000, 998));
+    expect(posts()).toHaveLength(2);
+    expect(g.health.snapshot().items.find((i) => i.key === `follow:${id}`)).toBeUndefined();
+  });
+
   it('the cancel comes too late (the order filled meanwhile): nothing more is sent', async () => {
     bridge.cancelFaults.push('504-lost'); // the counter never got to the cancel...
     const g = await start();
