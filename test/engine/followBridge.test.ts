@@ -38,9 +38,10 @@ const cancels = () => bridge.log.filter((l) => l.method === 'POST' && l.path.end
 const bodyOf = (l: Logged) => l.body as { client_order_id: string; quantity: number; limit_price: string };
 const said = (g: Harness): string[] => g.events.map((e: GuardEvent) => plainText(render(e)));
 
-async function start(dir?: string): Promise<Harness> {
+async function start(dir?: string, over: Partial<Parameters<typeof harness>[0]> = {}): Promise<Harness> {
   const h = await harness({
     mode: 'auto',
+    ...over,
     ...(dir ? { dir } : {}),
     wrap: () => new BridgeBroker({ url: bridge.url, token: bridge.token, backoffMs: 5 }),
   });
@@ -233,6 +234,36 @@ describe('follow-through over the bridge', () => {
     await runFor(g, 10, (ts) => opened(ts, 990, 985));
     expect(posts()).toHaveLength(2);
     expect(cancels()).toHaveLength(1);
+  });
+
+  it('after a confirm the sell is followed through too', async () => {
+    const g = await start(undefined, { mode: 'confirm' });
+    for (const s of DRAIN) await g.feed(s);
+    const trig = g.events.find((e) => e.type === 'SellTriggered');
+    const actionId = trig?.type === 'SellTriggered' ? trig.actionId! : '';
+    await g.api.resolve(actionId, 'sell', 'u1');
+    expect(posts()).toHaveLength(1);
+    await runFor(g, 5, (ts) => opened(ts, 1000, 996));
+    expect(cancels()).toHaveLength(1);
+    expect(posts()).toHaveLength(2);
+    expect(bodyOf(posts()[1]!)).toMatchObject({ quantity: 10_000, limit_price: '9.96' });
+  });
+
+  it('switched to alert mode after the sell: nothing more is sent', async () => {
+    const g = await start();
+    await drainAndPlace(g);
+    await g.api.setMode('all', 'alert');
+    await runFor(g, 8, (ts) => opened(ts, 1000, 996));
+    expect(cancels()).toHaveLength(0);
+    expect(posts()).toHaveLength(1);
+  });
+
+  it('DEFAULT_FLOOR (+5% of the previous close 9.09 = 9.55 after rounding up) bounds the replacement', async () => {
+    const g = await start(undefined, { defaultFloorCenti: 500 });
+    await drainAndPlace(g);
+    await runFor(g, 5, (ts) => opened(ts, 960, 950));
+    expect(posts()).toHaveLength(2);
+    expect(bodyOf(posts()[1]!).limit_price).toBe('9.55');
   });
 
   it('restart between the cancel and the replacement: exactly one replacement after it', async () => {

@@ -45,6 +45,8 @@ export interface HarnessOptions {
   sellable?: number;
   /** Secrets to hide (the app passes redactor(config.secrets)). */
   redact?: (text: string) => string;
+  /** DEFAULT_FLOOR in hundredths of % from the previous close. */
+  defaultFloorCenti?: number;
 }
 
 export const silent = pino({ level: 'silent' });
@@ -87,6 +89,7 @@ export async function harness(o: HarnessOptions = {}): Promise<Harness> {
   const guard = new Guard({
     health,
     ...(o.redact ? { redact: o.redact } : {}),
+    ...(o.defaultFloorCenti !== undefined ? { defaultFloorCenti: o.defaultFloorCenti } : {}),
     dataDir: dir,
     clock,
     broker,
