@@ -195,7 +195,10 @@ export class Executor {
       noSellReason = 'automatic selling is paused (/resume to re-enable)';
     } else {
       const open = this.uncertainSell(t.symbol, e.segment);
+      const live = open ? undefined : this.followThrough.liveChain(t.symbol, e.segment);
       if (open) noSellReason = uncertainText(open);
+      else if (live)
+        noSellReason = `the sell of segment ${live.segment} (${live.currentId}) is still working at the broker; no second sell of the same shares`;
     }
     if (noSellReason) {
       this.o.bus.publish({ type: 'SellTriggered', ...base, mode, noSellReason });
@@ -364,7 +367,8 @@ export class Executor {
     if (existing) return { kind: 'intent', intent: existing }; // one seal segment never sells twice
     if (this.placing.has(id)) return { kind: 'nothing' };
     // Those shares may already be sold by the order nobody could confirm: never a second sell.
-    if (this.uncertainSell(symbol, segment)) return { kind: 'nothing' };
+    if (this.uncertainSell(symbol, segment) || this.followThrough.liveChain(symbol, segment))
+      return { kind: 'nothing' };
     const quantity = maxSellQuantity(v.sec.board, v.sellable);
     const price = this.sellPrice(v, rule);
     if (quantity <= 0 || price === null) return { kind: 'nothing' };

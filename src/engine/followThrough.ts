@@ -87,6 +87,21 @@ export class FollowThrough {
     return this.chains().filter((c) => c.day === day);
   }
 
+  /**
+   * Today's chain of this stock from another segment whose order may still sell: the same shares
+   * must not get a second live sell from a new segment's trigger.
+   */
+  liveChain(symbol: string, segment: number): FollowChain | undefined {
+    const today = exchangeDate(this.now());
+    return this.chainsOf(today).find((c) => {
+      if (c.symbol !== symbol || c.segment === segment) return false;
+      if (!TERMINAL.has(c.phase)) return true;
+      // Exhausted or stopped with its last order still open at the broker.
+      const i = this.o.intent(c.currentId);
+      return !!i && i.state !== 'final' && i.state !== 'failed';
+    });
+  }
+
   /** The chain an intent belongs to (its own, or the one that placed it as a replacement). */
   chainOf(i: Intent): FollowChain | undefined {
     return this.o.stores.orders.data.follow?.[i.rootId ?? i.clientOrderId];

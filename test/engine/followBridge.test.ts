@@ -215,6 +215,23 @@ describe('follow-through over the bridge', () => {
     expect(posts()).toHaveLength(1);
   });
 
+  it('a new segment while the first sell still rests: no second sell of the same shares', async () => {
+    const g = await start();
+    await runCommand(g.api, { user: 'test:1', text: '/trigger all chase off' });
+    await drainAndPlace(g);
+    await runFor(g, 2, (ts) => opened(ts, 1000, 998));
+    const start2 = g.clock.now() + 1000;
+    for (const [k, amount] of [100_000_000, 100_000_000, 60_000_000, 15_000_000].entries())
+      await g.feed(sealed(start2 + k * 3000, amount));
+    const trig = g.events.filter((e) => e.type === 'SellTriggered');
+    expect(trig).toHaveLength(2);
+    const second = trig[1]!;
+    expect(second.type === 'SellTriggered' && second.noSellReason).toMatch(
+      /the sell of segment 1 \(.*\) is still working at the broker; no second sell of the same shares/,
+    );
+    expect(posts()).toHaveLength(1);
+  });
+
   it('a re-seal while the order rests at the limit-up leaves it resting', async () => {
     const g = await start();
     await drainAndPlace(g);
