@@ -192,7 +192,9 @@ export class FollowThrough {
     if (!written) return; // nothing sent; decided again next tick from the chain on disk
     this.tell(chain, next, v);
     if (cmd.kind === 'cancel') await this.cancel(next, cmd.id);
-    else if (cmd.kind === 'place') await this.o.sendRecorded(cmd.id);
+    // An intent already on disk under the derived id is the executor's to follow (it was sent,
+    // or is resent under the same id by its own tick).
+    else if (cmd.kind === 'place' && replacement) await this.o.sendRecorded(cmd.id);
   }
 
   /**
@@ -260,6 +262,8 @@ export class FollowThrough {
     const dec = v?.sec.decimals ?? 2;
     const name = v?.name ?? this.o.intent(after.rootId)?.name ?? after.symbol;
     for (const s of after.steps.slice(before.steps.length)) {
+      // A sell that simply filled needs no follow-through message: "Sold" says it all.
+      if (s.kind === 'filled' && before.steps.every((x) => x.kind === 'placed')) continue;
       const text = stepText(
         this.o.replaceMax,
         after,
