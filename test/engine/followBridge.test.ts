@@ -283,6 +283,25 @@ describe('follow-through over the bridge', () => {
     expect(bodyOf(posts()[1]!).limit_price).toBe('9.55');
   });
 
+  it('restart after the replacement was recorded but before the bridge took it: the same id, one order', async () => {
+    const g = await start();
+    const id = await drainAndPlace(g);
+    bridge.stuck = '503'; // from now on POST /v1/orders finds the broker disconnected
+    await runFor(g, 5, (ts) => opened(ts, 1000, 998)); // cancel, confirmation, replacement refused 503
+    expect(cancels()).toHaveLength(1);
+    expect(bridge.orders.has(`${id}r1`)).toBe(false);
+    expect(posts().some((p) => bodyOf(p).client_order_id === `${id}r1`)).toBe(true);
+    await g.stop();
+    hs = hs.filter((x) => x !== g);
+    delete bridge.stuck;
+    const g2 = await start(g.dir);
+    g2.clock.set(g.clock.now());
+    await runFor(g2, 4, (ts) => opened(ts, 1000, 998));
+    const keys = posts().map((p) => bodyOf(p).client_order_id);
+    expect(new Set(keys)).toEqual(new Set([id, `${id}r1`]));
+    expect([...bridge.orders.keys()]).toEqual([id, `${id}r1`]);
+  });
+
   it('restart between the cancel and the replacement: exactly one replacement after it', async () => {
     bridge.confirmCancels = false; // the counter has not confirmed when the process dies
     const g = await start();
