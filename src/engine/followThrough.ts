@@ -28,7 +28,6 @@ import {
   type FollowStep,
   type MarketFacts,
   chainResult,
-  remaining,
 } from '../domain/followThrough.ts';
 import { sellReference } from '../domain/priceCage.ts';
 import { formatTicks, numberToTicks, toTicks } from '../domain/prices.ts';
@@ -439,5 +438,3 @@ export function marketFacts(v: FollowView, now: number): MarketFacts | null {
     limitDown: v.limits.down,
   };
 }
-
-export { remaining };
