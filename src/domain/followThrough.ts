@@ -212,7 +212,7 @@ export function decide(chain: FollowChain, input: FollowInput): FollowDecision {
       step({ kind: 'stopped', qty: left, note: `refused by the broker: ${a.reason ?? 'rejected'}` });
       return to();
     }
-    if (c.phase === 'resting') {
+    if (c.phase === 'resting' && a.status !== 'filled') {
       // Ended without our cancel (by hand at the broker, or by the broker): the user's business.
       c.phase = 'stopped';
       step({ kind: 'stopped', qty: left, note: 'cancelled at the broker, not by SealGuard' });
@@ -226,13 +226,16 @@ export function decide(chain: FollowChain, input: FollowInput): FollowDecision {
   }
 
   if (c.phase === 'resting') {
-    if (!a || !cfg.chase || !m || !m.continuous) return same();
-    if (now - c.placedAt < cfg.replaceAfterMs) return same();
-    if (m.sealed) return same();
+    if (!a || !m || !m.continuous) return same();
+    // The break is noted when first seen (the user reads "broke at 10:48:02"), chase or not.
+    if (c.attempt === 0 && !m.sealed && !c.steps.some((s) => s.kind === 'broke'))
+      step({ kind: 'broke', ...(m.bid1 !== null ? { price: m.bid1 } : {}) });
+    const rest = (): FollowDecision => (dirty ? to() : same());
+    if (!cfg.chase || now - c.placedAt < cfg.replaceAfterMs || m.sealed) return rest();
     // Chasing only pays when the replacement would be priced lower: a sell at or below the best
     // bid is being matched (or the quote lags it), and one already at the floor can go no lower;
     // cancelling either would only lose its place in the queue.
-    if (replacementPrice(m, cfg.floor) >= c.currentPrice) return same();
+    if (replacementPrice(m, cfg.floor) >= c.currentPrice) return rest();
     if (c.attempt >= cfg.replaceMax) {
       c.phase = 'exhausted';
       step({ kind: 'exhausted', qty: remaining(c, a), price: c.currentPrice });

@@ -189,7 +189,7 @@ export class FollowThrough {
       if (replacement) doc.intents[replacement.clientOrderId] = replacement;
     });
     if (!written) return; // nothing sent; decided again next tick from the chain on disk
-    this.tell(chain, next, v);
+    this.tell(chain, next, v, config);
     if (cmd.kind === 'cancel') await this.cancel(next, cmd.id);
     // An intent already on disk under the derived id is the executor's to follow (it was sent,
     // or is resent under the same id by its own tick).
@@ -257,20 +257,13 @@ export class FollowThrough {
   }
 
   /** One message per new step, in the chain's own words. */
-  private tell(before: FollowChain, after: FollowChain, v: FollowView | undefined): void {
+  private tell(before: FollowChain, after: FollowChain, v: FollowView | undefined, cfg: FollowConfig): void {
     const dec = v?.sec.decimals ?? 2;
     const name = v?.name ?? this.o.intent(after.rootId)?.name ?? after.symbol;
     for (const s of after.steps.slice(before.steps.length)) {
       // A sell that simply filled needs no follow-through message: "Sold" says it all.
       if (s.kind === 'filled' && before.steps.every((x) => x.kind === 'placed')) continue;
-      const text = stepText(
-        this.o.replaceMax,
-        after,
-        s,
-        dec,
-        v?.limits?.up ?? null,
-        v?.snapshot?.last ?? null,
-      );
+      const text = stepText(cfg, after, s, dec, v?.limits?.up ?? null, v?.snapshot?.last ?? null);
       this.o.bus.publish({
         type: 'FollowStep',
         at: this.now(),
@@ -344,7 +337,7 @@ function signed(tickShares: number, dec: 2 | 3): string {
 }
 
 function stepText(
-  max: number,
+  cfg: FollowConfig,
   c: FollowChain,
   s: FollowStep,
   dec: 2 | 3,
@@ -359,13 +352,16 @@ function stepText(
     case 'broke':
       return s.attempt > 0
         ? `📉 the bid fell to ${p} at ${t} below the resting ${attemptLabel(s.attempt)}: cancelling the rest to sell it lower`
-        : `💥 board broke at ${t} with the sell unfilled${p ? ` (bid ${p})` : ''}: cancelling the rest to sell it at the bid`;
+        : `💥 board broke at ${t} with the sell unfilled${p ? ` (bid ${p})` : ''}: ` +
+            (cfg.chase
+              ? 'unless it re-seals at once, the rest is cancelled and sold at the bid'
+              : 'chase is off, the order rests at the broker');
     case 'cancelRequested':
       return `↩️ cancel asked for ${s.qty} (${attemptLabel(s.attempt)})`;
     case 'cancelled':
       return `↩️ cancelled ${s.qty} at ${t} (confirmed by the broker)`;
     case 'replaced':
-      return `🔁 replaced: sell ${s.qty} @ ${p} (replacement ${s.attempt} of at most ${max})`;
+      return `🔁 replaced: sell ${s.qty} @ ${p} (replacement ${s.attempt} of at most ${cfg.replaceMax})`;
     case 'filled':
       return `✅ follow-through done: ${chainText(c, dec, limitUp, last, 'last')}`;
     case 'exhausted':

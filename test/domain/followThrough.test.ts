@@ -69,10 +69,17 @@ describe('follow-through state machine', () => {
 
   it('rests before REPLACE_AFTER_MS, while sealed (a re-seal keeps it first in the queue), in a break, or with chase off', () => {
     const c = chain0();
-    expect(run(c, { now: T0 + 1999 }).changed).toBe(false);
+    // Not yet: only the break is noted, when first seen.
+    const early = run(c, { now: T0 + 1999 });
+    expect(early.command).toEqual({ kind: 'none' });
+    expect(early.chain.steps.map((s) => [s.kind, s.at])).toEqual([
+      ['placed', T0],
+      ['broke', T0 + 1999],
+    ]);
+    expect(run(early.chain, { now: T0 + 1999 }).changed).toBe(false);
     expect(run(c, { now: T0 + 5000, market: sealedM }).changed).toBe(false);
     expect(run(c, { now: T0 + 5000, market: { ...broken, continuous: false } }).changed).toBe(false);
-    expect(run(c, { now: T0 + 5000, config: { ...cfg, chase: false } }).changed).toBe(false);
+    expect(run(c, { now: T0 + 5000, config: { ...cfg, chase: false } }).command).toEqual({ kind: 'none' });
     expect(run(c, { now: T0 + 5000, attempt: null }).changed).toBe(false);
   });
 
@@ -241,6 +248,12 @@ describe('follow-through state machine', () => {
     });
     expect(byHand.chain.phase).toBe('stopped');
     expect(byHand.command).toEqual({ kind: 'none' });
+  });
+
+  it('a limit-up order that is filled in part by the maximum order size: the rest is sold after it', () => {
+    const c = { ...chain0(), totalQty: 12_000, currentQty: 10_000 };
+    const d = run(c, { now: T0 + 500, attempt: { status: 'filled', filledQty: 10_000, avgFillPrice: 1000 } });
+    expect(d.command).toMatchObject({ kind: 'place', quantity: 2000 });
   });
 
   it('a finished chain changes no more', () => {
