@@ -191,6 +191,7 @@ async function startLocked(
       broker = new (await import('./broker/bridge.ts')).BridgeBroker({
         url: config.broker.url!,
         token: config.broker.token!,
+        ...(config.broker.accountType ? { accountType: config.broker.accountType } : {}),
       });
       break;
     case 'easytrader':
@@ -246,6 +247,11 @@ async function startLocked(
     defaultTriggers: { amount: config.guard.threshold },
     confirmTimeoutS: config.guard.confirmTimeoutS,
     confirmDefault: config.guard.confirmDefault,
+    replaceAfterMs: config.guard.replaceAfterMs,
+    replaceMax: config.guard.replaceMax,
+    ...(config.guard.defaultFloorCenti !== undefined
+      ? { defaultFloorCenti: config.guard.defaultFloorCenti }
+      : {}),
     // Unknown order outcomes and failed intent writes are told on every channel through the board.
     health,
     redact: redactor(config.secrets),

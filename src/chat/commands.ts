@@ -47,7 +47,7 @@ export const COMMANDS: CommandSpec[] = [
   {
     name: 'trigger',
     args: '<code|all> <rule> <value>',
-    help: 'rules: amount 2000w, drop 50%, window 30%/60s, cap 0.5%, confirm 1, onbreak on, floor 9.80; value off disables',
+    help: 'rules: amount 2000w, drop 50%, window 30%/60s, cap 0.5%, confirm 1, onbreak on, chase off, floor 9.80; value off disables',
     example: '/trigger 600519 drop 50%',
   },
   {
@@ -189,13 +189,21 @@ export function parseTrigger(
         usage('trigger', `onbreak takes on or off (got "${value}")`);
       return { patch: { onBreak: ['on', 'true', 'yes'].includes(v) } };
     }
+    case 'chase':
+    case 'follow': {
+      // Follow-through after a break: off leaves an unfilled sell resting; nothing more is sent.
+      const v = value.toLowerCase();
+      if (!['on', 'off', 'true', 'false', 'yes', 'no'].includes(v))
+        usage('trigger', `chase takes on or off (got "${value}")`);
+      return { patch: { chase: ['on', 'true', 'yes'].includes(v) } };
+    }
     case 'floor':
       if (off) return { patch: {}, floor: null };
       if (!/^\d+(\.\d{1,3})?$/.test(value))
         usage('trigger', `floor takes a price like 9.80 (got "${value}")`);
       return { patch: {}, floor: value };
     default:
-      usage('trigger', `unknown rule "${rule}" (amount, drop, window, cap, confirm, onbreak, floor)`);
+      usage('trigger', `unknown rule "${rule}" (amount, drop, window, cap, confirm, onbreak, chase, floor)`);
   }
 }
 
@@ -207,7 +215,8 @@ export function describeTriggers(t: TriggerConfig): string {
   if (t.capRatio) parts.push(`cap ${t.capRatio}%`);
   if (t.confirm) parts.push(`confirm ${t.confirm}`);
   if (t.onBreak) parts.push('onbreak');
-  return parts.join(', ') || 'none';
+  const rules = parts.join(', ') || 'none';
+  return t.chase === false ? `${rules}; chase off` : rules;
 }
 
 const STATE_WORDS: Record<string, string> = {
@@ -296,6 +305,8 @@ async function dispatch(api: GuardApi, inv: Invocation): Promise<Reply> {
       );
     }
     case 'trigger': {
+      if (a.length === 2 && a[0]!.toLowerCase() === 'floor')
+        usage('trigger', `a floor price is per code: /trigger <code> floor ${a[1]!}`);
       if (a.length !== 3) usage('trigger', 'trigger takes a code (or all), a rule and a value');
       const target = a[0]!.toLowerCase() === 'all' ? 'all' : parseSymbol(a[0]!).id;
       const { patch, floor } = parseTrigger(a[1]!, a[2]!);
@@ -335,14 +346,17 @@ async function dispatch(api: GuardApi, inv: Invocation): Promise<Reply> {
       );
     }
     case 'orders': {
-      const { orders, intents } = await api.orders();
+      const { orders, intents, follow } = await api.orders();
       if (orders.length === 0 && intents.length === 0) return reply('Orders today', 'No orders today.');
-      const lines = intents.map((i) => {
+      const lines = intents.flatMap((i) => {
         const o = i.order ?? orders.find((x) => x.clientOrderId === i.clientOrderId);
         const st = o
           ? `${o.status} ${o.filledQuantity}/${o.quantity}${o.avgFillPrice ? ` @ ${o.avgFillPrice}` : ''}`
           : i.state;
-        return `${i.name} ${i.symbol} sell ${i.quantity} @ ${i.limitPrice}: ${st} (${i.rule})`;
+        const what = i.attempt ? `replacement ${i.attempt}` : i.rule;
+        const line = `${i.name} ${i.symbol} sell ${i.quantity} @ ${i.limitPrice}: ${st} (${what})`;
+        const chain = follow[i.clientOrderId];
+        return chain ? [line, `  ↳ ${chain}`] : [line];
       });
       const known = new Set(intents.map((i) => i.clientOrderId));
       for (const o of orders)

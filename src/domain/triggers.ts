@@ -20,6 +20,8 @@ export interface TriggerConfig {
   confirm?: number;
   /** When held, sell as soon as the board opens in a segment that had not triggered. */
   onBreak?: boolean;
+  /** Follow an unfilled sell after a break: cancel and re-sell the rest at the bid (default on). */
+  chase?: boolean;
 }
 
 export type TriggerRule = 'amount' | 'dropFromPeak' | 'dropInWindow' | 'capRatio' | 'onBreak';
@@ -42,7 +44,7 @@ export interface TriggerEvidence {
   threshold: string;
 }
 
-const KEYS = ['amount', 'dropFromPeak', 'dropInWindow', 'capRatio', 'confirm', 'onBreak'] as const;
+const KEYS = ['amount', 'dropFromPeak', 'dropInWindow', 'capRatio', 'confirm', 'onBreak', 'chase'] as const;
 
 /**
  * Per-symbol settings override the global ones key by key: undefined inherits, null disables.

@@ -47,6 +47,8 @@ export interface HarnessOptions {
   redact?: (text: string) => string;
   /** The calendar's sell gate (engine/marketDays.ts sellBlockedReason). */
   sellBlocked?: () => string | undefined;
+  /** DEFAULT_FLOOR in hundredths of % from the previous close. */
+  defaultFloorCenti?: number;
 }
 
 export const silent = pino({ level: 'silent' });
@@ -89,6 +91,7 @@ export async function harness(o: HarnessOptions = {}): Promise<Harness> {
   const guard = new Guard({
     health,
     ...(o.redact ? { redact: o.redact } : {}),
+    ...(o.defaultFloorCenti !== undefined ? { defaultFloorCenti: o.defaultFloorCenti } : {}),
     dataDir: dir,
     clock,
     broker,
