@@ -242,17 +242,22 @@ export async function deadPort(): Promise<string> {
 /**
  * A transparent loopback HTTP proxy in front of the bridge that notes when each request's head
  * arrived (performance.now()), so the bench can time the sell POST at the bridge's door without
- * counting the bridge's own order handling. Streams (SSE) pass through unbuffered.
+ * counting the bridge's own order handling, and when each quote stream chunk left the bridge.
+ * Streams (SSE) pass through unbuffered.
  */
 export async function timingProxy(target: string): Promise<{
   url: string;
   arrivals: { method: string; path: string; at: number }[];
+  /** Chunks of the quote stream as they left the bridge, with when (performance.now()). */
+  events: { at: number; text: string }[];
   close(): Promise<void>;
 }> {
   const t = new URL(target);
   const arrivals: { method: string; path: string; at: number }[] = [];
+  const events: { at: number; text: string }[] = [];
   const server = http.createServer((req, res) => {
     arrivals.push({ method: req.method ?? '', path: req.url ?? '', at: performance.now() });
+    const stream = (req.url ?? '').startsWith('/v1/quotes/stream');
     const up = http.request(
       {
         host: t.hostname,
@@ -265,7 +270,13 @@ export async function timingProxy(target: string): Promise<{
       (r) => {
         res.writeHead(r.statusCode ?? 502, r.headers);
         res.flushHeaders();
-        r.on('data', (c: Buffer) => res.write(c));
+        r.on('data', (c: Buffer) => {
+          if (stream) {
+            events.push({ at: performance.now(), text: c.toString('utf8') });
+            if (events.length > 10_000) events.splice(0, 5_000);
+          }
+          res.write(c);
+        });
         r.on('end', () => res.end());
         r.on('error', () => res.destroy());
       },
@@ -278,6 +289,7 @@ export async function timingProxy(target: string): Promise<{
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     arrivals,
+    events,
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();
