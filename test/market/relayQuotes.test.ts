@@ -7,9 +7,6 @@
  * bid_grp/offer_grp keyed by level, quantities in shares, hsTimeStamp with milliseconds. The web
  * source it fails over to is the loopback Tencent market in Tencent's real wire format.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { PtradeRelayBroker } from '../../src/broker/ptradeRelay.ts';
 import { ExchangeClock } from '../../src/domain/clock.ts';
@@ -21,42 +18,14 @@ import { FeedManager, type FeedEvent } from '../../src/market/feedManager.ts';
 import { REFUSED_COUNTER, RelayQuoteFeed } from '../../src/market/relayQuotes.ts';
 import { TencentFeed } from '../../src/market/tencent.ts';
 import { startTencentMarket, type Book } from '../helpers/tencentMarket.ts';
+import { hasPython, hundsunSealed, startStrategy, TOKEN } from './relayStrategy.ts';
 
-const STRATEGY = fileURLToPath(new URL('./relay_strategy.py', import.meta.url));
-const TOKEN = 'relay-token-7d3b0c9e51a2'; // bridges/ptrade/tests/ptrade_fakes.py TOKEN
-const hasPython = spawnSync('python3', ['--version']).status === 0;
 const START = Date.parse('2026-11-24T10:01:00+08:00');
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
-
-/** The PTrade doc's get_snapshot sample (600570.SS), sealed at up_px as get_snapshot shows a seal. */
-function hundsunSealed(at: number, bid1: number): Record<string, unknown> {
-  const t = formatExchangeTime(at).replace(/[-T:]/g, '').slice(0, 14);
-  return {
-    offer_grp: { 1: [0.0, 0, 0, {}], 2: [0.0, 0, 0], 3: [0.0, 0, 0], 4: [0.0, 0, 0], 5: [0.0, 0, 0] },
-    open_px: 44.91,
-    preclose_px: 45.2,
-    hsTimeStamp: Number(`${t}000`),
-    low_px: 44.31,
-    down_px: 40.68,
-    bid_grp: {
-      1: [49.72, bid1, 812, {}],
-      2: [49.71, 3000, 2],
-      3: [0.0, 0, 0],
-      4: [0.0, 0, 0],
-      5: [0.0, 0, 0],
-    },
-    business_balance: 274847503.0,
-    business_amount: 6161800,
-    last_px: 49.72,
-    up_px: 49.72,
-    high_px: 49.72,
-    trade_status: 'TRADE',
-  };
-}
 
 /** The same stock in the Tencent market, in lots as Tencent counts them. */
 function tencentBook(at: number, bid1Shares: number): Book {
@@ -79,42 +48,6 @@ function tencentBook(at: number, bid1Shares: number): Book {
     ],
     asks: [],
     volumeLots: 61_618,
-  };
-}
-
-interface Strategy {
-  snapshot(code: string, snap: Record<string, unknown>): Promise<Answer>;
-  tick(): Promise<Answer>;
-}
-interface Answer {
-  ok: boolean;
-  log: string[];
-  snapshot_calls: unknown[];
-}
-
-function startStrategy(url: string): Strategy {
-  const child: ChildProcess = spawn('python3', [STRATEGY, url], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
-  const lines = createInterface({ input: child.stdout! });
-  const waiting: ((a: Answer) => void)[] = [];
-  lines.on('line', (l) => waiting.shift()?.(JSON.parse(l) as Answer));
-  cleanup.push(() => {
-    child.stdin!.end();
-    if (child.exitCode === null) child.kill();
-  });
-  const ask = (cmd: unknown) =>
-    new Promise<Answer>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`strategy did not answer: ${stderr}`)), 10_000);
-      waiting.push((a) => {
-        clearTimeout(t);
-        resolve(a);
-      });
-      child.stdin!.write(JSON.stringify(cmd) + '\n');
-    });
-  return {
-    snapshot: (code, snapshot) => ask({ op: 'snapshot', code, snapshot }),
-    tick: () => ask({ op: 'tick' }),
   };
 }
 
@@ -290,7 +223,7 @@ describe.skipIf(!hasPython)('ptrade as a quote source, fed by the real sealguard
     await vi.waitFor(() => expect(tencent.requests.length).toBeGreaterThan(0));
     expect(m.activeSource()).toBe('tencent');
 
-    const strategy = startStrategy(base);
+    const strategy = startStrategy(base, cleanup);
     await strategy.snapshot('600570.SS', hundsunSealed(now(), 1_250_000));
     // First cycle: the commands answer carries the watch list, then the quotes are posted.
     const first = await strategy.tick();

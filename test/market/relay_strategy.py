@@ -8,9 +8,12 @@ SealGuard relay, for the TypeScript tests of the `ptrade` quote source:
 It reads one JSON command per line on stdin and answers one JSON line on stdout per command:
 
     {"op": "snapshot", "code": "600570.SS", "snapshot": {...get_snapshot entry...}}
+    {"op": "position", "code": "600570.SS", "amount": 10000, "enable_amount": 10000,
+     "cost_basis": 45.0, "last_sale_price": 49.72}      a holding (get_positions)
     {"op": "tick"}      one run_interval cycle (poll commands, post results, post watched quotes)
 
-Every answer is {"ok": true, "log": [<the strategy's new log lines>], "snapshot_calls": [...]}.
+Every answer is {"ok": true, "log": [<the strategy's new log lines>], "snapshot_calls": [...],
+"order_calls": [[security, amount, limit_price], ...]}.
 The bearer token is ptrade_fakes.TOKEN. It exits when stdin closes.
 """
 from __future__ import annotations
@@ -22,6 +25,8 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "bridges", "ptrade"))
+
+from types import SimpleNamespace  # noqa: E402
 
 from tests.ptrade_fakes import FakePTrade, context  # noqa: E402
 
@@ -44,6 +49,10 @@ def main(url: str) -> int:
                 if isinstance(snap.get(side), dict):
                     snap[side] = {int(k): v for k, v in snap[side].items()}
             ptrade.snapshots[cmd["code"]] = snap
+        elif cmd["op"] == "position":
+            ptrade.positions[cmd["code"]] = SimpleNamespace(
+                sid=cmd["code"], amount=cmd["amount"], enable_amount=cmd["enable_amount"],
+                cost_basis=cmd.get("cost_basis"), last_sale_price=cmd.get("last_sale_price"))
         elif cmd["op"] == "tick":
             func, _ = ptrade.timers[-1]
             func(ctx)
@@ -51,7 +60,8 @@ def main(url: str) -> int:
             raise ValueError("unknown op %r" % cmd["op"])
         lines = ptrade.log.lines[seen:]
         seen = len(ptrade.log.lines)
-        print(json.dumps({"ok": True, "log": lines, "snapshot_calls": ptrade.snapshot_calls}), flush=True)
+        print(json.dumps({"ok": True, "log": lines, "snapshot_calls": ptrade.snapshot_calls,
+                          "order_calls": ptrade.order_calls}), flush=True)
     return 0
 
 
