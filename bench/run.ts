@@ -360,13 +360,20 @@ async function benchQmtPushToOrder(runs = 30): Promise<{ total: number[]; guard:
       DEFAULT_THRESHOLD: '2000w',
       LOG_LEVEL: 'warn',
     });
-    const sealedMessages = () =>
-      bot.calls.filter((c) => c.method === 'sendMessage' && /sealed at limit-up/.test(String(c.payload.text)))
-        .length;
-    const until = Date.now() + 40_000;
-    while (sealedMessages() < runs) {
+    // Seal notices arrive one per stock or folded into digests ("🔒 30 sealed: …"): count both.
+    const sealedSeen = () =>
+      bot.calls
+        .filter((c) => c.method === 'sendMessage')
+        .map((c) => String(c.payload.text ?? ''))
+        .reduce(
+          (n, t) =>
+            n + (t.match(/sealed at limit-up/g)?.length ?? 0) + Number(/🔒 (\d+) sealed:/.exec(t)?.[1] ?? 0),
+          0,
+        );
+    const until = Date.now() + 60_000;
+    while (sealedSeen() < runs) {
       if (Date.now() > until)
-        throw new Error(`qmt push-to-order: ${sealedMessages()}/${runs} seals seen${guard.diag()}`);
+        throw new Error(`qmt push-to-order: ${sealedSeen()}/${runs} seals seen${guard.diag()}`);
       await new Promise((r) => setTimeout(r, 50));
     }
     const out = { total: [] as number[], guard: [] as number[] };
