@@ -6,6 +6,10 @@
  * - Decision latency: Guard.onSnapshots with 5,000 watched symbols (stores on disk, paper broker).
  * - Quote-to-order: loopback Tencent market → FeedManager → Guard → BridgeBroker → fake bridge;
  *   from the moment the market answers with the draining book to the POST /v1/orders arriving.
+ * - qmt push-to-order: `sealguard start` (QUOTE_SOURCES=qmt,tencent, BROKER=bridge) on the real QMT
+ *   bridge process under the fake xtquant/xtdata (bridges/qmt/tests/run_fake_bridge.py); from the
+ *   moment the drained tick is sent to the fake xtdata's control port to the sell POST arriving at
+ *   the bridge's door (a loopback proxy in front of it notes the arrival). Skipped without python3.
  * - RSS and requests per cycle: a child process running the whole app (startApp) watching 5,000
  *   symbols against a loopback market; requests counted at the server.
  *
@@ -31,6 +35,16 @@ import { parseTencent } from '../src/market/tencentParse.ts';
 import { startFakeBridge } from '../test/broker/fakeBridge.ts';
 import { startFakeBotApi } from '../test/helpers/fakeBotApi.ts';
 import { startTencentMarket, tencentLine, type Book } from '../test/helpers/tencentMarket.ts';
+import {
+  deadPort,
+  hasPython,
+  sealedTick,
+  seedStocks,
+  spawnGuard,
+  startFakeQmt,
+  timingProxy,
+  type Stock,
+} from '../test/process/qmt-e2e-harness.ts';
 import { startQuoteServer } from '../test/market/quoteServer.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -295,6 +309,102 @@ async function benchQuoteToOrder(runs = 5): Promise<number[]> {
   return out;
 }
 
+// ---- 3b. qmt push-to-order through the real bridge process and `sealguard start` ----------------
+/** Per run: tick pushed -> sell POST at the bridge, and the part of it after the event left the bridge. */
+async function benchQmtPushToOrder(runs = 30): Promise<{ total: number[]; guard: number[] } | null> {
+  if (!hasPython) return null;
+  const start = exchangeTs(DAY, '10:00:00');
+  const t0 = Date.now();
+  const now = () => start + (Date.now() - t0);
+  const qmt = await startFakeQmt({ clock: start, keepalive: 1 });
+  const proxy = await timingProxy(qmt.url);
+  const bot = await startFakeBotApi();
+  const stocks: Stock[] = codes(runs).map((c) => ({
+    symbol: c.symbol,
+    name: '测试',
+    prevClose: 10,
+    up: 11,
+    down: 9,
+  }));
+  let guard: ReturnType<typeof spawnGuard> | undefined;
+  let ticking = true;
+  let loop: Promise<void> = Promise.resolve();
+  try {
+    await seedStocks(qmt, stocks);
+    const sealed = new Set(stocks.map((s) => s.symbol)); // the ones the background ticks keep sealed
+    const tickAll = async () => {
+      const at = now();
+      for (const s of stocks) {
+        if (sealed.has(s.symbol)) await qmt.control('/fake/tick', sealedTick(s, at, 9_000_000)); // 9900万
+      }
+    };
+    await tickAll();
+    // A new timetag every second keeps each stock streaming (xtdata pushes changed codes only).
+    loop = (async () => {
+      while (ticking) {
+        await new Promise((r) => setTimeout(r, 1000 - (now() % 1000) + 20));
+        if (ticking) await tickAll().catch(() => undefined);
+      }
+    })();
+    guard = spawnGuard({
+      TELEGRAM_BOT_TOKEN: bot.token,
+      TELEGRAM_ALLOWED_USERS: '424242426',
+      TELEGRAM_API_ROOT: bot.apiRoot,
+      QUOTE_SOURCES: 'qmt,tencent',
+      TENCENT_QUOTE_URL: await deadPort(),
+      BROKER: 'bridge',
+      BROKER_URL: proxy.url,
+      BROKER_TOKEN: qmt.token,
+      SEALGUARD_CLOCK: new Date(start).toISOString(),
+      DEFAULT_MODE: 'auto',
+      DEFAULT_THRESHOLD: '2000w',
+      LOG_LEVEL: 'warn',
+    });
+    // Seal notices arrive one per stock or folded into digests ("🔒 30 sealed: …"): count both.
+    const sealedSeen = () =>
+      bot.calls
+        .filter((c) => c.method === 'sendMessage')
+        .map((c) => String(c.payload.text ?? ''))
+        .reduce(
+          (n, t) =>
+            n + (t.match(/sealed at limit-up/g)?.length ?? 0) + Number(/🔒 (\d+) sealed:/.exec(t)?.[1] ?? 0),
+          0,
+        );
+    const until = Date.now() + 60_000;
+    while (sealedSeen() < runs) {
+      if (Date.now() > until)
+        throw new Error(`qmt push-to-order: ${sealedSeen()}/${runs} seals seen${guard.diag()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const out = { total: [] as number[], guard: [] as number[] };
+    const posts = () => proxy.arrivals.filter((a) => a.method === 'POST' && a.path === '/v1/orders');
+    for (const s of stocks) {
+      sealed.delete(s.symbol);
+      // Into a new exchange second, so the drained tick is a new snapshot, not a same-time repeat.
+      await new Promise((r) => setTimeout(r, 1000 - (now() % 1000) + 300));
+      const before = posts().length;
+      const pushedAt = performance.now();
+      await qmt.control('/fake/tick', sealedTick(s, now(), 900_000)); // 990万: below 2000万
+      const deadline = Date.now() + 5000;
+      while (posts().length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+      const post = posts()[before];
+      if (!post) throw new Error(`qmt push-to-order: no sell of ${s.symbol}${guard.diag()}`);
+      out.total.push(post.at - pushedAt);
+      // The bridge writes compact JSON (separators=(",", ":")).
+      const ev = proxy.events.find((e) => e.at >= pushedAt && e.text.includes(`"symbol":"${s.symbol}"`));
+      if (ev) out.guard.push(post.at - ev.at);
+    }
+    return out;
+  } finally {
+    ticking = false;
+    await loop;
+    await guard?.stop();
+    await proxy.close();
+    await bot.close();
+    await qmt.close();
+  }
+}
+
 // ---- 4/5. RSS and requests per cycle with 5,000 watched, in a child process ------------------
 /** Resident set of a running process, from /proc (Linux) or ps. */
 function readRssMb(pid: number): number {
@@ -415,12 +525,29 @@ async function main(): Promise<number> {
     if (!json) process.stderr.write(s + '\n');
   };
   const started = performance.now();
+  if (args.includes('--qmt-only')) {
+    // Just the qmt row (it needs python3 and two processes): for working on the stream path.
+    const q = await benchQmtPushToOrder();
+    process.stdout.write(
+      JSON.stringify({
+        qmtPushToOrderMsP50: q ? round3(pct(q.total, 50)) : null,
+        qmtPushToOrderMsP99: q ? round3(pct(q.total, 99)) : null,
+        qmtStreamToOrderMsP50: q ? round3(pct(q.guard, 50)) : null,
+        qmtStreamToOrderMsP99: q ? round3(pct(q.guard, 99)) : null,
+        qmtPushToOrderRuns: q ? q.total.length : 0,
+        ...(q ? { samplesMs: q.total.map(round3), streamToOrderSamplesMs: q.guard.map(round3) } : {}),
+      }) + '\n',
+    );
+    return 0;
+  }
   log('parse…');
   const parse = benchParse();
   log('decision latency (5,000 symbols)…');
   const decision = await benchDecision();
   log('quote-to-order through loopback servers…');
   const q2o = await benchQuoteToOrder();
+  log('qmt push-to-order through the QMT bridge process and `sealguard start`…');
+  const qmt = await benchQmtPushToOrder();
   log('RSS and requests per cycle (`sealguard start` watching 5,000)…');
   const rss = await benchRss();
   log('RSS with 5,000 watched, 2,000 of them sealed, Telegram on…');
@@ -433,6 +560,11 @@ async function main(): Promise<number> {
     quoteToOrderMsP50: round3(pct(q2o, 50)),
     quoteToOrderMsMax: round3(Math.max(...q2o)),
     quoteToOrderRuns: q2o.length,
+    qmtPushToOrderMsP50: qmt ? round3(pct(qmt.total, 50)) : null,
+    qmtPushToOrderMsP99: qmt ? round3(pct(qmt.total, 99)) : null,
+    qmtStreamToOrderMsP50: qmt ? round3(pct(qmt.guard, 50)) : null,
+    qmtStreamToOrderMsP99: qmt ? round3(pct(qmt.guard, 99)) : null,
+    qmtPushToOrderRuns: qmt ? qmt.total.length : 0,
     rssMbAt5000: Math.round(rss.rssMb * 10) / 10,
     rssMbPeakAt5000: Math.round(rss.peakMb * 10) / 10,
     rssMbAt5000Sealed2000Telegram: Math.round(rssSealed.rssMb * 10) / 10,
@@ -468,6 +600,24 @@ async function main(): Promise<number> {
       value: String(result.quoteToOrderMsP50),
       budget: 'same poll cycle',
       pass: Math.max(...q2o) < 200,
+    },
+    {
+      name: `qmt push-to-order p50 (ms${qmt ? `, ${qmt.total.length} runs` : ', no python3: skipped'})`,
+      value: String(result.qmtPushToOrderMsP50 ?? '-'),
+      budget: '-',
+      pass: null,
+    },
+    {
+      name: 'qmt push-to-order p99 (ms)',
+      value: String(result.qmtPushToOrderMsP99 ?? '-'),
+      budget: '< 50',
+      pass: qmt ? pct(qmt.total, 99) < 50 : null,
+    },
+    {
+      name: '  of which SealGuard: stream event to sell POST p99 (ms)',
+      value: String(result.qmtStreamToOrderMsP99 ?? '-'),
+      budget: '-',
+      pass: null,
     },
     {
       name: 'RSS with 5,000 watched (MB)',

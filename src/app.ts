@@ -473,7 +473,16 @@ async function startLocked(
     const { BridgeQuoteStream } = config.quotes.sources.includes('qmt')
       ? await import('./market/bridgeQuotes.ts')
       : { BridgeQuoteStream: undefined };
+    const { RelayQuoteFeed } =
+      config.quotes.sources.includes('ptrade') && relay
+        ? await import('./market/relayQuotes.ts')
+        : { RelayQuoteFeed: undefined };
     const list: QuoteFeed[] = config.quotes.sources.map((name) => {
+      if (name === 'ptrade' && RelayQuoteFeed && relay) {
+        const posts = new RelayQuoteFeed({ health });
+        relay.attachQuotes(posts);
+        return posts;
+      }
       if (name === 'qmt' && BridgeQuoteStream)
         return new BridgeQuoteStream({
           url: config.broker.url!,

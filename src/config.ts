@@ -13,7 +13,7 @@ import { formatExchangeTime, parseExchangeTime } from './domain/time.ts';
 import { parsePublicKey } from './broker/eastmoneyRsa.ts';
 import type { Shares, Yuan } from './domain/types.ts';
 
-export const QUOTE_SOURCES = ['tencent', 'sina', 'eastmoney', 'sina-ws', 'qmt'] as const;
+export const QUOTE_SOURCES = ['tencent', 'sina', 'eastmoney', 'sina-ws', 'qmt', 'ptrade'] as const;
 export const BROKERS = ['paper', 'bridge', 'ptrade', 'easytrader', 'eastmoney'] as const;
 export const GUARD_MODES = ['auto', 'confirm', 'alert'] as const;
 export const CONFIRM_DEFAULTS = ['sell', 'hold'] as const;
@@ -520,6 +520,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
       "qmt is the broker bridge's own quote stream: it needs BROKER=bridge with BROKER_URL and BROKER_TOKEN",
     );
   }
+  if (sources.indexOf('ptrade') > 0)
+    problem(
+      'QUOTE_SOURCES',
+      'ptrade streams (the strategy posts its quotes), so it must come first (e.g. ptrade,tencent)',
+    );
+  if (sources.includes('ptrade') && broker !== 'ptrade')
+    problem(
+      'QUOTE_SOURCES',
+      "ptrade is the PTrade strategy's get_snapshot quotes, posted to the relay: it needs BROKER=ptrade",
+    );
 
   if (problems.length > 0) {
     const rank = (line: string) => CONFIG_KEYS.indexOf(line.slice(0, line.indexOf(':')) as Key);

@@ -113,7 +113,7 @@ describe('values', () => {
     ).toEqual([
       'TELEGRAM_API_ROOT: must be a http/https URL, e.g. https://api.telegram.org (got "api.telegram.org")',
       'HTTP_PORT: must be a TCP port number from 0 to 65535 (got "70000")',
-      'QUOTE_SOURCES: must be an ordered list of tencent, sina, eastmoney, sina-ws, qmt, e.g. tencent,sina (got "tencent,yahoo")',
+      'QUOTE_SOURCES: must be an ordered list of tencent, sina, eastmoney, sina-ws, qmt, ptrade, e.g. tencent,sina (got "tencent,yahoo")',
       'POLL_INTERVAL_MS: must be a whole number of milliseconds >= 200 (got "fast")',
       'BROKER: must be one of paper, bridge, ptrade, easytrader, eastmoney (got "futu")',
       'DEFAULT_THRESHOLD: must be a seal amount in yuan such as 2000w, 2000万, 0.2亿 or 20000000 (got "-5w")',
@@ -148,7 +148,7 @@ describe('values', () => {
 
   it('refuses a poll interval under 200 ms and a repeated quote source', () => {
     expect(problemsOf({ POLL_INTERVAL_MS: '199', QUOTE_SOURCES: 'sina,sina' })).toEqual([
-      'QUOTE_SOURCES: must be an ordered list of tencent, sina, eastmoney, sina-ws, qmt, e.g. tencent,sina, without repeats (got "sina,sina")',
+      'QUOTE_SOURCES: must be an ordered list of tencent, sina, eastmoney, sina-ws, qmt, ptrade, e.g. tencent,sina, without repeats (got "sina,sina")',
       'POLL_INTERVAL_MS: must be a whole number of milliseconds >= 200 (got "199")',
     ]);
   });
@@ -374,6 +374,22 @@ describe('QUOTE_SOURCES qmt (the bridge quote stream)', () => {
     );
     expect(() => load({ QUOTE_SOURCES: 'qmt' }, { readDotEnv: false })).toThrow(
       /QUOTE_SOURCES: qmt is the broker bridge's own quote stream: it needs BROKER=bridge/,
+    );
+  });
+});
+
+describe('QUOTE_SOURCES ptrade (the PTrade strategy posting quotes to the relay)', () => {
+  it('needs BROKER=ptrade and must come first', async () => {
+    const { loadConfig: load } = await import('../src/config.ts');
+    const relay = { BROKER: 'ptrade', BROKER_TOKEN: 'tok-123456', HTTP_PORT: '8080' };
+    expect(load({ ...relay, QUOTE_SOURCES: 'ptrade,tencent' }, { readDotEnv: false }).quotes.sources).toEqual(
+      ['ptrade', 'tencent'],
+    );
+    expect(() => load({ ...relay, QUOTE_SOURCES: 'tencent,ptrade' }, { readDotEnv: false })).toThrow(
+      /QUOTE_SOURCES: ptrade streams \(the strategy posts its quotes\), so it must come first/,
+    );
+    expect(() => load({ QUOTE_SOURCES: 'ptrade,tencent' }, { readDotEnv: false })).toThrow(
+      /QUOTE_SOURCES: ptrade is the PTrade strategy's get_snapshot quotes, posted to the relay: it needs BROKER=ptrade/,
     );
   });
 });

@@ -4,7 +4,10 @@
  * wire contract is bridges/ptrade/README.md ("The relay contract (v1)"):
  *
  *   GET  /v1/relay/commands?after=<cursor>  → [{"command_id","kind","order","cursor"}] not yet answered
+ *                                             (v1.1, while a quote sink is attached:
+ *                                             {"commands":[...], "watch":["002116.SZ",...]})
  *   POST /v1/relay/results                  ← {"results":[...], "snapshot":{account,positions,orders}}
+ *   POST /v1/relay/quotes (v1.1)            ← {"quotes":[<quote stream events>]}, judged by the sink
  *
  * Both need `Authorization: Bearer <BROKER_TOKEN>`. command_id is the idempotency key: a place
  * command's id is the client order id, so asking twice queues one command. A result is either the
@@ -49,6 +52,15 @@ export interface PtradeRelayOptions {
   connectedWithinMs?: number;
 }
 
+/**
+ * The `ptrade` quote source (src/market/relayQuotes.ts), seen structurally so the broker needs no
+ * market import: what to ask quotes for, and the verdict on a posted body.
+ */
+export interface RelayQuotePosts {
+  watch(): string[];
+  accept(body: unknown): { status: number; body: unknown };
+}
+
 interface Command {
   command_id: string;
   kind: 'place' | 'cancel' | 'snapshot';
@@ -62,6 +74,8 @@ interface Command {
 type Result = { ok: true; order?: Order } | { ok: false; code: string; message: string };
 
 const MAX_BODY = 1 << 20;
+/** 5,000 watched codes' events are about 2 MB. */
+const MAX_QUOTES_BODY = 8 << 20;
 
 const decimalOrNull = z.union([z.string(), z.number().transform(String)]).nullish();
 const relayOrderSchema = z.object({
@@ -126,6 +140,7 @@ export class PtradeRelayBroker implements Broker {
   private readonly resultTimeoutMs: number;
   private readonly connectedWithinMs: number;
   private server?: Server;
+  private quotes?: RelayQuotePosts;
 
   constructor(private readonly opts: PtradeRelayOptions) {
     if (!opts.token) throw new BrokerError('INVALID_ARGUMENT', 'BROKER_TOKEN is required for BROKER=ptrade');
@@ -148,7 +163,13 @@ export class PtradeRelayBroker implements Broker {
     if (req.method === 'GET' && url.pathname === '/v1/relay/commands') {
       skipBody(req, res);
       this.lastPollAt = this.opts.clock.now();
-      send(res, 200, this.pending(url.searchParams.get('after') ?? ''));
+      const commands = this.pending(url.searchParams.get('after') ?? '');
+      // A v1 strategy only understands the array: the object goes out only when quotes are wanted.
+      send(res, 200, this.quotes ? { commands, watch: this.quotes.watch() } : commands);
+      return true;
+    }
+    if (req.method === 'POST' && url.pathname === '/v1/relay/quotes') {
+      this.receiveQuotes(req, res);
       return true;
     }
     if (req.method === 'POST' && url.pathname === '/v1/relay/results') {
@@ -187,6 +208,47 @@ export class PtradeRelayBroker implements Broker {
     });
     return true;
   };
+
+  /** Attaches the `ptrade` quote source: from now on the commands answer carries `watch`. */
+  attachQuotes(sink: RelayQuotePosts): void {
+    this.quotes = sink;
+  }
+
+  private receiveQuotes(req: IncomingMessage, res: ServerResponse): void {
+    const sink = this.quotes;
+    if (!sink) {
+      skipBody(req, res);
+      send(res, 404, {
+        error: {
+          code: 'INVALID_ARGUMENT',
+          message: 'quotes are not wanted: ptrade is not in QUOTE_SOURCES',
+          retryable: false,
+        },
+      });
+      return;
+    }
+    readBoundedBody(req, { maxBytes: MAX_QUOTES_BODY, timeoutMs: 15_000 })
+      .then((buf) => {
+        let json: unknown;
+        try {
+          json = JSON.parse(buf.toString('utf8'));
+        } catch {
+          const v = sink.accept(undefined); // counted and reported like any other refused post
+          return send(res, v.status, {
+            error: { code: 'INVALID_ARGUMENT', message: 'body is not JSON', retryable: false },
+          });
+        }
+        this.lastPollAt = this.opts.clock.now();
+        const v = sink.accept(json);
+        send(res, v.status, v.body);
+      })
+      .catch((err: unknown) => {
+        closeAfterResponse(req, res);
+        send(res, err instanceof BodyError ? err.status : 400, {
+          error: { code: 'INVALID_ARGUMENT', message: (err as Error).message },
+        });
+      });
+  }
 
   /** A standalone server (tests, or when nothing else shares HTTP_PORT). */
   async listen(port: number, host = '127.0.0.1'): Promise<number> {

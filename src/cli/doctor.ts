@@ -289,6 +289,10 @@ async function checkSource(
   const label = `quotes ${name}`;
   if (name === 'sina-ws') return checkSinaWs(config.quotes.sinaWsUrl ?? SINA_WS_URL, timeoutMs);
   if (name === 'qmt') return checkBridgeStream(config, timeoutMs);
+  // Inbound: the PTrade strategy posts to the relay, so there is nothing to call from here; the
+  // running guard's health (shown below) says whether its posts arrive.
+  if (name === 'ptrade')
+    return { name: label, ok: true, detail: 'posted by the PTrade strategy to the relay (nothing to probe)' };
   if (!isPollingSource(name))
     return { name: label, ok: false, detail: 'unknown source', fix: 'fix QUOTE_SOURCES' };
   const feed = pollingFeed(name, {

@@ -13,7 +13,8 @@
  * background every `probeEveryMs` (market clock) until it answers.
  *
  * Every request has a total deadline tied to the poll interval. Each answer's timing and Date
- * header go to `onTime`, from which the live market clock measures the exchange's time.
+ * header go to `onTime`, from which the live market clock measures the exchange's time; so do the
+ * stream's quote times (at most once a second).
  *
  * A StreamingFeed first in the list is the primary; polling runs only while the stream is not open.
  */
@@ -123,6 +124,9 @@ export class FeedManager {
   private streamDisabled = false;
   private unitCheck: Promise<void> | null = null;
   private lastUnitCheckAt = -Infinity;
+  /** Newest streamed quote time since the last clock observation, and when that was (monotonic). */
+  private streamNewest = -Infinity;
+  private streamTimeAt = -Infinity;
   private readonly listeners = new Map<FeedEventType, Set<(e: FeedEvent) => void>>();
 
   constructor(private readonly opts: FeedManagerOptions) {
@@ -224,6 +228,7 @@ export class FeedManager {
       (s) => {
         if (this.streamDisabled) return;
         if (this.stream?.crossCheckUnits) this.streamLast.set(s.symbol, s);
+        this.streamTime(s.ts);
         this.deliver([s]);
       },
       (state, detail) => this.onStreamState(state, detail),
@@ -399,6 +404,26 @@ export class FeedManager {
       h.lastError = err instanceof Error ? err.message : String(err);
       if (err instanceof QuoteHttpError && err.kind === 'deadline') h.slow = true;
       return null;
+    }
+  }
+
+  /**
+   * A streamed quote stamped T and heard now proves the exchange is at least at T now, like a
+   * polled answer's newest quote (no Date header: a lower bound only). At most one observation a
+   * second, of the newest time heard since the last, so 5,000 streamed stocks cost nothing.
+   */
+  private streamTime(ts: number): void {
+    if (!this.opts.onTime || this.stopped) return;
+    if (ts > this.streamNewest) this.streamNewest = ts;
+    const mono = performance.now();
+    if (mono - this.streamTimeAt < 1000) return;
+    this.streamTimeAt = mono;
+    const newestQuote = this.streamNewest;
+    this.streamNewest = -Infinity;
+    try {
+      this.opts.onTime({ sentAt: mono, receivedAt: mono, serverDate: null, newestQuote });
+    } catch (err) {
+      this.opts.onError?.(err);
     }
   }
 

@@ -1,9 +1,11 @@
 /**
  * Issue 16 item 9 for the PTrade relay: an oversized POST /v1/relay/results gets 413 and the
  * connection is closed (the server does not drain an endless upload); normal requests go on.
+ * The same for POST /v1/relay/quotes (v1.1), whose cap is 8 MiB (5,000 codes' events are ~2 MB).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PtradeRelayBroker } from '../../src/broker/ptradeRelay.ts';
+import { RelayQuoteFeed } from '../../src/market/relayQuotes.ts';
 import { endlessUpload } from '../helpers/endlessUpload.ts';
 
 const TOKEN = 'relay-token-9f3k';
@@ -44,5 +46,22 @@ describe('PTrade relay request bodies', () => {
     const out = await endlessUpload(port, '/v1/relay/results', { Authorization: 'Bearer wrong' });
     expect(out.response).toMatch(/^HTTP\/1\.1 401/);
     expect(out.closed).toBe(true);
+  });
+
+  it('quotes: an endless body is 413 and closed; a declared 9 MiB refused at once; 8 MiB-sized posts are read', async () => {
+    relay.attachQuotes(new RelayQuoteFeed());
+    const auth = { Authorization: `Bearer ${TOKEN}` };
+    const out = await endlessUpload(port, '/v1/relay/quotes', auth);
+    expect(out.response).toMatch(/^HTTP\/1\.1 413/);
+    expect(out.closed).toBe(true);
+    const big = await endlessUpload(port, '/v1/relay/quotes', auth, 5000, { contentLength: 9 * 1024 * 1024 });
+    expect(big.response).toMatch(/^HTTP\/1\.1 413/);
+    // 3 MB of JSON (more than the results cap) is read and judged, not cut off.
+    const res = await fetch(`http://127.0.0.1:${port}/v1/relay/quotes`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({ quotes: [], pad: 'x'.repeat(3_000_000) }),
+    });
+    expect(res.status).toBe(200);
   });
 });
