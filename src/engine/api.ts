@@ -9,7 +9,7 @@ import { exchangeDate, formatExchangeTime } from '../domain/time.ts';
 import type { Phase } from '../domain/types.ts';
 import type { EventBus, Listener } from './bus.ts';
 import { HealthBoard, type HealthSnapshot } from './health.ts';
-import type { Mode } from './events.ts';
+import type { ConfirmDefault, Mode } from '../domain/modes.ts';
 import type { ResolveResult } from './executor.ts';
 import type { Guard, StockView } from './guard.ts';
 import type { DayRow } from './marketDays.ts';
@@ -164,7 +164,7 @@ export class GuardApi {
     return this.o.guard.paused;
   }
 
-  resolve(actionId: string, decision: 'sell' | 'hold', by: string): Promise<ResolveResult> {
+  resolve(actionId: string, decision: ConfirmDefault, by: string): Promise<ResolveResult> {
     return this.o.guard.executor.resolve(actionId, decision, by);
   }
 

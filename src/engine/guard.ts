@@ -23,7 +23,8 @@ import { mergeTriggerConfig, type TriggerConfig } from '../domain/triggers.ts';
 import type { Phase, Security, Snapshot, Ticks } from '../domain/types.ts';
 import type { EventBus } from './bus.ts';
 import { MonitorJournal } from './monitorJournal.ts';
-import type { GuardEvent, Mode } from './events.ts';
+import type { ConfirmDefault, Mode } from '../domain/modes.ts';
+import type { GuardEvent } from './events.ts';
 import { Executor, type MarketView } from './executor.ts';
 import type { HealthBoard } from './health.ts';
 import type { GuardStores, Settings, TriggerOverrides, Watch } from './state.ts';
@@ -40,7 +41,7 @@ export interface GuardOptions {
   /** DEFAULT_THRESHOLD plus the built-in defaults of the other rules. */
   defaultTriggers: TriggerConfig;
   confirmTimeoutS: number;
-  confirmDefault: 'sell' | 'hold';
+  confirmDefault: ConfirmDefault;
   /** Snapshots needed to confirm a seal. */
   confirmSnapshots?: number;
   /** Is this code a real, listed instrument? Resolves its name, or null. */
