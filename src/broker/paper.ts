@@ -96,6 +96,11 @@ export class PaperBroker implements Broker {
   readonly name = 'paper';
   private readonly listeners = new Set<(o: Order) => void>();
   private readonly lastSeen = new Map<string, Snapshot>();
+  /**
+   * Symbols with an open order, rebuilt after each change of the state: onQuote sees every
+   * snapshot of every watched symbol, and scanning all orders for each was O(orders) per quote.
+   */
+  private openSymbols: Set<string> | undefined;
   private tail: Promise<unknown> = Promise.resolve();
 
   private constructor(
@@ -130,8 +135,8 @@ export class PaperBroker implements Broker {
   onQuote(s: Snapshot): Promise<void> {
     this.lastSeen.set(s.symbol, s);
     const d = this.store.data;
-    const relevant =
-      d.orders.some((o) => o.symbol === s.symbol && OPEN.has(o.status)) || d.taken[s.symbol] !== undefined;
+    this.openSymbols ??= new Set(d.orders.filter((o) => OPEN.has(o.status)).map((o) => o.symbol));
+    const relevant = this.openSymbols.has(s.symbol) || d.taken[s.symbol] !== undefined;
     if (!relevant && d.tradingDay === exchangeDate(this.opts.clock.now())) return Promise.resolve();
     return this.exclusive(() =>
       this.mutate((draft, ctx) => match(draft, s, this.opts.clock.now(), ctx)),
@@ -303,6 +308,7 @@ export class PaperBroker implements Broker {
   private async mutate(fn: (draft: PaperState, ctx: Ctx) => void): Promise<void> {
     const today = exchangeDate(this.opts.clock.now());
     const ctx: Ctx = { changed: new Set(), dirty: false };
+    this.openSymbols = undefined;
     await this.store
       .update((draft) => {
         if (draft.tradingDay !== today) {
@@ -314,6 +320,9 @@ export class PaperBroker implements Broker {
       })
       .catch((err: unknown) => {
         if (err !== NOTHING) throw err;
+      })
+      .finally(() => {
+        this.openSymbols = undefined;
       });
     for (const id of ctx.changed) {
       const o = this.store.data.orders.find((x) => x.clientOrderId === id);

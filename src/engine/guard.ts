@@ -13,12 +13,13 @@ import {
   advance,
   cloneMonitorState,
   initialMonitorState,
+  type MonitorContext,
   type MonitorEvent,
   type MonitorState,
 } from '../domain/sealMonitor.ts';
 import { phaseAt } from '../domain/session.ts';
 import { parseSymbol } from '../domain/symbols.ts';
-import { exchangeDate } from '../domain/time.ts';
+import { exchangeDate, exchangeDayNumber } from '../domain/time.ts';
 import { mergeTriggerConfig, type TriggerConfig } from '../domain/triggers.ts';
 import type { Phase, Security, Snapshot, Ticks } from '../domain/types.ts';
 import type { EventBus } from './bus.ts';
@@ -76,11 +77,21 @@ export interface StockView {
   triggers: TriggerConfig;
 }
 
+interface LimitsEntry {
+  dayNo: number;
+  prevClose: Ticks;
+  limitUp: Snapshot['limitUp'];
+  limitDown: Snapshot['limitDown'];
+  name: string;
+  limits: { up: Ticks; down: Ticks } | null;
+}
+
 export class Guard {
   readonly executor: Executor;
   private readonly secs = new Map<string, Security>();
   private readonly last = new Map<string, Snapshot>();
-  private readonly limitsCache = new Map<string, { key: string; up: Ticks; down: Ticks } | null>();
+  /** Per symbol: the inputs the limits were resolved from (compared as numbers) and the result. */
+  private readonly limitsCache = new Map<string, LimitsEntry>();
   private readonly mismatchReported = new Set<string>();
   private monitors = new Map<string, MonitorState>();
   private monitorsDay = '';
@@ -367,11 +378,20 @@ export class Guard {
 
   // ---- market -----------------------------------------------------------------------------
 
+  /** Limits resolve once per symbol and day (again only if the quote's inputs to them change). */
   private limitsFor(sec: Security, s: Snapshot): { up: Ticks; down: Ticks } | null {
-    const day = exchangeDate(s.ts);
-    const key = `${day}|${s.prevClose}|${s.limitUp}|${s.limitDown}|${s.name}`;
+    const dayNo = exchangeDayNumber(s.ts);
     const c = this.limitsCache.get(sec.id);
-    if (c !== undefined && (c === null ? false : c.key === key)) return c;
+    if (
+      c !== undefined &&
+      c.dayNo === dayNo &&
+      c.prevClose === s.prevClose &&
+      c.limitUp === s.limitUp &&
+      c.limitDown === s.limitDown &&
+      c.name === s.name
+    )
+      return c.limits;
+    const day = exchangeDate(s.ts);
     const r = resolveLimits(sec, s, day);
     if (r?.mismatch && !this.mismatchReported.has(`${day}|${sec.id}`)) {
       this.mismatchReported.add(`${day}|${sec.id}`);
@@ -384,9 +404,16 @@ export class Guard {
         computed: `${r.computedUp === null ? '-' : formatTicks(r.computedUp, sec.decimals)}/${r.computedDown === null ? '-' : formatTicks(r.computedDown, sec.decimals)}`,
       });
     }
-    const v = r ? { key, up: r.up, down: r.down } : null;
-    this.limitsCache.set(sec.id, v);
-    return v;
+    const limits = r ? { up: r.up, down: r.down } : null;
+    this.limitsCache.set(sec.id, {
+      dayNo,
+      prevClose: s.prevClose,
+      limitUp: s.limitUp,
+      limitDown: s.limitDown,
+      name: s.name,
+      limits,
+    });
+    return limits;
   }
 
   /**
@@ -411,6 +438,16 @@ export class Guard {
       ev: MonitorEvent;
     }[] = [];
     const events: MonitorEvent[] = [];
+    // One context for the whole batch, its per-symbol fields set below: no object per snapshot.
+    const ctx: MonitorContext = {
+      limits: null,
+      phase,
+      now,
+      today,
+      triggers: {},
+      held: false,
+      ...(this.o.confirmSnapshots ? { sealConfirm: this.o.confirmSnapshots } : {}),
+    };
     let changed = false;
     for (const s of snaps) {
       this.last.set(s.symbol, s);
@@ -433,20 +470,10 @@ export class Guard {
       events.length = 0;
       const peakBefore = st.segmentPeak;
       const statusBefore = st.status;
-      advance(
-        st,
-        s,
-        {
-          limits,
-          phase,
-          now,
-          today,
-          triggers: this.effectiveTriggers(s.symbol),
-          held,
-          ...(this.o.confirmSnapshots ? { sealConfirm: this.o.confirmSnapshots } : {}),
-        },
-        events,
-      );
+      ctx.limits = limits;
+      ctx.triggers = this.effectiveTriggers(s.symbol);
+      ctx.held = held;
+      advance(st, s, ctx, events);
       if (events.length === 0) {
         // A quiet step can still raise the segment's peak, which dropFromPeak measures from.
         if (st.segmentPeak !== peakBefore || st.status !== statusBefore) {

@@ -19,10 +19,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Clock, TimeEvidence } from '../domain/clock.ts';
-import { resolveLimits } from '../domain/limits.ts';
-import { formatTicks } from '../domain/prices.ts';
 import { isContinuous } from '../domain/session.ts';
-import { exchangeDate } from '../domain/time.ts';
 import type { Snapshot } from '../domain/types.ts';
 import { securityOf } from './codes.ts';
 import type { PollingFeed, QuoteFeed, StreamState, StreamingFeed } from './feed.ts';
@@ -31,8 +28,7 @@ import { compareUnits } from './unitCheck.ts';
 
 export type FeedEvent =
   | { type: 'FeedStale'; at: number; symbols: string[]; since: number; source: string }
-  | { type: 'SourceChanged'; at: number; from: string; to: string; reason: string }
-  | { type: 'LimitMismatch'; at: number; symbol: string; name: string; published: string; computed: string };
+  | { type: 'SourceChanged'; at: number; from: string; to: string; reason: string };
 
 export type FeedEventType = FeedEvent['type'];
 
@@ -117,7 +113,6 @@ export class FeedManager {
   private readonly stale = new Set<string>();
   /** Market time continuous trading last (re)started: quiet time outside it is nobody's fault. */
   private continuousSince = -Infinity;
-  private readonly limitChecked = new Set<string>();
   /** The stream's latest snapshot per symbol, kept only for the unit cross-check. */
   private readonly streamLast = new Map<string, Snapshot>();
   private streamDisabled = false;
@@ -409,35 +404,12 @@ export class FeedManager {
         this.lastFresh.set(s.symbol, now);
         this.stale.delete(s.symbol);
       }
-      if (typeof s.limitUp === 'number') this.checkLimits(s);
     }
     try {
       this.opts.onSnapshots(snaps);
     } catch (err) {
       this.opts.onError?.(err);
     }
-  }
-
-  /** Published vs computed limits, once per symbol and trading day. */
-  private checkLimits(s: Snapshot): void {
-    const date = exchangeDate(s.ts);
-    const key = `${s.symbol}|${date}`;
-    if (this.limitChecked.has(key)) return;
-    if (this.limitChecked.size > 100_000) this.limitChecked.clear();
-    this.limitChecked.add(key);
-    const sec = securityOf(s.symbol);
-    if (!sec) return;
-    const r = resolveLimits(sec, s, date);
-    if (!r?.mismatch || r.computedUp === null || r.computedDown === null) return;
-    const d = s.decimals;
-    this.emit({
-      type: 'LimitMismatch',
-      at: this.clock.now(),
-      symbol: s.symbol,
-      name: s.name,
-      published: `${formatTicks(s.limitUp as number, d)}/${formatTicks(s.limitDown as number, d)}`,
-      computed: `${formatTicks(r.computedUp, d)}/${formatTicks(r.computedDown, d)}`,
-    });
   }
 
   private checkStale(): void {
