@@ -48,20 +48,40 @@ interface Row {
   pass: boolean | null;
 }
 
-/** 5,000 distinct valid codes: 2,500 Shanghai main board, 2,500 Shenzhen main board. */
-function codes(n = N): { code: string; exchange: 'sh' | 'sz'; symbol: string }[] {
-  const out: { code: string; exchange: 'sh' | 'sz'; symbol: string }[] = [];
+/**
+ * n distinct valid codes, alternating Shanghai and Shenzhen main board (600/601/603/605 and
+ * 000-003: 5,000 gives 2,500 of each); past the ~8,000 main-board codes, ChiNext (300/301, 20%).
+ */
+function codes(n = N): { code: string; exchange: 'sh' | 'sz'; symbol: string; chinext?: true }[] {
+  const out: { code: string; exchange: 'sh' | 'sz'; symbol: string; chinext?: true }[] = [];
   for (let i = 0; i < n; i++) {
     const sh = i % 2 === 0;
     const k = sh ? i / 2 : (i - 1) / 2;
-    // 600000-601999 then 603000-: 602xxx is not an allocated range.
-    const code = sh ? String(k < 2000 ? 600000 + k : 603000 + k - 2000) : String(1 + k).padStart(6, '0');
-    out.push({ code, exchange: sh ? 'sh' : 'sz', symbol: `${code}.${sh ? 'SH' : 'SZ'}` });
+    // 602xxx and 604xxx are not allocated ranges.
+    const main = sh
+      ? k < 4000
+        ? String([600000, 601000, 603000, 605000][Math.floor(k / 1000)]! + (k % 1000))
+        : null
+      : k < 3999
+        ? String(1 + k).padStart(6, '0')
+        : null;
+    if (main) out.push({ code: main, exchange: sh ? 'sh' : 'sz', symbol: `${main}.${sh ? 'SH' : 'SZ'}` });
+    else {
+      const code = String(sh ? 300000 + k - 4000 : 301000 + k - 3999);
+      out.push({ code, exchange: 'sz', symbol: `${code}.SZ`, chinext: true });
+    }
   }
   return out;
 }
 
-function book(code: string, exchange: 'sh' | 'sz', time: string, sealLots: number | null): Book {
+function book(
+  code: string,
+  exchange: 'sh' | 'sz',
+  time: string,
+  sealLots: number | null,
+  chinext = false,
+): Book {
+  const up = chinext ? '12.00' : '11.00';
   const base = {
     code,
     exchange,
@@ -69,17 +89,17 @@ function book(code: string, exchange: 'sh' | 'sz', time: string, sealLots: numbe
     date: DAY,
     time,
     prevClose: '10.00',
-    limitUp: '11.00',
-    limitDown: '9.00',
+    limitUp: up,
+    limitDown: chinext ? '8.00' : '9.00',
   };
   if (sealLots === null) return { ...base, last: '10.50', bids: [['10.49', 100]], asks: [['10.50', 100]] };
   return {
     ...base,
-    last: '11.00',
-    high: '11.00',
+    last: up,
+    high: up,
     bids: [
-      ['11.00', sealLots],
-      ['10.99', 500],
+      [up, sealLots],
+      [chinext ? '11.99' : '10.99', 500],
     ],
     asks: [],
   };
@@ -450,7 +470,8 @@ async function benchCpu(o: { n: number; moveMs: number; sealedEvery: number; sec
     const time = formatExchangeTime(exchangeTs(DAY, '10:00:00') + sec * 1000).slice(11, 19);
     all.forEach((c, i) => {
       const sealed = i % o.sealedEvery === 0;
-      const b = book(c.code, c.exchange, time, sealed ? 60_000 + ((i + tick * 7) % 40) * 1000 : null);
+      const lots = sealed ? 60_000 + ((i + tick * 7) % 40) * 1000 : null;
+      const b = book(c.code, c.exchange, time, lots, c.chinext === true);
       if (!sealed) b.last = (1040 + ((i + tick) % 20)) / 100 + '';
       b.volumeLots = 100_000 + tick * 10 + (i % 10);
       market.set(b);
