@@ -25,8 +25,8 @@ import { PaperBroker } from '../src/broker/paper.ts';
 import { SimClock } from '../src/domain/clock.ts';
 import { exchangeTs, formatExchangeTime } from '../src/domain/time.ts';
 import type { Snapshot } from '../src/domain/types.ts';
-import { EventBus } from '../src/engine/bus.ts';
-import { Guard } from '../src/engine/guard.ts';
+import { createEngine } from '../src/engine/engine.ts';
+import { HealthBoard } from '../src/engine/health.ts';
 import { openGuardStores } from '../src/engine/state.ts';
 import { FeedManager } from '../src/market/feedManager.ts';
 import { TencentFeed } from '../src/market/tencent.ts';
@@ -140,31 +140,24 @@ async function seededGuard(dir: string, symbols: string[], clock: SimClock) {
     JSON.stringify({ version: 1, data: { watches, ignored: [], paused: false, notify: {} } }),
   );
   const stores = await openGuardStores(dir);
-  const last = new Map<string, Snapshot>();
-  const paper = await PaperBroker.open({
+  const paper = await PaperBroker.open({ dataDir: dir, clock, positions: [], cash: 0 });
+  const engine = await createEngine({
     dataDir: dir,
     clock,
-    quotes: (s) => last.get(s),
-    positions: [],
-    cash: 0,
-  });
-  const bus = new EventBus();
-  const guard = new Guard({
-    dataDir: dir,
-    clock,
+    simulatedClock: true,
     broker: paper,
+    sink: paper,
     stores,
-    bus,
+    health: new HealthBoard(() => clock.now()),
     log: silent,
     defaultMode: 'alert',
     defaultTriggers: { amount: 20_000_000 },
     confirmTimeoutS: 60,
     confirmDefault: 'hold',
     positionsRefreshMs: 3_600_000,
-    onSnapshot: (s) => last.set(s.symbol, s),
   });
-  await guard.start();
-  return { guard, bus };
+  await engine.start();
+  return engine;
 }
 
 async function benchDecision(): Promise<{ p50: number; p99: number; batchMs: number }> {
@@ -172,7 +165,7 @@ async function benchDecision(): Promise<{ p50: number; p99: number; batchMs: num
   const all = codes();
   let wall = exchangeTs(DAY, '10:00:00');
   const clock = new SimClock(wall, () => 0);
-  const { guard, bus } = await seededGuard(
+  const engine = await seededGuard(
     dir,
     all.map((c) => c.symbol),
     clock,
@@ -198,19 +191,19 @@ async function benchDecision(): Promise<{ p50: number; p99: number; batchMs: num
     if (r % 2 === 0) {
       // Whole batch, as the feed delivers a poll cycle.
       const t0 = performance.now();
-      await guard.onSnapshots(snaps);
+      await engine.onSnapshots(snaps);
       batches.push(performance.now() - t0);
     } else {
       for (const s of snaps) {
         const t0 = performance.now();
-        await guard.onSnapshots([s]);
+        await engine.onSnapshots([s]);
         const dt = performance.now() - t0;
         if (r > 2) perSymbol.push(dt); // after warm-up
       }
     }
-    await bus.idle();
+    await engine.bus.idle();
   }
-  await guard.stop();
+  await engine.stop();
   return { p50: pct(perSymbol, 50), p99: pct(perSymbol, 99), batchMs: pct(batches.slice(1), 50) };
 }
 
@@ -262,31 +255,26 @@ async function benchQuoteToOrder(runs = 5): Promise<number[]> {
 
   const dir = mkdtempSync(join(tmpdir(), 'sg-bench-q2o-'));
   const stores = await openGuardStores(dir);
-  const bus = new EventBus();
   const broker = new BridgeBroker({ url: bridge.url, token: bridge.token, clock });
-  const ref: { feeds?: FeedManager } = {};
-  const guard = new Guard({
+  const engine = await createEngine({
     dataDir: dir,
     clock,
+    simulatedClock: true,
     broker,
     stores,
-    bus,
+    health: new HealthBoard(() => clock.now()),
     log: silent,
     defaultMode: 'auto',
     defaultTriggers: { amount: 20_000_000 },
     confirmTimeoutS: 60,
     confirmDefault: 'hold',
-    onSymbols: (symbols) => ref.feeds?.setSymbols(symbols),
   });
-  const feeds = (ref.feeds = new FeedManager({
+  const feeds = new FeedManager({
     clock,
     feeds: [new TencentFeed({ baseUrl: market.url })],
     intervalMs: 200,
-    onSnapshots: (snaps) => void guard.onSnapshots(snaps),
-  }));
-  await guard.start();
-  feeds.setSymbols(guard.watchedSymbols());
-  feeds.start();
+  });
+  await engine.start(feeds);
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const nextSecond = async (): Promise<string> => {
     const now = start + (Date.now() - t0);
@@ -310,8 +298,8 @@ async function benchQuoteToOrder(runs = 5): Promise<number[]> {
       out.push(b - a);
     }
   } finally {
-    await feeds.stop();
-    await guard.stop();
+    await engine.stopInputs();
+    await engine.stop();
     await market.close();
     await bridge.close();
   }

@@ -15,20 +15,15 @@ import { ConsoleChannel } from './chat/console.ts';
 import { ChatHub } from './chat/hub.ts';
 import type { Config } from './config.ts';
 import { clockFromSpec, ExchangeClock, SystemClock, type Clock } from './domain/clock.ts';
-import type { Snapshot } from './domain/types.ts';
 import { exchangeDate, formatExchangeTime, exchangeTs } from './domain/time.ts';
-import { formatAmount } from './domain/amounts.ts';
-import { GuardApi, type SourceStatus } from './engine/api.ts';
-import { EventBus } from './engine/bus.ts';
+import type { GuardApi } from './engine/api.ts';
+import { createEngine, type Engine } from './engine/engine.ts';
 import { HealthBoard } from './engine/health.ts';
 import { skipBody } from './net/boundedBody.ts';
 import { HealthFileWriter } from './store/healthFile.ts';
 import { DiskSpaceMonitor } from './store/diskSpace.ts';
-import { DayRecorder } from './engine/dayReport.ts';
-import { MarketDays } from './engine/marketDays.ts';
-import { dailyJobs, Scheduler } from './engine/scheduler.ts';
-import { DaySummaries } from './engine/summary.ts';
-import { Guard, UnknownCodeError } from './engine/guard.ts';
+import type { Scheduler } from './engine/scheduler.ts';
+import { UnknownCodeError, type Guard } from './engine/guard.ts';
 import { openGuardStores } from './engine/state.ts';
 import { createLogger, child, type Logger } from './log.ts';
 import { loadDemoManifest } from './market/demoManifest.ts';
@@ -36,6 +31,7 @@ import type { QuoteFeed } from './market/feed.ts';
 import { ClockWatch } from './market/clockWatch.ts';
 import { FeedManager } from './market/feedManager.ts';
 import { ReplayFeed } from './market/replay.ts';
+import { replaySource, type QuoteSource } from './market/source.ts';
 import { pollingFeed, isPollingSource } from './market/sources.ts';
 import { EventLog } from './store/eventLog.ts';
 import { StoreError } from './store/errors.ts';
@@ -56,7 +52,9 @@ export interface App {
   api: GuardApi;
   /** Problems around the guard, shown by /status and (through DATA_DIR/health.json) doctor. */
   health: HealthBoard;
+  /** Temporary: the guard inside the engine, until the guard is split (issue 15 S7). */
   guard: Guard;
+  engine: Engine;
   clock: Clock;
   log: Logger;
   /** Resolves when a demo replay has ended (never for a live run). */
@@ -157,7 +155,6 @@ async function startLocked(
     // The real clock: monotonic, and following the exchange when the host disagrees (issue 16).
     clock = new ExchangeClock(wall, () => performance.now());
   }
-  const last = new Map<string, Snapshot>();
 
   // ---- broker --------------------------------------------------------------------------
   let broker: Broker;
@@ -179,7 +176,6 @@ async function startLocked(
       paper = await PaperBroker.open({
         dataDir,
         clock,
-        quotes: (s) => last.get(s),
         positions,
         cash: config.paper.cash ?? 1_000_000,
         onError: (err) => log.warn({ err: err.message }, 'paper broker'),
@@ -229,37 +225,26 @@ async function startLocked(
   }
 
   // ---- engine ------------------------------------------------------------------------------
-  const bus = new EventBus({
-    onError: (sub, err) => log.warn({ subscriber: sub, err: String(err) }, 'event subscriber failed'),
-  });
-  // CALENDAR: the user's days and the market's observations (DATA_DIR/calendar*.json).
-  const marketDays = await MarketDays.open({ dataDir, clock, health, bus, log: child(log, 'calendar') });
-  let feeds: FeedManager | undefined;
-  const guard = new Guard({
+  const engine = await createEngine({
     dataDir,
     clock,
+    simulatedClock: demo || !!config.clock,
     broker,
+    ...(paper ? { sink: paper } : {}),
     stores,
-    bus,
-    log: child(log, 'guard'),
+    health,
+    log,
     defaultMode: demo ? 'auto' : config.guard.mode,
     defaultTriggers: { amount: config.guard.threshold },
     confirmTimeoutS: config.guard.confirmTimeoutS,
     confirmDefault: config.guard.confirmDefault,
-    // Unknown order outcomes and failed intent writes are told on every channel through the board.
-    health,
     redact: redactor(config.secrets),
-    sellBlocked: () => marketDays.sellBlockedReason(),
-    onSnapshot: (s) => {
-      last.set(s.symbol, s);
-      if (paper) void paper.onQuote(s);
-    },
-    onSymbols: (symbols) => {
-      feeds?.setSymbols(polled(symbols));
-      replay?.setSymbols(polled(symbols));
-    },
+    calendar: true,
+    announceStart: true,
+    eventLog,
+    disk: () => disk.status(),
     lookup: async (symbol) => {
-      const s = last.get(symbol);
+      const s = engine.guard.lastSnapshot(symbol);
       if (s) return { name: s.name };
       if (manifest) {
         // The demo's market is its recording: any stock in it can be watched, nothing else.
@@ -276,89 +261,8 @@ async function startLocked(
       return found ? { name: found.name } : null;
     },
   });
+  const { api, bus, guard } = engine;
   afterLogin = () => void guard.refreshPositions();
-  const sources = (): SourceStatus[] => {
-    if (replay) {
-      const newest = Math.max(0, ...[...last.values()].map((s) => s.ts));
-      return [
-        {
-          name: 'replay',
-          active: true,
-          ok: true,
-          ...(newest ? { lastQuoteAgeMs: clock.now() - newest } : {}),
-        },
-      ];
-    }
-    return (feeds?.health() ?? []).map((h) => ({
-      name: h.name,
-      active: h.active,
-      ok: h.ok,
-      ...(h.lastQuoteAgeMs !== null ? { lastQuoteAgeMs: h.lastQuoteAgeMs } : {}),
-      ...(h.lastError ? { lastError: h.lastError } : {}),
-    }));
-  };
-  // Stocks sold out today stay polled until the close: the daily summary judges a sale by it.
-  const polled = (symbols: string[]): string[] => {
-    const today = exchangeDate(clock.now());
-    const all = new Set(symbols);
-    for (const i of Object.values(stores.orders.data.intents)) if (i.day === today) all.add(i.symbol);
-    return [...all].sort();
-  };
-  const recorder = new DayRecorder({
-    guard,
-    eventLog,
-    now: () => clock.now(),
-    onError: (err) => log.warn({ err: String(err) }, 'day history could not be written'),
-  });
-  const summaries = new DaySummaries({
-    guard,
-    eventLog,
-    bus,
-    clock,
-    dataDir,
-    recorder,
-    log: child(log, 'summary'),
-  });
-  const api = new GuardApi({
-    guard,
-    broker,
-    bus,
-    clock,
-    simulatedClock: demo || !!config.clock,
-    sources,
-    summary: (date) => summaries.text(date),
-    health,
-    disk: () => disk.status(),
-    calendar: marketDays,
-  });
-  // Each problem is told once when it starts and once when it ends, on the channels that work.
-  health.onChange(({ kind, item, isNew }) => {
-    if (kind === 'set' && !isNew) return;
-    log[item.level === 'error' ? 'error' : 'warn'](
-      { component: item.component, key: item.key, resolved: kind === 'clear' },
-      item.text,
-    );
-    bus.publish({
-      type: 'Incident',
-      at: clock.now(),
-      key: item.key,
-      component: item.component,
-      level: item.level,
-      text: item.text,
-      resolved: kind === 'clear',
-    });
-  });
-  bus.subscribe('event-log', (e) => eventLog.append({ ...e, ts: e.at }));
-  summaries.start();
-  const scheduler = await Scheduler.open({
-    clock,
-    dataDir,
-    jobs: dailyJobs({
-      briefing: (date) => summaries.runBriefing(date),
-      summary: (date) => summaries.runSummary(date),
-    }),
-    log: child(log, 'scheduler'),
-  });
 
   // ---- channels ----------------------------------------------------------------------------
   // Adapters are loaded only when configured: an unused grammY, WeCom or websocket client would
@@ -427,31 +331,17 @@ async function startLocked(
   await hub.start();
   loginPrompt = (p) => bus.publish({ type: 'LoginChallenge', at: clock.now(), ...p });
   for (const p of loginPrompts.splice(0)) loginPrompt(p);
-  await guard.start();
-  bus.publish({ type: 'Info', at: clock.now(), text: startupText(guard, api) });
-  const calendarWarning = marketDays.warning();
-  if (calendarWarning) bus.publish({ type: 'Info', at: clock.now(), text: `⚠️ ${calendarWarning}` });
   let ended: Promise<void> = new Promise(() => {});
-  const onSnaps = (snaps: Snapshot[]) => {
-    // First: a batch that confirms a provisional day open arms selling for its own triggers.
-    marketDays.onSnapshots(snaps);
-    guard
-      .onSnapshots(snaps)
-      .then(() => {
-        for (const s of snaps) recorder.onSnapshot(s);
-      })
-      .catch((err) => log.error({ err: String(err) }, 'snapshot handling failed'));
-  };
+  let source: QuoteSource;
   if (replay) {
-    const r = replay;
-    r.start(
-      polled(guard.watchedSymbols()),
-      (s) => onSnaps([s]),
-      (st, detail) => log.debug({ state: st, detail }, 'replay'),
-    );
+    source = replaySource(replay, {
+      clock,
+      onState: (st, detail) => log.debug({ state: st, detail }, 'replay'),
+    });
     // The recordings end at 15:00; the replayed clock runs on, so the day gets its own 15:05
     // summary a few real seconds later (bounded, in case the clock was stopped).
-    ended = r.finished.then(() =>
+    const scheduler = engine.scheduler!;
+    ended = replay.finished.then(() =>
       Promise.race([
         scheduler.ran('summary', exchangeDate(clock.now())),
         new Promise<void>((ok) => {
@@ -459,7 +349,6 @@ async function startLocked(
         }),
       ]).then(() => bus.idle()),
     );
-    stoppers.push(() => r.stop());
   } else {
     const { SinaWsFeed } = config.quotes.sources.includes('sina-ws')
       ? await import('./market/sinaWs.ts')
@@ -480,10 +369,9 @@ async function startLocked(
       throw new Error(`unknown quote source ${name}`);
     });
     const clockWatch = clock instanceof ExchangeClock ? new ClockWatch(clock, health) : undefined;
-    feeds = new FeedManager({
+    const feeds = new FeedManager({
       clock,
       feeds: list,
-      onSnapshots: onSnaps,
       intervalMs: config.quotes.pollIntervalMs,
       onError: (err) => log.warn({ err: String(err) }, 'feed error'),
       health,
@@ -495,14 +383,10 @@ async function startLocked(
     feeds.on('SourceChanged', (e) =>
       bus.publish({ type: 'SourceChanged', at: e.at, from: e.from, to: e.to, reason: e.reason }),
     );
-    feeds.setSymbols(polled(guard.watchedSymbols()));
-    feeds.start();
-    const f = feeds;
-    stoppers.push(() => f.stop());
+    source = feeds;
   }
-
-  scheduler.start();
-  stoppers.push(() => scheduler.stop());
+  await engine.start(source);
+  stoppers.push(() => engine.stopInputs());
 
   log.info(
     {
@@ -523,7 +407,7 @@ async function startLocked(
       await runStopSteps(
         [
           ...stoppers.reverse().map((run, i) => ({ name: `input ${i + 1}`, run, maxMs: 1_000 })),
-          { name: 'guard', run: () => guard.stop(), maxMs: 1_000 },
+          { name: 'guard', run: () => engine.stop(), maxMs: 1_000 },
           { name: 'pending messages', run: () => bus.idle(), maxMs: 700 },
           { name: 'chat channels', run: () => hub.stop(), maxMs: 700 },
           { name: 'broker', run: () => broker.close?.(), maxMs: 500 },
@@ -533,7 +417,7 @@ async function startLocked(
       );
       lock.release();
     })());
-  return { api, health, guard, clock, log, ended, scheduler, stop };
+  return { api, health, guard, engine, clock, log, ended, scheduler: engine.scheduler!, stop };
 }
 
 function envOf(config: Config): Record<string, string | undefined> {
@@ -547,15 +431,4 @@ function envOf(config: Config): Record<string, string | undefined> {
 function firstPollingFeed(config: Config) {
   const name = config.quotes.sources.find(isPollingSource);
   return name ? pollingFeed(name, envOf(config)) : undefined;
-}
-
-/** The first thing a user sees: what is being guarded, and how. */
-function startupText(guard: Guard, api: GuardApi): string {
-  const rows = api.list();
-  if (rows.length === 0)
-    return 'SealGuard is running. Nothing to guard yet: no holdings; add a code with /watch 600519 2000w.';
-  const names = rows.map((v) => `${v.name || v.symbol} ${v.symbol}`).join(', ');
-  const t = guard.effectiveTriggers(undefined);
-  const amount = t.amount ? `seal below ${formatAmount(t.amount)}` : 'the configured triggers';
-  return `SealGuard is watching ${rows.length}: ${names}. Default: sell on ${amount} (mode ${guard.modeOf('')}).${guard.paused ? ' Automatic selling is PAUSED.' : ''}`;
 }

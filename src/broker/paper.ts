@@ -20,7 +20,16 @@
  */
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { Account, Broker, BrokerHealth, Order, OrderStatus, Position, SellRequest } from './broker.ts';
+import type {
+  Account,
+  Broker,
+  BrokerHealth,
+  Order,
+  OrderStatus,
+  Position,
+  QuoteSink,
+  SellRequest,
+} from './broker.ts';
 import { BrokerError } from './broker.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { Snapshot, Ticks } from '../domain/types.ts';
@@ -92,7 +101,7 @@ type PaperOrder = z.infer<typeof orderSchema>;
 
 const OPEN: ReadonlySet<string> = new Set(['submitted', 'partially_filled']);
 
-export class PaperBroker implements Broker {
+export class PaperBroker implements Broker, QuoteSink {
   readonly name = 'paper';
   private readonly listeners = new Set<(o: Order) => void>();
   private readonly lastSeen = new Map<string, Snapshot>();
@@ -132,6 +141,11 @@ export class PaperBroker implements Broker {
    * The engine calls this for every snapshot. Safe to fire and forget: it never rejects (failures
    * go to options.onError); await it to know the fills it caused are on disk.
    */
+  /** QuoteSink: every snapshot of a batch, fire and forget (failures go to options.onError). */
+  onQuotes(batch: readonly Snapshot[]): void {
+    for (const s of batch) void this.onQuote(s);
+  }
+
   onQuote(s: Snapshot): Promise<void> {
     this.lastSeen.set(s.symbol, s);
     const d = this.store.data;

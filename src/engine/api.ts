@@ -7,6 +7,7 @@ import type { Clock } from '../domain/clock.ts';
 import { phaseAt } from '../domain/session.ts';
 import { exchangeDate, formatExchangeTime } from '../domain/time.ts';
 import type { Phase } from '../domain/types.ts';
+import type { SourceStatus } from '../market/source.ts';
 import type { EventBus, Listener } from './bus.ts';
 import { HealthBoard, type HealthSnapshot } from './health.ts';
 import type { ConfirmDefault, Mode } from '../domain/modes.ts';
@@ -14,15 +15,6 @@ import type { ResolveResult } from './executor.ts';
 import type { Guard, StockView } from './guard.ts';
 import type { DayRow } from './marketDays.ts';
 import type { Intent, PendingAction, TriggerOverrides, Watch } from './state.ts';
-
-export interface SourceStatus {
-  name: string;
-  active: boolean;
-  ok: boolean;
-  /** Age of the newest quote from this source by the market clock, ms; undefined when none yet. */
-  lastQuoteAgeMs?: number;
-  lastError?: string;
-}
 
 export interface StatusInfo {
   clock: string;

@@ -24,6 +24,7 @@ import type { Snapshot } from '../domain/types.ts';
 import { securityOf } from './codes.ts';
 import type { PollingFeed, QuoteFeed, StreamState, StreamingFeed } from './feed.ts';
 import { QuoteHttpError } from './httpClient.ts';
+import type { QuoteSource, SourceStatus } from './source.ts';
 import { compareUnits } from './unitCheck.ts';
 
 export type FeedEvent =
@@ -56,7 +57,8 @@ export interface FeedManagerOptions {
   clock: Clock;
   /** Ordered by preference (QUOTE_SOURCES). At least one polling feed unless the stream is all. */
   feeds: QuoteFeed[];
-  onSnapshots: (snaps: Snapshot[]) => void;
+  /** Where batches go; or given to start() (the QuoteSource way). */
+  onSnapshots?: (snaps: Snapshot[]) => void;
   /** Wall ms between cycle starts (POLL_INTERVAL_MS). */
   intervalMs?: number;
   /** Consecutive failing cycles before the next source takes over. */
@@ -89,7 +91,7 @@ interface Health extends Omit<SourceHealth, 'ok' | 'lastQuoteAgeMs'> {
   slow: boolean;
 }
 
-export class FeedManager {
+export class FeedManager implements QuoteSource {
   private readonly clock: Clock;
   private readonly polling: Health[];
   private readonly stream: StreamingFeed | null;
@@ -120,7 +122,10 @@ export class FeedManager {
   private lastUnitCheckAt = -Infinity;
   private readonly listeners = new Map<FeedEventType, Set<(e: FeedEvent) => void>>();
 
+  private onBatch: (snaps: Snapshot[]) => void;
+
   constructor(private readonly opts: FeedManagerOptions) {
+    this.onBatch = opts.onSnapshots ?? (() => {});
     this.clock = opts.clock;
     this.stream = opts.feeds[0]?.kind === 'stream' ? opts.feeds[0] : null;
     this.polling = opts.feeds
@@ -209,7 +214,21 @@ export class FeedManager {
     return out;
   }
 
-  start(): void {
+  /** For /status: the health() rows as the engine shows them. */
+  status(): SourceStatus[] {
+    return this.health().map((h) => ({
+      name: h.name,
+      active: h.active,
+      ok: h.ok,
+      ...(h.lastQuoteAgeMs !== null ? { lastQuoteAgeMs: h.lastQuoteAgeMs } : {}),
+      ...(h.lastError ? { lastError: h.lastError } : {}),
+    }));
+  }
+
+  /** Starts polling (and the stream); symbols and the batch handler may be given here instead. */
+  start(symbols?: string[], onBatch?: (snaps: Snapshot[]) => void): void {
+    if (symbols) this.setSymbols(symbols);
+    if (onBatch) this.onBatch = onBatch;
     if (this.running) return;
     this.running = true;
     this.stopped = false;
@@ -406,7 +425,7 @@ export class FeedManager {
       }
     }
     try {
-      this.opts.onSnapshots(snaps);
+      this.onBatch(snaps);
     } catch (err) {
       this.opts.onError?.(err);
     }
