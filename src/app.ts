@@ -187,6 +187,7 @@ async function startLocked(
       broker = new (await import('./broker/bridge.ts')).BridgeBroker({
         url: config.broker.url!,
         token: config.broker.token!,
+        ...(config.broker.accountType ? { accountType: config.broker.accountType } : {}),
       });
       break;
     case 'easytrader':
@@ -238,6 +239,11 @@ async function startLocked(
     defaultTriggers: { amount: config.guard.threshold },
     confirmTimeoutS: config.guard.confirmTimeoutS,
     confirmDefault: config.guard.confirmDefault,
+    replaceAfterMs: config.guard.replaceAfterMs,
+    replaceMax: config.guard.replaceMax,
+    ...(config.guard.defaultFloorCenti !== undefined
+      ? { defaultFloorCenti: config.guard.defaultFloorCenti }
+      : {}),
     redact: redactor(config.secrets),
     calendar: true,
     announceStart: true,

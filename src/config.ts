@@ -55,7 +55,7 @@ export interface Config {
     eastmoneyUrl?: string;
     sinaWsUrl?: string;
   };
-  broker: { kind: BrokerKind; url?: string; token?: string };
+  broker: { kind: BrokerKind; url?: string; token?: string; accountType?: 'stock' | 'credit' };
   /** BROKER=eastmoney: 东方财富 web trading (jywg). */
   eastmoney?: {
     account: string;
@@ -74,6 +74,12 @@ export interface Config {
     confirmTimeoutS: number;
     /** What happens when a confirm request lapses unanswered. */
     confirmDefault: ConfirmDefault;
+    /** DEFAULT_FLOOR: lowest replacement price, hundredths of % from the previous close (+5% = 500). */
+    defaultFloorCenti?: number;
+    /** REPLACE_AFTER_MS: an unfilled sell is cancelled and re-sold this long after placement once the board opened. */
+    replaceAfterMs: number;
+    /** REPLACE_MAX: replacements per seal segment at most. */
+    replaceMax: number;
   };
   /** Absolute. */
   dataDir: string;
@@ -306,6 +312,22 @@ const SPECS = {
   },
   CONFIRM_TIMEOUT_S: { parse: wholeNumber(1, 3600, 'must be a whole number of seconds from 1 to 3600') },
   CONFIRM_DEFAULT: { parse: oneOf(CONFIRM_DEFAULTS) },
+  DEFAULT_FLOOR: {
+    parse: (raw: string) => {
+      // An offset from the previous close: "+5%", "0%", "-3.5%" (the limit-down is the floor without it).
+      const m = /^([+-]?)(\d{1,2}(?:\.\d{1,2})?)%$/.exec(raw.trim());
+      if (!m) throw new Bad('must be a percentage offset from the previous close such as +5%, 0% or -3%');
+      const [whole = '0', frac = ''] = (m[2] as string).split('.');
+      const centi = Number(whole) * 100 + Number(frac.padEnd(2, '0'));
+      if (centi > 3000) throw new Bad('must be within ±30% of the previous close');
+      return m[1] === '-' ? -centi : centi;
+    },
+  },
+  REPLACE_AFTER_MS: {
+    parse: wholeNumber(500, 600_000, 'must be a whole number of milliseconds from 500 to 600000'),
+  },
+  REPLACE_MAX: { parse: wholeNumber(0, 20, 'must be a whole number of replacements from 0 to 20') },
+  BROKER_ACCOUNT_TYPE: { parse: oneOf(['stock', 'credit'] as const) },
   DATA_DIR: { parse: matching(/\S/, 'must be a directory path') },
   SEALGUARD_CLOCK: {
     parse: (raw: string) => {
@@ -437,6 +459,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
   }
 
   const broker = v.BROKER ?? 'paper';
+  if (v.BROKER_ACCOUNT_TYPE === 'credit' && broker !== 'bridge')
+    problem(
+      'BROKER_ACCOUNT_TYPE',
+      `credit needs BROKER=bridge (the QMT bridge with --account-type credit); BROKER is ${broker}`,
+    );
   if (broker === 'paper') {
     for (const key of ['BROKER_URL', 'BROKER_TOKEN'] as const) {
       // A live-trading setup that silently fell back to paper would "sell" nothing while the user relies on it.
@@ -512,13 +539,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
       eastmoneyUrl: v.EASTMONEY_QUOTE_URL,
       sinaWsUrl: v.SINA_WS_URL,
     },
-    broker: { kind: broker, url: v.BROKER_URL, token: v.BROKER_TOKEN },
+    broker: {
+      kind: broker,
+      url: v.BROKER_URL,
+      token: v.BROKER_TOKEN,
+      ...(v.BROKER_ACCOUNT_TYPE ? { accountType: v.BROKER_ACCOUNT_TYPE } : {}),
+    },
     paper: { positions: v.PAPER_POSITIONS ?? [], cash: v.PAPER_CASH },
     guard: {
       mode: v.DEFAULT_MODE ?? DEFAULT_MODE,
       threshold: v.DEFAULT_THRESHOLD ?? 20_000_000,
       confirmTimeoutS: v.CONFIRM_TIMEOUT_S ?? 60,
       confirmDefault: v.CONFIRM_DEFAULT ?? DEFAULT_CONFIRM,
+      ...(v.DEFAULT_FLOOR !== undefined ? { defaultFloorCenti: v.DEFAULT_FLOOR } : {}),
+      replaceAfterMs: v.REPLACE_AFTER_MS ?? 2000,
+      replaceMax: v.REPLACE_MAX ?? 5,
     },
     dataDir: resolve(cwd, v.DATA_DIR ?? './data'),
     clock: v.SEALGUARD_CLOCK,

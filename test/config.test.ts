@@ -54,6 +54,9 @@ describe('values', () => {
       DEFAULT_THRESHOLD: '0.3亿',
       DEFAULT_MODE: 'AUTO',
       CONFIRM_DEFAULT: 'sell',
+      DEFAULT_FLOOR: '-2.5%',
+      REPLACE_AFTER_MS: '3000',
+      REPLACE_MAX: '2',
       PAPER_POSITIONS: '600519:1000,002116.SZ:10000',
       PAPER_CASH: '100w',
       SEALGUARD_CLOCK: '2026-11-24T09:30:00+08:00',
@@ -74,6 +77,9 @@ describe('values', () => {
       threshold: 30_000_000,
       confirmTimeoutS: 60,
       confirmDefault: 'sell',
+      defaultFloorCenti: -250,
+      replaceAfterMs: 3000,
+      replaceMax: 2,
     });
     expect(config.paper).toEqual({
       positions: [
@@ -115,6 +121,29 @@ describe('values', () => {
       'SEALGUARD_CLOCK: must be an ISO time such as 2026-11-24T09:30:00+08:00 (got "tomorrow")',
       'LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent (got "verbose")',
     ]);
+  });
+
+  it('follow-through keys: a floor offset, a replacement delay and count, a credit account only over the bridge', () => {
+    expect(problemsOf({ DEFAULT_FLOOR: '9.80', REPLACE_AFTER_MS: '100', REPLACE_MAX: 'many' })).toEqual([
+      'DEFAULT_FLOOR: must be a percentage offset from the previous close such as +5%, 0% or -3% (got "9.80")',
+      'REPLACE_AFTER_MS: must be a whole number of milliseconds from 500 to 600000 (got "100")',
+      'REPLACE_MAX: must be a whole number of replacements from 0 to 20 (got "many")',
+    ]);
+    expect(problemsOf({ DEFAULT_FLOOR: '+45%' })).toEqual([
+      'DEFAULT_FLOOR: must be within ±30% of the previous close (got "+45%")',
+    ]);
+    expect(loadConfig({ DEFAULT_FLOOR: '+5%' }).guard.defaultFloorCenti).toBe(500);
+    expect(loadConfig({ DEFAULT_FLOOR: '0%' }).guard.defaultFloorCenti).toBe(0);
+    expect(problemsOf({ BROKER_ACCOUNT_TYPE: 'credit' })).toEqual([
+      'BROKER_ACCOUNT_TYPE: credit needs BROKER=bridge (the QMT bridge with --account-type credit); BROKER is paper',
+    ]);
+    const c = loadConfig({
+      BROKER: 'bridge',
+      BROKER_URL: 'http://127.0.0.1:8765',
+      BROKER_TOKEN: 'tok-123456',
+      BROKER_ACCOUNT_TYPE: 'CREDIT',
+    });
+    expect(c.broker.accountType).toBe('credit');
   });
 
   it('refuses a poll interval under 200 ms and a repeated quote source', () => {

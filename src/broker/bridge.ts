@@ -69,6 +69,12 @@ export interface BridgeBrokerOptions {
   backoffMs?: number;
   /** For updatedAt when the bridge's answer has none. Default: the system clock. */
   clock?: Clock;
+  /**
+   * BROKER_ACCOUNT_TYPE. The bridge decides the account (QMT `--account-type credit` sells
+   * collateral with CREDIT_SELL); SealGuard only checks that /v1/health reports the same type and
+   * refuses to sell on a mismatch. A bridge without `account_type` runs a stock account.
+   */
+  accountType?: 'stock' | 'credit';
 }
 
 interface Sent {
@@ -85,6 +91,9 @@ export class BridgeBroker implements Broker {
   private readonly backoffMs: number;
   private readonly now: () => number;
   private readonly scrub: (text: string) => string;
+  private readonly accountType: 'stock' | 'credit';
+  /** The bridge's account type as /v1/health last said it (undefined: not read yet). */
+  private bridgeAccountType: string | undefined;
 
   constructor(opts: BridgeBrokerOptions) {
     let u: URL;
@@ -105,6 +114,13 @@ export class BridgeBroker implements Broker {
     this.backoffMs = opts.backoffMs ?? 500;
     const clock = opts.clock;
     this.now = clock ? () => clock.now() : Date.now;
+    this.accountType = opts.accountType ?? 'stock';
+  }
+
+  private accountMismatch(): string | undefined {
+    const theirs = this.bridgeAccountType;
+    if (theirs === undefined || theirs === this.accountType) return undefined;
+    return `BROKER_ACCOUNT_TYPE=${this.accountType} but the bridge runs a ${theirs} account (QMT bridge --account-type ${this.accountType} pairs with it); not selling`;
   }
 
   async health(): Promise<BrokerHealth> {
@@ -126,6 +142,9 @@ export class BridgeBroker implements Broker {
     };
     if (typeof b.account_id === 'string') h.accountId = b.account_id;
     if (typeof b.status === 'string' && b.status !== 'ok') h.message = `bridge status ${b.status}`;
+    this.bridgeAccountType = typeof b.account_type === 'string' ? b.account_type.toLowerCase() : 'stock';
+    const mismatch = this.accountMismatch();
+    if (mismatch) return { ...h, ok: false, message: mismatch };
     return h;
   }
 
@@ -171,6 +190,11 @@ export class BridgeBroker implements Broker {
 
   async placeSell(req: SellRequest): Promise<Order> {
     const c = checkSellRequest(req);
+    // A credit account's collateral must not be sold through a bridge on a stock account (or the
+    // reverse): checked once, before the first sell, when start-up could not read /v1/health.
+    if (this.accountType === 'credit' && this.bridgeAccountType === undefined) await this.health();
+    const mismatch = this.accountMismatch();
+    if (mismatch) throw new BrokerError('BROKER_REJECTED', mismatch);
     const body: Record<string, unknown> = {
       client_order_id: c.clientOrderId,
       symbol: c.security.id,

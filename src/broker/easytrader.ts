@@ -72,6 +72,9 @@ const stateSchema = z.object({ intents: z.record(z.string(), intentSchema) });
 type Intent = z.infer<typeof intentSchema>;
 type State = z.infer<typeof stateSchema>;
 
+/** 提示 texts of a cancel the client accepted (申报/提交/受理 of the 撤单, or 撤单成功). */
+const CANCEL_ACCEPTED = /撤单(?:申请|委托|请求)?(?:已)?(?:成功|提交|受理|申报)|已(?:提交|受理)撤单/;
+
 export class EasytraderBroker implements Broker {
   readonly name = 'easytrader';
   private tail: Promise<unknown> = Promise.resolve();
@@ -290,7 +293,12 @@ export class EasytraderBroker implements Broker {
         throw new BrokerError('BROKER_REJECTED', `easytrader /cancel_entrust: ${errorText(res)}`);
       const b = (res.body ?? {}) as Record<string, unknown>;
       const msg = typeof b.message === 'string' ? b.message : '';
-      if (b.success === true || msg === 'success') return;
+      // What a cancel that went through says: clienttrader.py's {"message": "success"} when no
+      // dialog followed, miniqmt's {"success": true}, or the 提示 dialog's own text, which
+      // pop_dialog_handler.py passes on as the message (e.g. 撤单成功 / 撤单委托已提交; the exact
+      // wording is the broker build's [unverified]). Either way the engine reads the outcome back
+      // from /today_entrusts before it acts on it.
+      if (b.success === true || msg === 'success' || CANCEL_ACCEPTED.test(msg)) return;
       if (/不能撤单|已经成交|已撤|已成/.test(msg) || b.success === false) {
         throw new BrokerError(
           'NOT_CANCELLABLE',

@@ -26,6 +26,7 @@ export const TRIGGER_WORDS: Record<TriggerKey | 'floor', readonly string[]> = {
   capRatio: ['cap', 'capratio'],
   confirm: ['confirm'],
   onBreak: ['onbreak', 'break'],
+  chase: ['chase', 'follow'],
   floor: ['floor'],
 };
 const TRIGGER_EXAMPLES: Record<TriggerKey | 'floor', string> = {
@@ -35,6 +36,7 @@ const TRIGGER_EXAMPLES: Record<TriggerKey | 'floor', string> = {
   capRatio: '0.5%',
   confirm: '1',
   onBreak: 'on',
+  chase: 'off',
   floor: '9.80',
 };
 const triggerEntries = Object.entries(TRIGGER_WORDS) as [TriggerKey | 'floor', readonly string[]][];
@@ -212,6 +214,13 @@ export function parseTrigger(
         usage('trigger', `onbreak takes on or off (got "${value}")`);
       return { patch: { onBreak: ['on', 'true', 'yes'].includes(v) } };
     }
+    case 'chase': {
+      // Follow-through after a break: off leaves an unfilled sell resting; nothing more is sent.
+      const v = value.toLowerCase();
+      if (!['on', 'off', 'true', 'false', 'yes', 'no'].includes(v))
+        usage('trigger', `chase takes on or off (got "${value}")`);
+      return { patch: { chase: ['on', 'true', 'yes'].includes(v) } };
+    }
     case 'floor':
       if (off) return { patch: {}, floor: null };
       if (!/^\d+(\.\d{1,3})?$/.test(value))
@@ -308,6 +317,8 @@ async function dispatch(api: GuardApi, inv: Invocation): Promise<Reply> {
       );
     }
     case 'trigger': {
+      if (a.length === 2 && a[0]!.toLowerCase() === 'floor')
+        usage('trigger', `a floor price is per code: /trigger <code> floor ${a[1]!}`);
       if (a.length !== 3) usage('trigger', 'trigger takes a code (or all), a rule and a value');
       const target = a[0]!.toLowerCase() === 'all' ? 'all' : parseSymbol(a[0]!).id;
       const { patch, floor } = parseTrigger(a[1]!, a[2]!);
@@ -347,14 +358,17 @@ async function dispatch(api: GuardApi, inv: Invocation): Promise<Reply> {
       );
     }
     case 'orders': {
-      const { orders, intents } = await api.orders();
+      const { orders, intents, follow } = await api.orders();
       if (orders.length === 0 && intents.length === 0) return reply('Orders today', 'No orders today.');
-      const lines = intents.map((i) => {
+      const lines = intents.flatMap((i) => {
         const o = i.order ?? orders.find((x) => x.clientOrderId === i.clientOrderId);
         const st = o
           ? `${o.status} ${o.filledQuantity}/${o.quantity}${o.avgFillPrice ? ` @ ${o.avgFillPrice}` : ''}`
           : i.state;
-        return `${i.name} ${i.symbol} sell ${i.quantity} @ ${i.limitPrice}: ${st} (${i.rule})`;
+        const what = i.attempt ? `replacement ${i.attempt}` : i.rule;
+        const line = `${i.name} ${i.symbol} sell ${i.quantity} @ ${i.limitPrice}: ${st} (${what})`;
+        const chain = follow[i.clientOrderId];
+        return chain ? [line, `  ↳ ${chain}`] : [line];
       });
       const known = new Set(intents.map((i) => i.clientOrderId));
       for (const o of orders)

@@ -19,6 +19,7 @@ export const DEFAULT_LEVELS: Record<GuardEventType, NotifyLevel> = {
   OrderFilled: 'on',
   OrderRejected: 'on',
   OrderUpdate: 'silent',
+  FollowStep: 'on',
   BoardBroken: 'on',
   Resealed: 'silent',
   ConfirmExpired: 'on',
@@ -148,6 +149,8 @@ export function render(e: GuardEvent): Reply {
           `${e.name} ${e.symbol} order ${e.order.status}: filled ${e.order.filledQuantity}/${e.order.quantity}`,
         ],
       };
+    case 'FollowStep':
+      return { lines: [`${e.name} ${e.symbol}: ${e.text}`] };
     case 'BoardBroken':
       return {
         lines: [

@@ -448,7 +448,13 @@ async function checkBroker(config: Config, clock: Clock, timeoutMs: number): Pro
       };
     }
     case 'bridge': {
-      const b = new BridgeBroker({ url: config.broker.url!, token: config.broker.token!, timeoutMs, clock });
+      const b = new BridgeBroker({
+        url: config.broker.url!,
+        token: config.broker.token!,
+        timeoutMs,
+        clock,
+        ...(config.broker.accountType ? { accountType: config.broker.accountType } : {}),
+      });
       const h = await b.health();
       if (!h.ok) {
         const msg = h.message ?? 'not connected';
@@ -456,9 +462,11 @@ async function checkBroker(config: Config, clock: Clock, timeoutMs: number): Pro
         const up = h.message === undefined || h.message.startsWith('bridge status');
         const fix = /401|UNAUTHORIZED|token/i.test(msg)
           ? 'BROKER_TOKEN must equal the token configured in the bridge'
-          : up
-            ? 'the bridge runs but is not connected to the broker: start QMT/miniQMT and log in on the trading PC'
-            : `start the bridge on the trading PC (bridges/qmt/README.md) and check that BROKER_URL ${config.broker.url} is reachable from here`;
+          : msg.startsWith('BROKER_ACCOUNT_TYPE=')
+            ? 'run the bridge with the same account type (QMT bridge: --account-type credit for 融资融券) or change BROKER_ACCOUNT_TYPE'
+            : up
+              ? 'the bridge runs but is not connected to the broker: start QMT/miniQMT and log in on the trading PC'
+              : `start the bridge on the trading PC (bridges/qmt/README.md) and check that BROKER_URL ${config.broker.url} is reachable from here`;
         // BridgeBroker's messages already name the request; do not say it twice.
         const detail = msg.includes('GET /v1/health') ? msg : `GET /v1/health: ${msg}`;
         return { name, ok: false, detail, fix };

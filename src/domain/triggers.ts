@@ -18,6 +18,7 @@ export const TRIGGER_KEYS = [
   'capRatio',
   'confirm',
   'onBreak',
+  'chase',
 ] as const;
 export type TriggerKey = (typeof TRIGGER_KEYS)[number];
 
@@ -42,6 +43,8 @@ export interface TriggerConfig {
   confirm?: number;
   /** When held, sell as soon as the board opens in a segment that had not triggered. */
   onBreak?: boolean;
+  /** Follow an unfilled sell after a break: cancel and re-sell the rest at the bid (default on). */
+  chase?: boolean;
 }
 
 // Compile-time: TriggerConfig has exactly the keys in TRIGGER_KEYS.
@@ -242,5 +245,6 @@ export function describeTriggers(t: TriggerConfig): string {
   if (t.capRatio) parts.push(`cap ${t.capRatio}%`);
   if (t.confirm) parts.push(`confirm ${t.confirm}`);
   if (t.onBreak) parts.push('onbreak');
-  return parts.join(', ') || 'none';
+  const rules = parts.join(', ') || 'none';
+  return t.chase === false ? `${rules}; chase off` : rules;
 }

@@ -14,6 +14,7 @@ import type { ConfirmDefault, Mode } from '../domain/modes.ts';
 import type { ResolveResult } from './executor.ts';
 import type { Guard, StockView } from './guard.ts';
 import type { DayRow } from './marketDays.ts';
+import { chainText } from './followThrough.ts';
 import type { Intent, PendingAction, TriggerOverrides, Watch } from './state.ts';
 
 export interface StatusInfo {
@@ -122,16 +123,25 @@ export class GuardApi {
     return this.o.broker.account();
   }
 
-  async orders(): Promise<{ orders: Order[]; intents: Intent[] }> {
+  async orders(): Promise<{ orders: Order[]; intents: Intent[]; follow: Record<string, string> }> {
     const day = exchangeDate(this.now());
     const intents = this.o.guard.executor.intentsOf(day);
+    // Each segment's follow-through in words, keyed by its first order's client order id.
+    const follow: Record<string, string> = {};
+    for (const c of this.o.guard.executor.followThrough.chainsOf(day)) {
+      if (c.steps.length < 2) continue;
+      const v = this.o.guard.marketView(c.symbol);
+      if (!v) continue;
+      const last = v.snapshot && v.snapshot.last > 0 ? v.snapshot.last : null;
+      follow[c.rootId] = chainText(c, v.sec.decimals, v.limits?.up ?? null, last, 'last');
+    }
     let orders: Order[];
     try {
       orders = await this.o.broker.todayOrders();
     } catch {
       orders = intents.flatMap((i) => (i.order ? [i.order] : []));
     }
-    return { orders, intents };
+    return { orders, intents, follow };
   }
 
   async summary(date?: string): Promise<string> {

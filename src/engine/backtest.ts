@@ -11,7 +11,7 @@ import { gunzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { formatAmount } from '../domain/amounts.ts';
 import { resolveLimits } from '../domain/limits.ts';
-import { formatTicks } from '../domain/prices.ts';
+import { formatTicks, toTicks } from '../domain/prices.ts';
 import { advance, initialMonitorState } from '../domain/sealMonitor.ts';
 import type { MonitorEvent, MonitorState } from '../domain/sealMonitor.ts';
 import { dayInfo } from '../domain/calendar.ts';
@@ -22,6 +22,7 @@ import { describeEvidence, SEAL_RULES } from '../domain/triggers.ts';
 import type { SealRule, TriggerConfig, TriggerEvidence, TriggerRule } from '../domain/triggers.ts';
 import { InputError } from '../domain/types.ts';
 import type { Snapshot, Ticks, Yuan } from '../domain/types.ts';
+import { modelSale, type SaleModel } from './backtestFollow.ts';
 
 const int = z.number().int();
 const level = z.tuple([int.nonnegative(), int.nonnegative()]);
@@ -121,6 +122,8 @@ export interface TriggerOutcome {
   vsClosePct: number | null;
   vsLowAfterBreakPct: number | null;
   verdict: Verdict;
+  /** The combined trigger only: the sell's life after it, with follow-through on and off. */
+  follow?: { on: SaleModel; off: SaleModel };
 }
 
 export interface SegmentReport {
@@ -161,6 +164,11 @@ export interface BacktestReport {
 
 export interface BacktestOptions {
   triggers: TriggerConfig;
+  /** Shares the modelled sell is for. Default 10,000. */
+  quantity?: number;
+  /** Follow-through model (REPLACE_AFTER_MS, REPLACE_MAX). Defaults 2000, 5. */
+  replaceAfterMs?: number;
+  replaceMax?: number;
   sealConfirm?: number;
   onProgress?: (done: number, total: number) => void;
 }
@@ -324,6 +332,29 @@ function backtestOne(date: string, snaps: Snapshot[], opts: BacktestOptions): Sy
     });
     seg.combined = outcomes.pop() as TriggerOutcome;
     seg.triggers = outcomes;
+    const ev = combined.events.find(
+      (e): e is Extract<MonitorEvent, { type: 'Triggered' }> =>
+        e.type === 'Triggered' && e.evidence.segment === seg.segment,
+    );
+    const at = ev ? snaps.findIndex((x) => x.ts >= ev.evidence.at) : -1;
+    if (ev && at >= 0 && sec) {
+      const model = (chase: boolean) =>
+        modelSale({
+          snaps,
+          from: at,
+          quantity: opts.quantity ?? 10_000,
+          price: seg.combined.salePrice === null ? limits.up : toTicks(seg.combined.salePrice, d),
+          limits: { up: limits.up, down: limits.down },
+          sec,
+          config: {
+            chase,
+            replaceAfterMs: opts.replaceAfterMs ?? 2000,
+            replaceMax: opts.replaceMax ?? 5,
+            floor: null,
+          },
+        });
+      seg.combined.follow = { on: model(true), off: model(false) };
+    }
   }
   return report;
 }
@@ -395,6 +426,16 @@ function outcomeLine(o: TriggerOutcome): string {
   return `    ${label} ${parts.join(' ')}${sale} — ${VERDICT_TEXT[o.verdict]}`;
 }
 
+function saleLine(m: SaleModel): string {
+  const head = `    chase ${m.chase ? 'on ' : 'off'}    `;
+  const sold =
+    m.sold > 0
+      ? `sold ${m.sold} avg ${m.avgPrice} (${m.vsLimitUpPct !== null ? signed(m.vsLimitUpPct) : '-'} vs all at the limit-up)`
+      : 'sold nothing';
+  const left = m.left > 0 ? `, ${m.left} left unsold` : '';
+  return `${head}${sold}${left}, ${m.replacements} replacement(s): ${m.steps}`;
+}
+
 /** The human report. */
 export function formatBacktest(r: BacktestReport): string {
   const out: string[] = [`Backtest: ${describeThreshold(r.triggers)} over ${r.snapshots} snapshots`];
@@ -416,6 +457,8 @@ export function formatBacktest(r: BacktestReport): string {
       );
       for (const o of seg.triggers) out.push(outcomeLine(o));
       out.push(outcomeLine(seg.combined));
+      if (seg.combined.follow)
+        for (const m of [seg.combined.follow.on, seg.combined.follow.off]) out.push(saleLine(m));
     }
     for (const dseal of s.limitDownSeals) {
       out.push(

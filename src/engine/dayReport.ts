@@ -9,7 +9,8 @@
  * Map lookup per snapshot each.
  */
 import type { Position } from '../broker/broker.ts';
-import { formatTicks } from '../domain/prices.ts';
+import { formatTicks, toTicks } from '../domain/prices.ts';
+import { tryParseSymbol } from '../domain/symbols.ts';
 import { sealAmountUp } from '../domain/seal.ts';
 import { phaseAt } from '../domain/session.ts';
 import { describeEvidence, type TriggerEvidence } from '../domain/triggers.ts';
@@ -19,6 +20,8 @@ import type { EventLog, LoggedEvent } from '../store/eventLog.ts';
 import type { SealPoint } from './chart.ts';
 import type { GuardEvent } from './events.ts';
 import type { Guard } from './guard.ts';
+import type { FollowChain } from '../domain/followThrough.ts';
+import { chainText } from './followThrough.ts';
 import type { Intent } from './state.ts';
 
 /** Event-log line types this module writes next to the guard events. */
@@ -203,6 +206,8 @@ export interface SellReport {
   /** The broker's order status, or the intent state when no order came back. */
   status: string;
   error?: string;
+  /** The segment's follow-through, when it had one: the steps and the result vs the limit-up and close. */
+  follow?: string;
 }
 
 export interface StockReport {
@@ -241,6 +246,8 @@ export interface CollectInput {
   date: string;
   events: LoggedEvent[];
   intents: Intent[];
+  /** Follow-through chains of the day (orders.json `follow`), told with their first sell. */
+  chains?: FollowChain[];
   /** Live knowledge when the report is for today: newest positions and quotes win over history. */
   positions?: Position[];
   quotes?: Map<string, Pick<Snapshot, 'ts' | 'last' | 'prevClose' | 'decimals' | 'name'>>;
@@ -421,6 +428,7 @@ export function collectDay(input: CollectInput): DayReport {
     else if (o?.message && o.status === 'rejected') sell.error = o.message;
     r.sells.push(sell);
   }
+  const chains = new Map((input.chains ?? []).map((c) => [c.rootId, c]));
 
   if (input.positions) for (const h of holdings.values()) h.quantity = 0;
   const names = new Map<string, string>();
@@ -466,6 +474,16 @@ export function collectDay(input: CollectInput): DayReport {
     if (!r.name && q?.name) r.name = q.name;
     const h = holdings.get(r.symbol);
     if (h) r.holding = h;
+    for (const sell of r.sells) {
+      const c = chains.get(sell.clientOrderId);
+      // Only a chain that did more than rest is worth its own line.
+      if (!c || c.steps.length < 2) continue;
+      const sec = tryParseSymbol(r.symbol);
+      if (!sec) continue;
+      const up = r.limitUp ? toTicks(r.limitUp, sec.decimals) : null;
+      const close = r.close ? toTicks(r.close, sec.decimals) : null;
+      sell.follow = chainText(c, sec.decimals, up, close);
+    }
   }
 
   const order = (r: StockReport) =>

@@ -41,6 +41,11 @@ export interface EngineOptions {
   confirmTimeoutS: number;
   confirmDefault: ConfirmDefault;
   confirmSnapshots?: number;
+  /** Follow-through after a break: wait before replacing an unfilled sell, and how many times. */
+  replaceAfterMs?: number;
+  replaceMax?: number;
+  /** DEFAULT_FLOOR in hundredths of % from the previous close. */
+  defaultFloorCenti?: number;
   positionsRefreshMs?: number;
   /** Hides secrets in texts that reach a channel or a file. */
   redact?: (text: string) => string;
@@ -109,6 +114,9 @@ export async function createEngine(o: EngineOptions): Promise<Engine> {
     confirmDefault: o.confirmDefault,
     ...(o.confirmSnapshots ? { confirmSnapshots: o.confirmSnapshots } : {}),
     ...(o.positionsRefreshMs ? { positionsRefreshMs: o.positionsRefreshMs } : {}),
+    ...(o.replaceAfterMs !== undefined ? { replaceAfterMs: o.replaceAfterMs } : {}),
+    ...(o.replaceMax !== undefined ? { replaceMax: o.replaceMax } : {}),
+    ...(o.defaultFloorCenti !== undefined ? { defaultFloorCenti: o.defaultFloorCenti } : {}),
     // Unknown order outcomes and failed intent writes are told on every channel through the board.
     health,
     ...(o.redact ? { redact: o.redact } : {}),

@@ -7,6 +7,7 @@ import type { ConfirmDefault, Mode } from '../domain/modes.ts';
 export type { Mode };
 import type { TriggerEvidence } from '../domain/triggers.ts';
 import type { Order } from '../broker/broker.ts';
+import type { FollowStepKind } from '../domain/followThrough.ts';
 
 interface Base {
   at: number;
@@ -45,6 +46,13 @@ export type GuardEvent =
   | (StockBase & { type: 'OrderFilled'; order: Order })
   | (StockBase & { type: 'OrderRejected'; order?: Order; clientOrderId: string; reason: string })
   | (StockBase & { type: 'OrderUpdate'; order: Order })
+  | (StockBase & {
+      /** A follow-through step after a sell was placed (broke, cancelled, replaced, done, stopped). */
+      type: 'FollowStep';
+      step: FollowStepKind;
+      clientOrderId: string;
+      text: string;
+    })
   | (StockBase & {
       type: 'BoardBroken';
       segment: number;

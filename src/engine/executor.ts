@@ -22,6 +22,7 @@ import type { Broker, Order, SellRequest } from '../broker/broker.ts';
 import { BrokerError, FINAL_STATUSES } from '../broker/broker.ts';
 import type { Clock } from '../domain/clock.ts';
 import { formatTicks } from '../domain/prices.ts';
+import { raiseIntoSellCage, sellReference } from '../domain/priceCage.ts';
 import { exchangeDate } from '../domain/time.ts';
 import { maxSellQuantity } from '../domain/lots.ts';
 import { describeEvidence, type TriggerEvidence } from '../domain/triggers.ts';
@@ -30,6 +31,7 @@ import { formatExchangeTime } from '../domain/time.ts';
 import type { EventBus } from './bus.ts';
 import type { Mode } from './events.ts';
 import { HealthBoard } from './health.ts';
+import { FollowThrough, REPLACE_AFTER_MS, REPLACE_MAX } from './followThrough.ts';
 import { clientOrderId, newActionId } from './ids.ts';
 import type { GuardStores, Intent, PendingAction } from './state.ts';
 
@@ -43,6 +45,8 @@ export interface MarketView {
   sealedNow: boolean;
   sellable: number;
   floor?: Ticks;
+  /** Follow-through after a break (false: `/trigger <code> chase off`, or alert mode). */
+  chase?: boolean;
 }
 
 export interface ExecutorOptions {
@@ -71,6 +75,10 @@ export interface ExecutorOptions {
   redact?: (text: string) => string;
   /** Why no order may go out today (a provisional day not yet confirmed open), if so. */
   sellBlocked?: () => string | undefined;
+  /** Follow-through: an unfilled sell is replaced this long after placement once the board opened. */
+  replaceAfterMs?: number;
+  /** Follow-through: at most this many replacements per seal segment. */
+  replaceMax?: number;
 }
 
 /** What one attempt at the segment's sell came to. */
@@ -133,10 +141,37 @@ export class Executor {
   private readonly redact: (text: string) => string;
   /** Confirms whose deadline was restarted at their prompt's first delivery. */
   private readonly delivered = new Set<string>();
+  readonly followThrough: FollowThrough;
 
   constructor(private readonly o: ExecutorOptions) {
     this.health = o.health ?? new HealthBoard();
     this.redact = o.redact ?? ((t) => t);
+    this.followThrough = new FollowThrough({
+      broker: o.broker,
+      stores: o.stores,
+      bus: o.bus,
+      clock: o.clock,
+      log: o.log,
+      health: this.health,
+      view: (s) => o.view(s),
+      intent: (id) => this.intent(id),
+      intents: () => this.intents(),
+      sendRecorded: (id) => this.sendRecorded(id),
+      replaceAfterMs: o.replaceAfterMs ?? REPLACE_AFTER_MS,
+      replaceMax: o.replaceMax ?? REPLACE_MAX,
+      redact: this.redact,
+    });
+  }
+
+  /** A follow-through replacement whose intent the driver wrote: sent like any sell, once. */
+  private async sendRecorded(id: string): Promise<void> {
+    if (this.placing.has(id)) return;
+    this.placing.add(id);
+    try {
+      await this.send(id);
+    } finally {
+      this.placing.delete(id);
+    }
   }
 
   private now(): number {
@@ -167,10 +202,13 @@ export class Executor {
     } else {
       const blocked = this.o.sellBlocked?.();
       const open = blocked ? undefined : this.uncertainSell(t.symbol, e.segment);
+      const live = blocked || open ? undefined : this.followThrough.liveChain(t.symbol, e.segment);
       if (blocked) {
         mode = 'alert';
         noSellReason = blocked;
       } else if (open) noSellReason = uncertainText(open);
+      else if (live)
+        noSellReason = `the sell of segment ${live.segment} (${live.currentId}) is still working at the broker; no second sell of the same shares`;
     }
     if (noSellReason) {
       this.o.bus.publish({ type: 'SellTriggered', ...base, mode, noSellReason });
@@ -353,7 +391,8 @@ export class Executor {
     if (existing) return { kind: 'intent', intent: existing }; // one seal segment never sells twice
     if (this.placing.has(id)) return { kind: 'nothing' };
     // Those shares may already be sold by the order nobody could confirm: never a second sell.
-    if (this.uncertainSell(symbol, segment)) return { kind: 'nothing' };
+    if (this.uncertainSell(symbol, segment) || this.followThrough.liveChain(symbol, segment))
+      return { kind: 'nothing' };
     const quantity = maxSellQuantity(v.sec.board, v.sellable);
     const price = this.sellPrice(v, rule);
     if (quantity <= 0 || price === null) return { kind: 'nothing' };
@@ -408,8 +447,14 @@ export class Executor {
     if (v.sealedNow && rule !== 'onBreak') return v.limits.up;
     const bid1 = v.snapshot?.bids[0]?.[0];
     const floor = Math.max(v.floor ?? v.limits.down, v.limits.down);
-    if (bid1 === undefined) return v.sealedNow ? v.limits.up : floor;
-    return Math.min(Math.max(bid1, floor), v.limits.up);
+    if (bid1 === undefined) return v.sealedNow ? v.limits.up : this.caged(v, floor);
+    return Math.min(this.caged(v, Math.max(bid1, floor)), v.limits.up);
+  }
+
+  /** Raised into the price cage (价格笼子): a sell below it is refused or parked by the exchange. */
+  private caged(v: MarketView, price: Ticks): Ticks {
+    const ref = v.snapshot ? sellReference(v.snapshot) : null;
+    return Math.min(raiseIntoSellCage(v.sec.board, ref, price), v.limits?.up ?? price);
   }
 
   private async send(id: string): Promise<Intent | undefined> {
@@ -599,6 +644,10 @@ export class Executor {
         );
       }
     }
+    // After every order's state was read this tick: cancel, replace or finish what broke.
+    await this.followThrough
+      .tick()
+      .catch((err: unknown) => this.o.log.warn({ err: this.errText(err) }, 'follow-through tick failed'));
     const tapped = new Set([...this.unrecorded.values()].map((u) => u.actionId));
     for (const a of Object.values(this.o.stores.actions.data.actions)) {
       // A confirm tapped "sell" while its intent could not be written is decided, not lapsing.

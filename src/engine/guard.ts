@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { Broker, Position } from '../broker/broker.ts';
 import type { Clock } from '../domain/clock.ts';
+import { floorFromPrevClose } from '../domain/followThrough.ts';
 import { resolveLimits } from '../domain/limits.ts';
 import { formatTicks, toTicks } from '../domain/prices.ts';
 import { bookSealedUp, sealAmountUp } from '../domain/seal.ts';
@@ -58,6 +59,10 @@ export interface GuardOptions {
   redact?: (text: string) => string;
   /** Why no order may go out today (the calendar: a provisional day not yet confirmed open). */
   sellBlocked?: () => string | undefined;
+  /** DEFAULT_FLOOR: the floor of a stock without its own, in hundredths of % from the previous close. */
+  defaultFloorCenti?: number;
+  replaceAfterMs?: number;
+  replaceMax?: number;
 }
 
 export interface StockView {
@@ -123,6 +128,8 @@ export class Guard {
       ...(o.health ? { health: o.health } : {}),
       ...(o.redact ? { redact: o.redact } : {}),
       ...(o.sellBlocked ? { sellBlocked: o.sellBlocked } : {}),
+      ...(o.replaceAfterMs !== undefined ? { replaceAfterMs: o.replaceAfterMs } : {}),
+      ...(o.replaceMax !== undefined ? { replaceMax: o.replaceMax } : {}),
     });
   }
 
@@ -607,6 +614,10 @@ export class Guard {
     };
     if (s) view.snapshot = s;
     if (w?.floor) view.floor = toTicks(w.floor, sec.decimals);
+    else if (this.o.defaultFloorCenti !== undefined && s && s.prevClose > 0)
+      view.floor = floorFromPrevClose(s.prevClose, this.o.defaultFloorCenti);
+    // Alert mode never sells, so it never chases either.
+    view.chase = this.effectiveTriggers(symbol).chase !== false && this.modeOf(symbol) !== 'alert';
     return view;
   }
 

@@ -24,6 +24,7 @@ const triggerShape = {
   capRatio: pct.nullable(),
   confirm: z.number().int().min(TRIGGER_BOUNDS.confirm[0]).max(TRIGGER_BOUNDS.confirm[1]),
   onBreak: z.boolean(),
+  chase: z.boolean(),
 } satisfies Record<TriggerKey, z.ZodType>;
 export const triggerConfigSchema = z.object(triggerShape).partial();
 export type TriggerOverrides = z.infer<typeof triggerConfigSchema>;
@@ -85,10 +86,56 @@ export const intentSchema = z.object({
   /** Sends that the broker refused as not ready (503); the same request is resent up to a limit. */
   attempts: z.number().int().min(0).optional(),
   actionId: z.string().optional(),
+  /** Set on a follow-through replacement: the segment's first order and this one's attempt number. */
+  rootId: z.string().optional(),
+  attempt: z.number().int().min(1).optional(),
 });
 export type Intent = z.infer<typeof intentSchema>;
 
-export const ordersSchema = z.object({ intents: z.record(z.string(), intentSchema) });
+/** domain/followThrough.ts FollowChain, as stored. */
+export const followChainSchema = z.object({
+  rootId: z.string(),
+  symbol: z.string(),
+  day: z.string(),
+  segment: z.number().int(),
+  totalQty: z.number().int().positive(),
+  attempt: z.number().int().min(0),
+  currentId: z.string(),
+  currentQty: z.number().int().positive(),
+  currentPrice: z.number().int().positive(),
+  placedAt: z.number(),
+  fills: z.array(
+    z.object({ attempt: z.number().int(), qty: z.number().int().min(0), price: z.number().int().nullable() }),
+  ),
+  phase: z.enum(['resting', 'cancelling', 'cancelled', 'done', 'exhausted', 'stopped']),
+  cancelSentAt: z.number().optional(),
+  cancelTries: z.number().int().optional(),
+  steps: z.array(
+    z.object({
+      at: z.number(),
+      kind: z.enum([
+        'placed',
+        'broke',
+        'cancelRequested',
+        'cancelled',
+        'replaced',
+        'filled',
+        'exhausted',
+        'stopped',
+      ]),
+      attempt: z.number().int(),
+      qty: z.number().int().optional(),
+      price: z.number().int().optional(),
+      note: z.string().optional(),
+    }),
+  ),
+});
+
+export const ordersSchema = z.object({
+  intents: z.record(z.string(), intentSchema),
+  /** Follow-through chains by the segment's first client order id; written with their intents. */
+  follow: z.record(z.string(), followChainSchema).optional(),
+});
 export type OrdersState = z.infer<typeof ordersSchema>;
 
 export const actionSchema = z.object({

@@ -143,6 +143,7 @@ function stockLines(r: StockReport, closed: boolean): string[] {
     }
     if (s.error) parts.push(s.error);
     out.push(parts.join(' · '));
+    if (s.follow) out.push(`    ↳ follow-through: ${s.follow}`);
   }
   if (r.holding && r.holding.quantity > 0) {
     const parts = [`  Holding 持仓 ${r.holding.quantity}`];
@@ -191,7 +192,8 @@ export class DaySummaries {
     const today = exchangeDate(this.o.clock.now());
     const events = await this.o.eventLog.readDay(date);
     const intents = Object.values(this.o.guard.stores.orders.data.intents).filter((i) => i.day === date);
-    if (date !== today) return collectDay({ date, events, intents });
+    const chains = Object.values(this.o.guard.stores.orders.data.follow ?? {}).filter((c) => c.day === date);
+    if (date !== today) return collectDay({ date, events, intents, chains });
     const quotes = new Map<string, Snapshot>();
     const sealedNow = new Map<string, boolean>();
     const watched: { symbol: string; name: string }[] = [];
@@ -207,7 +209,16 @@ export class DaySummaries {
         name: q?.name ?? g.stores.settings.data.watches[s]?.name ?? g.position(s)?.name ?? '',
       });
     }
-    return collectDay({ date, events, intents, positions: this.livePositions(), quotes, watched, sealedNow });
+    return collectDay({
+      date,
+      events,
+      intents,
+      chains,
+      positions: this.livePositions(),
+      quotes,
+      watched,
+      sealedNow,
+    });
   }
 
   /** GuardApi's summary provider: today's or a past date's summary as text. */

@@ -249,10 +249,29 @@ describe('BridgeBroker reads', () => {
 
   it('cancel: 202 resolves; a final order is NOT_CANCELLABLE', async () => {
     await broker.placeSell(sell);
+    bridge.confirmCancels = false;
     await broker.cancel(sell.clientOrderId);
     expect((await broker.getOrder(sell.clientOrderId))?.status).toBe('pending_cancel');
-    bridge.orders.get(sell.clientOrderId)!.status = 'filled';
+    bridge.confirmCancels = true; // the counter confirms: the GET shows it final
+    expect((await broker.getOrder(sell.clientOrderId))?.status).toBe('cancelled');
     expect((await rejection(broker.cancel(sell.clientOrderId))).code).toBe('NOT_CANCELLABLE');
+  });
+
+  it('BROKER_ACCOUNT_TYPE=credit: a bridge on a stock account (no account_type) is refused before any POST; a credit bridge sells', async () => {
+    const credit = new BridgeBroker({
+      url: bridge.url,
+      token: bridge.token,
+      backoffMs: 5,
+      accountType: 'credit',
+    });
+    const e = await rejection(credit.placeSell(sell));
+    expect(e.code).toBe('BROKER_REJECTED');
+    expect(e.message).toMatch(/BROKER_ACCOUNT_TYPE=credit but the bridge runs a stock account/);
+    expect(bridge.log.some((l) => l.method === 'POST')).toBe(false);
+    expect((await credit.health()).ok).toBe(false);
+    bridge.accountType = 'credit';
+    expect((await credit.health()).ok).toBe(true);
+    expect((await credit.placeSell(sell)).status).toBe('submitted');
   });
 
   it('an unreachable bridge reports unhealthy instead of throwing', async () => {

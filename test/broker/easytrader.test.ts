@@ -305,6 +305,14 @@ describe('easytrader reads and cancels', () => {
     expect(fake.maxActive).toBe(1);
   });
 
+  it('a cancel answered with the 提示 dialog text of a cancel that went through resolves', async () => {
+    const b = await open();
+    await b.placeSell(sell);
+    fake.cancelMessage = '您的撤单委托已提交';
+    await b.cancel(sell.clientOrderId);
+    expect((await b.getOrder(sell.clientOrderId))?.status).toBe('cancelled');
+  });
+
   it('cancel sends the 合同编号 as the string it came as; a filled order is NOT_CANCELLABLE', async () => {
     const b = await open();
     await b.placeSell(sell);

@@ -10,6 +10,14 @@
  * "504 Gateway Time-out") while the bridge behind it went on and placed the order. The 409
  * ORDER_IN_FLIGHT is the protocol's answer to a duplicate while the first is still with the
  * broker. '422-echo' is a debug/proxy error body that quotes the request headers, token included.
+ *
+ * Orders stay open until the test fills them (`fill`) or cancels them. A cancel follows
+ * BRIDGE-PROTOCOL.md (`202 pending_cancel`, final state read back by GET) and the QMT bridge's
+ * cancel semantics (bridges/qmt/README.md on branch qmt2: a cancel's outcome is settled by
+ * `GET /v1/orders/{id}`; `partially_cancelled` carries the traded quantity): the "exchange"
+ * confirms a pending cancel on the next GET of that order. Scripted cancel faults: '504' (the
+ * cancel reached the counter, the answer did not), '504-lost' (it did not reach it), '422' (the
+ * counter refused the cancel of a live order).
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -34,6 +42,8 @@ export type Fault =
 export const nginxPage = (code: number, reason: string): string =>
   `<html>\r\n<head><title>${code} ${reason}</title></head>\r\n<body>\r\n<center><h1>${code} ${reason}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`;
 
+export type CancelFault = '504' | '504-lost' | '422';
+
 export interface Logged {
   method: string;
   path: string;
@@ -56,15 +66,25 @@ export interface FakeBridge {
   lagging: boolean;
   /** What GET /v1/positions answers (wire format); tests may replace it. */
   positions: Record<string, unknown>[];
+  /** `account_type` on /v1/health (the QMT bridge's --account-type); absent when undefined. */
+  accountType?: string;
+  /** Faults applied to the next POST /v1/orders/{id}/cancel, in order. */
+  cancelFaults: CancelFault[];
+  /** When false, a pending cancel stays pending (the counter has not confirmed it). Default true. */
+  confirmCancels: boolean;
+  /** The exchange fills `qty` more shares of an open order at `price` (e.g. "10.00"). */
+  fill(id: string, qty: number, price: string): void;
   close(): Promise<void>;
 }
 
 export async function startFakeBridge(token = 'test-token-s3cret'): Promise<FakeBridge> {
-  const state: Omit<FakeBridge, 'url' | 'close'> = {
+  const state: Omit<FakeBridge, 'url' | 'close' | 'fill'> = {
     token,
     log: [],
     orders: new Map(),
     faults: [],
+    cancelFaults: [],
+    confirmCancels: true,
     lagging: false,
     positions: [
       {
@@ -80,6 +100,17 @@ export async function startFakeBridge(token = 'test-token-s3cret'): Promise<Fake
   };
   const bodies = new Map<string, string>();
   let seq = 100;
+  const find = (id: string): Record<string, unknown> | undefined =>
+    [...state.orders.values()].find((x) => x.client_order_id === id || x.broker_order_id === id);
+  const fill = (id: string, qty: number, price: string): void => {
+    const o = find(id);
+    if (!o) throw new Error(`fake bridge: no order ${id}`);
+    const filled = Number(o.filled_quantity) + qty;
+    if (filled > Number(o.quantity)) throw new Error(`fake bridge: overfill of ${id}`);
+    o.filled_quantity = filled;
+    o.avg_fill_price = price;
+    o.status = filled === Number(o.quantity) ? 'filled' : 'partially_filled';
+  };
 
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const raw = await readBody(req);
@@ -107,6 +138,7 @@ export async function startFakeBridge(token = 'test-token-s3cret'): Promise<Fake
         account_id: '****0365',
         trading_day: '2026-11-24',
         server_time: '2026-11-24T10:01:02+08:00',
+        ...(state.accountType ? { account_type: state.accountType } : {}),
       });
     }
     if (req.method === 'GET' && path === '/v1/account') {
@@ -205,13 +237,21 @@ export async function startFakeBridge(token = 'test-token-s3cret'): Promise<Fake
     const m = /^\/v1\/orders\/([^/]+)(\/cancel)?$/.exec(path);
     if (m) {
       const id = decodeURIComponent(m[1] as string);
-      const o = [...state.orders.values()].find((x) => x.client_order_id === id || x.broker_order_id === id);
+      const o = find(id);
       if (!o || (state.lagging && !m[2])) return fail(404, 'ORDER_NOT_FOUND', `no order ${id}`);
-      if (req.method === 'GET' && !m[2]) return send(200, o);
+      if (req.method === 'GET' && !m[2]) {
+        if (o.status === 'pending_cancel' && state.confirmCancels)
+          o.status = Number(o.filled_quantity) > 0 ? 'partially_cancelled' : 'cancelled';
+        return send(200, o);
+      }
       if (req.method === 'POST' && m[2]) {
-        if (o.status === 'filled' || o.status === 'cancelled')
-          return fail(422, 'NOT_CANCELLABLE', `order ${id} is ${o.status}`);
+        if (['filled', 'cancelled', 'partially_cancelled', 'rejected'].includes(String(o.status)))
+          return fail(422, 'NOT_CANCELLABLE', `order ${id} is ${String(o.status)}`);
+        const cf = state.cancelFaults.shift();
+        if (cf === '504-lost') return fail(504, 'OUTCOME_UNKNOWN', 'cancel: broker did not answer in time');
+        if (cf === '422') return fail(422, 'BROKER_REJECTED', 'cancel refused by the counter');
         o.status = 'pending_cancel';
+        if (cf === '504') return fail(504, 'OUTCOME_UNKNOWN', 'cancel: broker did not answer in time');
         return send(202, { client_order_id: o.client_order_id, status: 'pending_cancel' });
       }
     }
@@ -229,6 +269,7 @@ export async function startFakeBridge(token = 'test-token-s3cret'): Promise<Fake
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   return Object.assign(state, {
+    fill,
     url: `http://127.0.0.1:${port}`,
     close: async () => {
       server.closeAllConnections();

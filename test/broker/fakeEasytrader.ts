@@ -43,6 +43,8 @@ export interface FakeEasytrader {
   url: string;
   sells: unknown[];
   cancels: unknown[];
+  /** What a cancel that worked answers (clienttrader.py: "success", or the 提示 dialog's text). */
+  cancelMessage: string;
   paths: string[];
   entrusts: Array<Record<string, unknown>>;
   mode: SellMode[];
@@ -74,6 +76,7 @@ export async function startFakeEasytrader(opts: FakeEasytraderOptions = {}): Pro
   const f = {
     sells: [] as unknown[],
     cancels: [] as unknown[],
+    cancelMessage: 'success',
     paths: [] as string[],
     mode: [] as SellMode[],
     prepared: true,
@@ -252,8 +255,9 @@ export async function startFakeEasytrader(opts: FakeEasytraderOptions = {}): Pro
       if (!row || row['状态说明'] === '已成' || row['状态说明'] === '已撤') {
         return send(res, 201, { message: '委托单状态错误不能撤单, 该委托单可能已经成交或者已撤' });
       }
-      row['状态说明'] = '已撤';
-      return send(res, 201, { message: 'success' });
+      // The counter's word for a cancel after a partial fill is 部撤 (statusMap.ts THS texts).
+      row['状态说明'] = Number(row['成交数量']) > 0 ? '部撤' : '已撤';
+      return send(res, 201, { message: f.cancelMessage });
     }
     send(res, 200, []);
   };

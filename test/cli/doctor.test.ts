@@ -116,6 +116,14 @@ async function check(env: Record<string, string>, timeoutMs = 2000) {
 }
 
 describe('sealguard doctor', () => {
+  it('BROKER_ACCOUNT_TYPE=credit against a bridge on a stock account: the broker check fails and says how to fix it', async () => {
+    const { by } = await check({ ...goodEnv(tmp()), BROKER_ACCOUNT_TYPE: 'credit' });
+    const br = by('broker bridge');
+    expect(br.ok).toBe(false);
+    expect(br.detail).toMatch(/BROKER_ACCOUNT_TYPE=credit but the bridge runs a stock account/);
+    expect(br.fix).toMatch(/--account-type credit/);
+  });
+
   it('passes every check against working loopback services and prints one ✓ line each, no secrets', async () => {
     const { results, text, by } = await check(goodEnv(tmp()));
     expect(

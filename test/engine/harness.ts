@@ -50,6 +50,8 @@ export interface HarnessOptions {
   redact?: (text: string) => string;
   /** The calendar's sell gate (engine/marketDays.ts sellBlockedReason). */
   sellBlocked?: () => string | undefined;
+  /** DEFAULT_FLOOR in hundredths of % from the previous close. */
+  defaultFloorCenti?: number;
 }
 
 export const silent = pino({ level: 'silent' });
@@ -86,6 +88,7 @@ export async function harness(o: HarnessOptions = {}): Promise<Harness> {
     positionsRefreshMs: 3_600_000,
     ...(o.redact ? { redact: o.redact } : {}),
     ...(o.sellBlocked ? { sellBlocked: o.sellBlocked } : {}),
+    ...(o.defaultFloorCenti !== undefined ? { defaultFloorCenti: o.defaultFloorCenti } : {}),
   });
   const { bus, guard, api } = engine;
   const events: GuardEvent[] = [];
