@@ -3,8 +3,6 @@
  * Every event carries `at` (market-clock epoch ms) and, where it concerns a stock, its symbol and name.
  */
 import type { ConfirmDefault, Mode } from '../domain/modes.ts';
-// executor.ts still imports Mode from here; it moves to domain/modes.ts once the follow work is merged.
-export type { Mode };
 import type { TriggerEvidence } from '../domain/triggers.ts';
 import type { Order } from '../broker/broker.ts';
 import type { FollowStepKind } from '../domain/followThrough.ts';

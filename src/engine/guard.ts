@@ -495,22 +495,55 @@ export class Guard {
         else announce.push({ sec, s, limits, ev });
       }
     }
-    if (triggers.length > 0 || announce.length > 0) {
-      // What is announced (a seal, a break) and the segment number in the client order id must
-      // be on disk first: a process killed right after would otherwise announce the same segment
-      // again, or number it anew, after its restart.
+    if (triggers.length > 0) await this.sellFirst(triggers, announce);
+    else if (announce.length > 0) {
+      // What is announced (a seal, a break) must be on disk first: a process killed right after
+      // would otherwise announce the same segment again after its restart.
       await this.persistMonitors();
       for (const a of announce) this.publishMonitorEvent(a.sec, a.s, a.limits, a.ev);
     } else if (changed) this.schedulePersist();
-    if (triggers.length > 0) {
-      await Promise.all(
-        triggers.map((t) =>
-          this.executor
-            .onTrigger({ symbol: t.symbol, evidence: t.ev.evidence, mode: this.modeOf(t.symbol) })
-            .catch((err) => this.o.log.error({ err, symbol: t.symbol }, 'trigger handling failed')),
-        ),
-      );
-    }
+  }
+
+  /**
+   * The order before the alert. Channels get nothing (the bus is held) until every sell of the
+   * batch has gone to the broker, one macrotask later so the request is written out, or the
+   * bus's cap passes. The seal journal (the segment number in the client order id) is written
+   * alongside each intent, and both are on disk before the broker call. Past the cap (a disk
+   * taking > 50 ms) a notice may go out before the journal is on disk: after a crash it could be
+   * repeated, a lesser harm than an alert held back.
+   */
+  private async sellFirst(
+    triggers: { symbol: string; ev: Extract<MonitorEvent, { type: 'Triggered' }> }[],
+    announce: { sec: Security; s: Snapshot; limits: { up: Ticks; down: Ticks } | null; ev: MonitorEvent }[],
+  ): Promise<void> {
+    const release = this.o.bus.hold();
+    const journal = this.persistMonitors();
+    // Queued in the order they happened (a break before the sell it caused), delivered on release.
+    for (const a of announce) this.publishMonitorEvent(a.sec, a.s, a.limits, a.ev);
+    let pending = triggers.length;
+    let allSent!: () => void;
+    const sent = new Promise<void>((r) => (allSent = r));
+    void Promise.all([journal, sent]).then(() => setImmediate(release));
+    await Promise.all(
+      triggers.map((t) => {
+        let done = false;
+        const dispatched = (): void => {
+          if (done) return;
+          done = true;
+          if (--pending === 0) allSent();
+        };
+        return this.executor
+          .onTrigger({
+            symbol: t.symbol,
+            evidence: t.ev.evidence,
+            mode: this.modeOf(t.symbol),
+            durable: journal,
+            dispatched,
+          })
+          .catch((err) => this.o.log.error({ err, symbol: t.symbol }, 'trigger handling failed'));
+      }),
+    );
+    await journal;
   }
 
   private publishMonitorEvent(
