@@ -1,11 +1,11 @@
 /**
  * Composition root: configuration in, a running guard out. The only place that knows every
- * layer; everything below it talks through interfaces (QuoteFeed, Broker, Channel, GuardApi).
+ * layer; everything below it talks through interfaces (QuoteSource, Broker, Channel, GuardApi).
+ * What differs between runs (the live guard, the demo) is a RunProfile (profile.ts, demo.ts).
  */
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import type { Broker } from './broker/broker.ts';
 import type { PtradeRelayBroker } from './broker/ptradeRelay.ts';
 import { PaperBroker, type PaperStartPosition } from './broker/paper.ts';
@@ -14,8 +14,8 @@ import type { Channel } from './chat/channel.ts';
 import { ConsoleChannel } from './chat/console.ts';
 import { ChatHub } from './chat/hub.ts';
 import type { Config } from './config.ts';
-import { clockFromSpec, ExchangeClock, SystemClock, type Clock } from './domain/clock.ts';
-import { exchangeDate, formatExchangeTime, exchangeTs } from './domain/time.ts';
+import { SystemClock, type Clock } from './domain/clock.ts';
+import { formatExchangeTime } from './domain/time.ts';
 import type { GuardApi } from './engine/api.ts';
 import { createEngine, type Engine } from './engine/engine.ts';
 import { HealthBoard } from './engine/health.ts';
@@ -23,23 +23,20 @@ import { skipBody } from './net/boundedBody.ts';
 import { HealthFileWriter } from './store/healthFile.ts';
 import { DiskSpaceMonitor } from './store/diskSpace.ts';
 import type { Scheduler } from './engine/scheduler.ts';
-import { UnknownCodeError, type Guard } from './engine/guard.ts';
+import type { Guard } from './engine/guard.ts';
 import { openGuardStores } from './engine/state.ts';
 import { createLogger, child, type Logger } from './log.ts';
-import { loadDemoManifest } from './market/demoManifest.ts';
-import type { QuoteFeed } from './market/feed.ts';
-import { ClockWatch } from './market/clockWatch.ts';
-import { FeedManager } from './market/feedManager.ts';
-import { ReplayFeed } from './market/replay.ts';
-import { replaySource, type QuoteSource } from './market/source.ts';
-import { pollingFeed, isPollingSource } from './market/sources.ts';
 import { EventLog } from './store/eventLog.ts';
 import { StoreError } from './store/errors.ts';
 import { runStopSteps } from './shutdown.ts';
+import { demoProfile } from './demo.ts';
+import { liveProfile, type RunProfile } from './profile.ts';
 import { acquireDataDirLock, LOCK_FILE, type DataDirLock } from './store/lock.ts';
 
 export interface AppOptions {
-  /** Run the demo: replayed market day, paper broker holding the demo stocks, console chat. */
+  /** What kind of run (default: liveProfile(config)). */
+  profile?: RunProfile;
+  /** Shorthand for profile: demoProfile(config, { speed: demoSpeed }). */
   demo?: boolean;
   /** Demo replay speed (market seconds per real second). */
   demoSpeed?: number;
@@ -64,31 +61,22 @@ export interface App {
   stop(): Promise<void>;
 }
 
-/** The demo starts a little before the first seal and plays the day at this speed. */
-const DEMO_START = '09:58:00';
-const DEMO_SPEED = 90;
-
 export async function startApp(config: Config, opts: AppOptions = {}): Promise<App> {
+  const profile =
+    opts.profile ??
+    (opts.demo
+      ? demoProfile(config, opts.demoSpeed !== undefined ? { speed: opts.demoSpeed } : {})
+      : liveProfile(config));
   // Logs go to stderr: stdout belongs to the console chat when it is on.
-  const demo = opts.demo ?? false;
   const log =
     opts.logger ??
-    createLogger(
-      demo && !config.setKeys.includes('LOG_LEVEL')
-        ? { ...config, log: { ...config.log, level: 'warn' } }
-        : config,
-      {
-        destination: process.stderr,
-      },
-    );
+    createLogger(profile.logLevel ? { ...config, log: { ...config.log, level: profile.logLevel } } : config, {
+      destination: process.stderr,
+    });
   const wall = () => Date.now();
 
   // ---- data directory: created, then locked (one guard per DATA_DIR) ---------------------
-  let dataDir = config.dataDir;
-  if (demo) {
-    // A fresh demo every time, kept apart from a real setup's state.
-    dataDir = join(config.dataDir, 'demo-run');
-  }
+  const dataDir = profile.dataDir;
   try {
     mkdirSync(dataDir, { recursive: true });
   } catch (err) {
@@ -104,8 +92,8 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
   // running one's files, a second guard must not open the first one's stores.
   const lock = acquireDataDirLock(dataDir, wall);
   try {
-    if (demo) emptyDirectory(dataDir, [LOCK_FILE]);
-    return await startLocked(config, opts, { log, wall, dataDir, demo, lock });
+    if (profile.wipe) emptyDirectory(dataDir, [LOCK_FILE]);
+    return await startLocked(config, opts, { log, wall, profile, lock });
   } catch (err) {
     lock.release();
     throw err;
@@ -121,9 +109,10 @@ function emptyDirectory(dir: string, keep: string[]): void {
 async function startLocked(
   config: Config,
   opts: AppOptions,
-  ctx: { log: Logger; wall: () => number; dataDir: string; demo: boolean; lock: DataDirLock },
+  ctx: { log: Logger; wall: () => number; profile: RunProfile; lock: DataDirLock },
 ): Promise<App> {
-  const { log, wall, dataDir, demo, lock } = ctx;
+  const { log, wall, profile, lock } = ctx;
+  const dataDir = profile.dataDir;
   const stoppers: (() => Promise<void> | void)[] = [];
 
   const stores = await openGuardStores(dataDir);
@@ -136,25 +125,9 @@ async function startLocked(
   stoppers.push(() => disk.stop());
   const eventLog = new EventLog({ dataDir, logger: child(log, 'events') });
 
-  // ---- market clock and quotes -------------------------------------------------------------
-  let clock: Clock;
-  let replay: ReplayFeed | undefined;
-  let manifest: ReturnType<typeof loadDemoManifest> | undefined;
-  if (demo) {
-    manifest = loadDemoManifest();
-    replay = await ReplayFeed.open({
-      files: manifest.files,
-      speed: opts.demoSpeed ?? DEMO_SPEED,
-      startAt: exchangeTs(manifest.date, DEMO_START),
-      onBadLine: (m) => log.warn({ replay: m }, 'bad line in the demo recording'),
-    });
-    clock = replay.clock;
-  } else if (config.clock) {
-    clock = clockFromSpec(config.clock.spec, wall);
-  } else {
-    // The real clock: monotonic, and following the exchange when the host disagrees (issue 16).
-    clock = new ExchangeClock(wall, () => performance.now());
-  }
+  // ---- market: its clock, its quotes -------------------------------------------------------
+  const market = await profile.market({ wall, log, health });
+  const { clock } = market;
 
   // ---- broker --------------------------------------------------------------------------
   let broker: Broker;
@@ -168,11 +141,9 @@ async function startLocked(
   let relay: PtradeRelayBroker | undefined;
   switch (config.broker.kind) {
     case 'paper': {
-      const positions: PaperStartPosition[] = manifest
-        ? manifest.stocks
-            .filter((s) => s.position > 0)
-            .map((s) => ({ symbol: s.symbol, name: s.name, quantity: s.position, sellable: s.position }))
-        : config.paper.positions.map((p) => ({ symbol: p.symbol, quantity: p.shares, sellable: p.shares }));
+      const positions: PaperStartPosition[] =
+        profile.paperPositions ??
+        config.paper.positions.map((p) => ({ symbol: p.symbol, quantity: p.shares, sellable: p.shares }));
       paper = await PaperBroker.open({
         dataDir,
         clock,
@@ -229,13 +200,13 @@ async function startLocked(
   const engine = await createEngine({
     dataDir,
     clock,
-    simulatedClock: demo || !!config.clock,
+    simulatedClock: market.simulated,
     broker,
     ...(paper ? { sink: paper } : {}),
     stores,
     health,
     log,
-    defaultMode: demo ? 'auto' : config.guard.mode,
+    defaultMode: profile.defaultMode ?? config.guard.mode,
     defaultTriggers: { amount: config.guard.threshold },
     confirmTimeoutS: config.guard.confirmTimeoutS,
     confirmDefault: config.guard.confirmDefault,
@@ -251,20 +222,7 @@ async function startLocked(
     disk: () => disk.status(),
     lookup: async (symbol) => {
       const s = engine.guard.lastSnapshot(symbol);
-      if (s) return { name: s.name };
-      if (manifest) {
-        // The demo's market is its recording: any stock in it can be watched, nothing else.
-        const m = manifest.stocks.find((x) => x.symbol === symbol);
-        if (m) return { name: m.name };
-        throw new UnknownCodeError(
-          `${symbol} is not in the demo's replayed day; it has ${manifest.stocks.map((x) => x.symbol.slice(0, 6)).join(', ')}`,
-        );
-      }
-      const feed = firstPollingFeed(config);
-      if (!feed) return { name: '' };
-      const r = await feed.fetch([symbol]);
-      const found = r.snapshots.find((x) => x.symbol === symbol && x.status !== 'not-listed');
-      return found ? { name: found.name } : null;
+      return s ? { name: s.name } : market.lookup(symbol);
     },
   });
   const { api, bus, guard } = engine;
@@ -297,7 +255,7 @@ async function startLocked(
     channels.push(wecom.channel);
     if (wecom.handle) httpHandlers.push(wecom.handle);
   }
-  if (channels.length === 0 || demo) {
+  if (channels.length === 0 || profile.console) {
     channels.push(
       new ConsoleChannel(api, {
         ...(opts.input ? { input: opts.input as never } : {}),
@@ -337,66 +295,14 @@ async function startLocked(
   await hub.start();
   loginPrompt = (p) => bus.publish({ type: 'LoginChallenge', at: clock.now(), ...p });
   for (const p of loginPrompts.splice(0)) loginPrompt(p);
-  let ended: Promise<void> = new Promise(() => {});
-  let source: QuoteSource;
-  if (replay) {
-    source = replaySource(replay, {
-      clock,
-      onState: (st, detail) => log.debug({ state: st, detail }, 'replay'),
-    });
-    // The recordings end at 15:00; the replayed clock runs on, so the day gets its own 15:05
-    // summary a few real seconds later (bounded, in case the clock was stopped).
-    const scheduler = engine.scheduler!;
-    ended = replay.finished.then(() =>
-      Promise.race([
-        scheduler.ran('summary', exchangeDate(clock.now())),
-        new Promise<void>((ok) => {
-          setTimeout(ok, (6 * 60_000) / (opts.demoSpeed ?? DEMO_SPEED) + 3000).unref();
-        }),
-      ]).then(() => bus.idle()),
-    );
-  } else {
-    const { SinaWsFeed } = config.quotes.sources.includes('sina-ws')
-      ? await import('./market/sinaWs.ts')
-      : { SinaWsFeed: undefined };
-    const { BridgeQuoteStream } = config.quotes.sources.includes('qmt')
-      ? await import('./market/bridgeQuotes.ts')
-      : { BridgeQuoteStream: undefined };
-    const list: QuoteFeed[] = config.quotes.sources.map((name) => {
-      if (name === 'qmt' && BridgeQuoteStream)
-        return new BridgeQuoteStream({
-          url: config.broker.url!,
-          token: config.broker.token!,
-          onWarn: (m) => log.warn(m),
-        });
-      if (name === 'sina-ws' && SinaWsFeed)
-        return new SinaWsFeed(config.quotes.sinaWsUrl ? { url: config.quotes.sinaWsUrl } : {});
-      if (isPollingSource(name)) return pollingFeed(name, envOf(config));
-      throw new Error(`unknown quote source ${name}`);
-    });
-    const clockWatch = clock instanceof ExchangeClock ? new ClockWatch(clock, health) : undefined;
-    const feeds = new FeedManager({
-      clock,
-      feeds: list,
-      intervalMs: config.quotes.pollIntervalMs,
-      onError: (err) => log.warn({ err: String(err) }, 'feed error'),
-      health,
-      ...(clockWatch ? { onTime: (e) => clockWatch.observe(e) } : {}),
-    });
-    feeds.on('FeedStale', (e) =>
-      bus.publish({ type: 'FeedStale', at: e.at, symbols: e.symbols, source: e.source }),
-    );
-    feeds.on('SourceChanged', (e) =>
-      bus.publish({ type: 'SourceChanged', at: e.at, from: e.from, to: e.to, reason: e.reason }),
-    );
-    source = feeds;
-  }
+  const ended: Promise<void> = market.ended ? market.ended(engine) : new Promise(() => {});
+  const source = await market.source(bus);
   await engine.start(source);
   stoppers.push(() => engine.stopInputs());
 
   log.info(
     {
-      demo,
+      dataDir,
       broker: broker.name,
       clock: formatExchangeTime(clock.now()),
       watched: guard.watchedSymbols().length,
@@ -424,17 +330,4 @@ async function startLocked(
       lock.release();
     })());
   return { api, health, guard, engine, clock, log, ended, scheduler: engine.scheduler!, stop };
-}
-
-function envOf(config: Config): Record<string, string | undefined> {
-  return {
-    TENCENT_QUOTE_URL: config.quotes.tencentUrl,
-    SINA_QUOTE_URL: config.quotes.sinaUrl,
-    EASTMONEY_QUOTE_URL: config.quotes.eastmoneyUrl,
-  };
-}
-
-function firstPollingFeed(config: Config) {
-  const name = config.quotes.sources.find(isPollingSource);
-  return name ? pollingFeed(name, envOf(config)) : undefined;
 }
