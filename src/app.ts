@@ -6,15 +6,13 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import type { Broker } from './broker/broker.ts';
-import type { PtradeRelayBroker } from './broker/ptradeRelay.ts';
-import { PaperBroker, type PaperStartPosition } from './broker/paper.ts';
+import { createBroker } from './broker/factory.ts';
 import { redactor } from './broker/redact.ts';
 import type { Channel } from './chat/channel.ts';
 import { ConsoleChannel } from './chat/console.ts';
 import { ChatHub } from './chat/hub.ts';
 import type { Config } from './config.ts';
-import { SystemClock, type Clock } from './domain/clock.ts';
+import type { Clock } from './domain/clock.ts';
 import { formatExchangeTime } from './domain/time.ts';
 import type { GuardApi } from './engine/api.ts';
 import { createEngine, type Engine } from './engine/engine.ts';
@@ -130,71 +128,27 @@ async function startLocked(
   const { clock } = market;
 
   // ---- broker --------------------------------------------------------------------------
-  let broker: Broker;
   // Login prompts (东方财富 captcha) can come before the chat is up; they wait here until then.
   const loginPrompts: { broker: string; text: string; file?: string }[] = [];
   let loginPrompt: (p: { broker: string; text: string; file?: string }) => void = (p) => {
     loginPrompts.push(p);
   };
   let afterLogin: () => void = () => {};
-  let paper: PaperBroker | undefined;
-  let relay: PtradeRelayBroker | undefined;
-  switch (config.broker.kind) {
-    case 'paper': {
-      const positions: PaperStartPosition[] =
-        profile.paperPositions ??
-        config.paper.positions.map((p) => ({ symbol: p.symbol, quantity: p.shares, sellable: p.shares }));
-      paper = await PaperBroker.open({
-        dataDir,
-        clock,
-        positions,
-        cash: config.paper.cash ?? 1_000_000,
-        onError: (err) => log.warn({ err: err.message }, 'paper broker'),
-      });
-      broker = paper;
-      break;
-    }
-    case 'bridge':
-      broker = new (await import('./broker/bridge.ts')).BridgeBroker({
-        url: config.broker.url!,
-        token: config.broker.token!,
-        ...(config.broker.accountType ? { accountType: config.broker.accountType } : {}),
-      });
-      break;
-    case 'easytrader':
-      broker = await (
-        await import('./broker/easytrader.ts')
-      ).EasytraderBroker.open({ url: config.broker.url!, dataDir, clock });
-      break;
-    case 'eastmoney': {
-      const em = config.eastmoney!;
-      const elog = child(log, 'eastmoney');
-      broker = await (
-        await import('./broker/eastmoney.ts')
-      ).EastmoneyBroker.open({
-        ...em,
-        dataDir,
-        clock,
-        wallNow: wall,
-        health,
-        log: { info: (o, m) => elog.info(o, m), warn: (o, m) => elog.warn(o, m) },
-        prompt: ({ loggedIn, ...p }) => {
-          loginPrompt({ broker: 'eastmoney', ...p });
-          // Holdings become readable now, not at the next periodic refresh (up to 30 s later).
-          if (loggedIn) afterLogin();
-        },
-      });
-      break;
-    }
-    case 'ptrade':
-      // Relay liveness is protocol time: the strategy polls on the real clock.
-      relay = new (await import('./broker/ptradeRelay.ts')).PtradeRelayBroker({
-        token: config.broker.token!,
-        clock: new SystemClock(wall),
-      });
-      broker = relay;
-      break;
-  }
+  const elog = child(log, config.broker.kind);
+  const { broker, paper, http } = await createBroker(config, {
+    dataDir,
+    clock,
+    wall,
+    health,
+    log: { info: (o, m) => elog.info(o, m), warn: (o, m) => elog.warn(o, m) },
+    ...(profile.paperPositions ? { paperPositions: profile.paperPositions } : {}),
+    onLoginPrompt: ({ loggedIn, ...p }) => {
+      loginPrompt(p);
+      // Holdings become readable now, not at the next periodic refresh (up to 30 s later).
+      if (loggedIn) afterLogin();
+    },
+    onPaperError: (err) => log.warn({ err: err.message }, 'paper broker'),
+  });
 
   // ---- engine ------------------------------------------------------------------------------
   const engine = await createEngine({
@@ -247,7 +201,7 @@ async function startLocked(
     );
   }
   const httpHandlers: ((req: IncomingMessage, res: ServerResponse) => boolean)[] = [];
-  if (relay) httpHandlers.push(relay.handle);
+  if (http) httpHandlers.push(http);
   // WECOM-CHANNEL: the WeCom channel (app, robot, callback server) is wired here.
   if (config.wecom || config.wecomWebhookKey) {
     const { createWecomChannel } = await import('./chat/wecomChannel.ts');
