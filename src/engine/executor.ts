@@ -938,23 +938,34 @@ export class Executor {
   /** Today's sell of this stock from another segment whose fate is not known yet (unknown, or never acknowledged). */
   private uncertainSell(symbol: string, segment: number): Intent | undefined {
     const today = exchangeDate(this.now());
-    return this.intents().find(
-      (i) =>
+    for (const i of this.eachIntent())
+      if (
         i.day === today &&
         i.symbol === symbol &&
         i.segment !== segment &&
-        (i.state === 'unknown' || i.state === 'intent'),
-    );
+        (i.state === 'unknown' || i.state === 'intent')
+      )
+        return i;
+    return undefined;
   }
 
   private intent(id: string): Intent | undefined {
     return this.overlay.get(id) ?? this.o.stores.orders.data.intents[id];
   }
 
+  /** A copy, for loops that await (the store changes under them). */
   private intents(): Intent[] {
-    const all = new Map(Object.entries(this.o.stores.orders.data.intents));
-    for (const [id, i] of this.overlay) all.set(id, i);
-    return [...all.values()];
+    return [...this.eachIntent()];
+  }
+
+  /**
+   * Every intent, the overlay's version where one is pending, without copying the store: the
+   * check before each sell walks these, and history is not pruned yet (issue 15 S9).
+   */
+  private *eachIntent(): Generator<Intent> {
+    const stored = this.o.stores.orders.data.intents;
+    for (const id in stored) yield this.overlay.get(id) ?? stored[id]!;
+    for (const [id, i] of this.overlay) if (!(id in stored)) yield i;
   }
 
   /** Broker texts can echo request headers; nothing secret goes on in an order's message. */
