@@ -143,15 +143,24 @@ export class PaperBroker implements Broker, QuoteSink {
    */
   /** QuoteSink: every snapshot of a batch, fire and forget (failures go to options.onError). */
   onQuotes(batch: readonly Snapshot[]): void {
-    for (const s of batch) void this.onQuote(s);
+    // Most quotes concern no paper order: decided without a promise per quote.
+    for (const s of batch) if (this.see(s)) void this.fill(s);
   }
 
   onQuote(s: Snapshot): Promise<void> {
+    return this.see(s) ? this.fill(s) : Promise.resolve();
+  }
+
+  /** Remembers the quote; true when it may fill an order (or a new day must roll the state over). */
+  private see(s: Snapshot): boolean {
     this.lastSeen.set(s.symbol, s);
     const d = this.store.data;
     this.openSymbols ??= new Set(d.orders.filter((o) => OPEN.has(o.status)).map((o) => o.symbol));
     const relevant = this.openSymbols.has(s.symbol) || d.taken[s.symbol] !== undefined;
-    if (!relevant && d.tradingDay === exchangeDate(this.opts.clock.now())) return Promise.resolve();
+    return relevant || d.tradingDay !== exchangeDate(this.opts.clock.now());
+  }
+
+  private fill(s: Snapshot): Promise<void> {
     return this.exclusive(() =>
       this.mutate((draft, ctx) => match(draft, s, this.opts.clock.now(), ctx)),
     ).then(
