@@ -33,4 +33,54 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  // Layering: the domain imports nothing of ours outside itself; the engine never reaches up into
+  // chat, the CLI or the composition root; market and broker adapters never reach into the engine.
+  {
+    files: ['src/domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+(engine|chat|market|broker|store|cli|net|app|config|log)(/|\\.ts$)',
+              message: 'src/domain is pure: import only from src/domain.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/engine/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+(chat|cli)/|^\\.\\./app\\.ts$',
+              message: 'The engine must not import chat, the CLI or app.ts: pass what it needs in.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/market/**/*.ts', 'src/broker/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+(engine|chat|cli)/|^\\.\\./app\\.ts$',
+              message: 'Adapters must not import the engine, chat, the CLI or app.ts.',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -13,6 +13,9 @@
  * - RSS and requests per cycle: a child process running the whole app (startApp) watching 5,000
  *   symbols against a loopback market; requests counted at the server.
  *
+ * - CPU per watched symbol per poll: the same child process, utime+stime from /proc over >= 20 s of
+ *   1 s polls with moving books, divided by the codes requested (`--quick`: 10 s windows).
+ *
  * Internal mode: `--rss-child <marketUrl> <dataDir>` is the child of the RSS measurement.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -26,8 +29,8 @@ import { PaperBroker } from '../src/broker/paper.ts';
 import { SimClock } from '../src/domain/clock.ts';
 import { exchangeTs, formatExchangeTime } from '../src/domain/time.ts';
 import type { Snapshot } from '../src/domain/types.ts';
-import { EventBus } from '../src/engine/bus.ts';
-import { Guard } from '../src/engine/guard.ts';
+import { createEngine } from '../src/engine/engine.ts';
+import { HealthBoard } from '../src/engine/health.ts';
 import { openGuardStores } from '../src/engine/state.ts';
 import { FeedManager } from '../src/market/feedManager.ts';
 import { TencentFeed } from '../src/market/tencent.ts';
@@ -59,20 +62,40 @@ interface Row {
   pass: boolean | null;
 }
 
-/** 5,000 distinct valid codes: 2,500 Shanghai main board, 2,500 Shenzhen main board. */
-function codes(n = N): { code: string; exchange: 'sh' | 'sz'; symbol: string }[] {
-  const out: { code: string; exchange: 'sh' | 'sz'; symbol: string }[] = [];
+/**
+ * n distinct valid codes, alternating Shanghai and Shenzhen main board (600/601/603/605 and
+ * 000-003: 5,000 gives 2,500 of each); past the ~8,000 main-board codes, ChiNext (300/301, 20%).
+ */
+function codes(n = N): { code: string; exchange: 'sh' | 'sz'; symbol: string; chinext?: true }[] {
+  const out: { code: string; exchange: 'sh' | 'sz'; symbol: string; chinext?: true }[] = [];
   for (let i = 0; i < n; i++) {
     const sh = i % 2 === 0;
     const k = sh ? i / 2 : (i - 1) / 2;
-    // 600000-601999 then 603000-: 602xxx is not an allocated range.
-    const code = sh ? String(k < 2000 ? 600000 + k : 603000 + k - 2000) : String(1 + k).padStart(6, '0');
-    out.push({ code, exchange: sh ? 'sh' : 'sz', symbol: `${code}.${sh ? 'SH' : 'SZ'}` });
+    // 602xxx and 604xxx are not allocated ranges.
+    const main = sh
+      ? k < 4000
+        ? String([600000, 601000, 603000, 605000][Math.floor(k / 1000)]! + (k % 1000))
+        : null
+      : k < 3999
+        ? String(1 + k).padStart(6, '0')
+        : null;
+    if (main) out.push({ code: main, exchange: sh ? 'sh' : 'sz', symbol: `${main}.${sh ? 'SH' : 'SZ'}` });
+    else {
+      const code = String(sh ? 300000 + k - 4000 : 301000 + k - 3999);
+      out.push({ code, exchange: 'sz', symbol: `${code}.SZ`, chinext: true });
+    }
   }
   return out;
 }
 
-function book(code: string, exchange: 'sh' | 'sz', time: string, sealLots: number | null): Book {
+function book(
+  code: string,
+  exchange: 'sh' | 'sz',
+  time: string,
+  sealLots: number | null,
+  chinext = false,
+): Book {
+  const up = chinext ? '12.00' : '11.00';
   const base = {
     code,
     exchange,
@@ -80,17 +103,17 @@ function book(code: string, exchange: 'sh' | 'sz', time: string, sealLots: numbe
     date: DAY,
     time,
     prevClose: '10.00',
-    limitUp: '11.00',
-    limitDown: '9.00',
+    limitUp: up,
+    limitDown: chinext ? '8.00' : '9.00',
   };
   if (sealLots === null) return { ...base, last: '10.50', bids: [['10.49', 100]], asks: [['10.50', 100]] };
   return {
     ...base,
-    last: '11.00',
-    high: '11.00',
+    last: up,
+    high: up,
     bids: [
-      ['11.00', sealLots],
-      ['10.99', 500],
+      [up, sealLots],
+      [chinext ? '11.99' : '10.99', 500],
     ],
     asks: [],
   };
@@ -131,31 +154,24 @@ async function seededGuard(dir: string, symbols: string[], clock: SimClock) {
     JSON.stringify({ version: 1, data: { watches, ignored: [], paused: false, notify: {} } }),
   );
   const stores = await openGuardStores(dir);
-  const last = new Map<string, Snapshot>();
-  const paper = await PaperBroker.open({
+  const paper = await PaperBroker.open({ dataDir: dir, clock, positions: [], cash: 0 });
+  const engine = await createEngine({
     dataDir: dir,
     clock,
-    quotes: (s) => last.get(s),
-    positions: [],
-    cash: 0,
-  });
-  const bus = new EventBus();
-  const guard = new Guard({
-    dataDir: dir,
-    clock,
+    simulatedClock: true,
     broker: paper,
+    sink: paper,
     stores,
-    bus,
+    health: new HealthBoard(() => clock.now()),
     log: silent,
     defaultMode: 'alert',
     defaultTriggers: { amount: 20_000_000 },
     confirmTimeoutS: 60,
     confirmDefault: 'hold',
     positionsRefreshMs: 3_600_000,
-    onSnapshot: (s) => last.set(s.symbol, s),
   });
-  await guard.start();
-  return { guard, bus };
+  await engine.start();
+  return engine;
 }
 
 async function benchDecision(): Promise<{ p50: number; p99: number; batchMs: number }> {
@@ -163,7 +179,7 @@ async function benchDecision(): Promise<{ p50: number; p99: number; batchMs: num
   const all = codes();
   let wall = exchangeTs(DAY, '10:00:00');
   const clock = new SimClock(wall, () => 0);
-  const { guard, bus } = await seededGuard(
+  const engine = await seededGuard(
     dir,
     all.map((c) => c.symbol),
     clock,
@@ -189,19 +205,19 @@ async function benchDecision(): Promise<{ p50: number; p99: number; batchMs: num
     if (r % 2 === 0) {
       // Whole batch, as the feed delivers a poll cycle.
       const t0 = performance.now();
-      await guard.onSnapshots(snaps);
+      await engine.onSnapshots(snaps);
       batches.push(performance.now() - t0);
     } else {
       for (const s of snaps) {
         const t0 = performance.now();
-        await guard.onSnapshots([s]);
+        await engine.onSnapshots([s]);
         const dt = performance.now() - t0;
         if (r > 2) perSymbol.push(dt); // after warm-up
       }
     }
-    await bus.idle();
+    await engine.bus.idle();
   }
-  await guard.stop();
+  await engine.stop();
   return { p50: pct(perSymbol, 50), p99: pct(perSymbol, 99), batchMs: pct(batches.slice(1), 50) };
 }
 
@@ -253,31 +269,26 @@ async function benchQuoteToOrder(runs = 5): Promise<number[]> {
 
   const dir = mkdtempSync(join(tmpdir(), 'sg-bench-q2o-'));
   const stores = await openGuardStores(dir);
-  const bus = new EventBus();
   const broker = new BridgeBroker({ url: bridge.url, token: bridge.token, clock });
-  const ref: { feeds?: FeedManager } = {};
-  const guard = new Guard({
+  const engine = await createEngine({
     dataDir: dir,
     clock,
+    simulatedClock: true,
     broker,
     stores,
-    bus,
+    health: new HealthBoard(() => clock.now()),
     log: silent,
     defaultMode: 'auto',
     defaultTriggers: { amount: 20_000_000 },
     confirmTimeoutS: 60,
     confirmDefault: 'hold',
-    onSymbols: (symbols) => ref.feeds?.setSymbols(symbols),
   });
-  const feeds = (ref.feeds = new FeedManager({
+  const feeds = new FeedManager({
     clock,
     feeds: [new TencentFeed({ baseUrl: market.url })],
     intervalMs: 200,
-    onSnapshots: (snaps) => void guard.onSnapshots(snaps),
-  }));
-  await guard.start();
-  feeds.setSymbols(guard.watchedSymbols());
-  feeds.start();
+  });
+  await engine.start(feeds);
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const nextSecond = async (): Promise<string> => {
     const now = start + (Date.now() - t0);
@@ -301,8 +312,8 @@ async function benchQuoteToOrder(runs = 5): Promise<number[]> {
       out.push(b - a);
     }
   } finally {
-    await feeds.stop();
-    await guard.stop();
+    await engine.stopInputs();
+    await engine.stop();
     await market.close();
     await bridge.close();
   }
@@ -517,6 +528,110 @@ async function benchRss(o: { sealed?: number; telegram?: boolean } = {}): Promis
   };
 }
 
+// ---- 6. Whole-process CPU per watched symbol per poll ----------------------------------------
+/** utime + stime of a process in seconds, from /proc/<pid>/stat (Linux; fields 14 and 15). */
+function cpuSeconds(pid: number, ticksPerSec: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces; the fields after its closing parenthesis do not.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / ticksPerSec;
+}
+
+function clockTicksPerSec(): number {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+}
+
+/**
+ * `sealguard start` (as users run it) watching `n` symbols at 1 s polls against a loopback market
+ * whose books move: every `moveMs` each book gets a new time stamp and volume, the sealed ones
+ * (one in `sealedEvery`) a new seal size, the others a new last price. The child's utime+stime
+ * over at least `seconds` of steady polling, divided by the codes the market was asked for, is the
+ * CPU per watched symbol per poll, everything included (HTTP, parse, guard, paper broker, GC).
+ */
+async function benchCpu(o: { n: number; moveMs: number; sealedEvery: number; seconds: number }): Promise<{
+  cpuUs: number;
+  cores: number;
+  cycles: number;
+}> {
+  if (process.platform !== 'linux') throw new Error('the CPU measure reads /proc (Linux only)');
+  const market = await startTencentMarket();
+  const all = codes(o.n);
+  const started = Date.now();
+  let tick = 0;
+  const move = (): void => {
+    tick++;
+    const sec = Math.floor((Date.now() - started) / 1000);
+    const time = formatExchangeTime(exchangeTs(DAY, '10:00:00') + sec * 1000).slice(11, 19);
+    all.forEach((c, i) => {
+      const sealed = i % o.sealedEvery === 0;
+      const lots = sealed ? 60_000 + ((i + tick * 7) % 40) * 1000 : null;
+      const b = book(c.code, c.exchange, time, lots, c.chinext === true);
+      if (!sealed) b.last = (1040 + ((i + tick) % 20)) / 100 + '';
+      b.volumeLots = 100_000 + tick * 10 + (i % 10);
+      market.set(b);
+    });
+  };
+  move();
+  const dir = mkdtempSync(join(tmpdir(), 'sg-bench-cpu-'));
+  const watches = Object.fromEntries(
+    all.map((c) => [c.symbol, { symbol: c.symbol, name: '测试', origin: 'user', addedAt: 0 }]),
+  );
+  writeFileSync(
+    join(dir, 'settings.json'),
+    JSON.stringify({ version: 1, data: { watches, ignored: [], paused: false, notify: {} } }),
+  );
+  const child = spawn(process.execPath, [...startNodeOptions(), join(ROOT, 'bin/sealguard.js'), 'start'], {
+    stdio: ['pipe', 'ignore', 'inherit'],
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      DATA_DIR: dir,
+      QUOTE_SOURCES: 'tencent',
+      TENCENT_QUOTE_URL: market.url,
+      POLL_INTERVAL_MS: '1000',
+      BROKER: 'paper',
+      PAPER_POSITIONS: '600000:1000',
+      SEALGUARD_CLOCK: `${DAY}T10:00:00+08:00`,
+      LOG_LEVEL: 'warn',
+    },
+  });
+  const exited = new Promise<number | null>((r) => child.once('exit', r));
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const asked = (): number =>
+    market.requests.reduce((n, q) => n + decodeURIComponent(q.url).replace(/^.*q=/, '').split(',').length, 0);
+  const timer = setInterval(move, o.moveMs);
+  const hz = clockTicksPerSec();
+  try {
+    // Start-up (loading, the first cycles, JIT warm-up) is not the steady cost being budgeted.
+    const warmUntil = Date.now() + 30_000;
+    while (asked() < 3 * o.n && Date.now() < warmUntil) await sleep(250);
+    await sleep(2000);
+    const cpu0 = cpuSeconds(child.pid!, hz);
+    const asked0 = asked();
+    const t0 = performance.now();
+    await sleep(o.seconds * 1000);
+    const cpu1 = cpuSeconds(child.pid!, hz);
+    const asked1 = asked();
+    const wall = (performance.now() - t0) / 1000;
+    const codesAsked = asked1 - asked0;
+    if (codesAsked < 5 * o.n) throw new Error(`only ${(codesAsked / o.n).toFixed(1)} poll cycles measured`);
+    return {
+      cpuUs: ((cpu1 - cpu0) * 1e6) / codesAsked,
+      cores: (cpu1 - cpu0) / wall,
+      cycles: codesAsked / o.n,
+    };
+  } finally {
+    clearInterval(timer);
+    child.kill('SIGTERM');
+    await exited;
+    await market.close();
+  }
+}
+
 // ---- main ------------------------------------------------------------------------------------
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
@@ -552,6 +667,13 @@ async function main(): Promise<number> {
   const rss = await benchRss();
   log('RSS with 5,000 watched, 2,000 of them sealed, Telegram on…');
   const rssSealed = await benchRss({ sealed: 2000, telegram: true });
+  const cpuWindowS = args.includes('--quick') ? 10 : 20;
+  log(`CPU per symbol per poll at 5,000 (books moving every 3 s, 1 in 10 sealed, ${cpuWindowS} s)…`);
+  const cpu5 = await benchCpu({ n: 5000, moveMs: 3000, sealedEvery: 10, seconds: cpuWindowS });
+  log('… at 10,000');
+  const cpu10 = await benchCpu({ n: 10_000, moveMs: 3000, sealedEvery: 10, seconds: cpuWindowS });
+  log('… at 5,000 with every book changing every poll (worst case)');
+  const cpuWorst = await benchCpu({ n: 5000, moveMs: 1000, sealedEvery: 10, seconds: cpuWindowS });
   const result = {
     tencentParseRecordsPerSec: Math.round(parse),
     decisionP50Ms: round3(decision.p50),
@@ -569,6 +691,10 @@ async function main(): Promise<number> {
     rssMbPeakAt5000: Math.round(rss.peakMb * 10) / 10,
     rssMbAt5000Sealed2000Telegram: Math.round(rssSealed.rssMb * 10) / 10,
     requestsPerCycleAt5000: rss.requestsPerCycle,
+    cpuUsPerSymbolPollAt5000: round3(cpu5.cpuUs),
+    cpuCoresAt5000: round3(cpu5.cores),
+    cpuUsPerSymbolPollAt10000: round3(cpu10.cpuUs),
+    cpuUsPerSymbolPollAt5000AllChanging: round3(cpuWorst.cpuUs),
     benchSeconds: Math.round((performance.now() - started) / 100) / 10,
   };
   if (json) {
@@ -642,6 +768,30 @@ async function main(): Promise<number> {
       value: String(result.requestsPerCycleAt5000),
       budget: '<= 10',
       pass: rss.requestsPerCycle <= 10,
+    },
+    {
+      name: 'CPU per symbol per poll at 5,000 (µs)',
+      value: String(result.cpuUsPerSymbolPollAt5000),
+      budget: '<= 5',
+      pass: cpu5.cpuUs <= 5,
+    },
+    {
+      name: '  share of one core at 5,000, 1 s polls',
+      value: `${Math.round(cpu5.cores * 1000) / 10}%`,
+      budget: '<= 3%',
+      pass: cpu5.cores <= 0.03,
+    },
+    {
+      name: 'CPU per symbol per poll at 10,000 (µs)',
+      value: String(result.cpuUsPerSymbolPollAt10000),
+      budget: '<= 5',
+      pass: cpu10.cpuUs <= 5,
+    },
+    {
+      name: 'CPU per symbol per poll, every book changing (µs)',
+      value: String(result.cpuUsPerSymbolPollAt5000AllChanging),
+      budget: '-',
+      pass: null,
     },
   ];
   const w = [Math.max(...rows.map((r) => r.name.length)), Math.max(...rows.map((r) => r.value.length)), 16];

@@ -1,49 +1,40 @@
 /**
  * Composition root: configuration in, a running guard out. The only place that knows every
- * layer; everything below it talks through interfaces (QuoteFeed, Broker, Channel, GuardApi).
+ * layer; everything below it talks through interfaces (QuoteSource, Broker, Channel, GuardApi).
+ * What differs between runs (the live guard, the demo) is a RunProfile (profile.ts, demo.ts).
  */
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import type { Broker } from './broker/broker.ts';
-import type { PtradeRelayBroker } from './broker/ptradeRelay.ts';
-import { PaperBroker, type PaperStartPosition } from './broker/paper.ts';
+import { createBroker } from './broker/factory.ts';
 import { redactor } from './broker/redact.ts';
 import type { Channel } from './chat/channel.ts';
 import { ConsoleChannel } from './chat/console.ts';
 import { ChatHub } from './chat/hub.ts';
 import type { Config } from './config.ts';
-import { clockFromSpec, ExchangeClock, SystemClock, type Clock } from './domain/clock.ts';
-import type { Snapshot } from './domain/types.ts';
-import { exchangeDate, formatExchangeTime, exchangeTs } from './domain/time.ts';
-import { formatAmount } from './domain/amounts.ts';
-import { GuardApi, type SourceStatus } from './engine/api.ts';
-import { EventBus } from './engine/bus.ts';
+import type { Clock } from './domain/clock.ts';
+import { formatExchangeTime } from './domain/time.ts';
+import type { GuardApi } from './engine/api.ts';
+import { createEngine, type Engine } from './engine/engine.ts';
 import { HealthBoard } from './engine/health.ts';
 import { skipBody } from './net/boundedBody.ts';
 import { HealthFileWriter } from './store/healthFile.ts';
 import { DiskSpaceMonitor } from './store/diskSpace.ts';
-import { DayRecorder } from './engine/dayReport.ts';
-import { MarketDays } from './engine/marketDays.ts';
-import { dailyJobs, Scheduler } from './engine/scheduler.ts';
-import { DaySummaries } from './engine/summary.ts';
-import { Guard, UnknownCodeError } from './engine/guard.ts';
+import type { Scheduler } from './engine/scheduler.ts';
+import type { Guard } from './engine/guard.ts';
 import { openGuardStores } from './engine/state.ts';
 import { createLogger, child, type Logger } from './log.ts';
-import { loadDemoManifest } from './market/demoManifest.ts';
-import type { QuoteFeed } from './market/feed.ts';
-import { ClockWatch } from './market/clockWatch.ts';
-import { FeedManager } from './market/feedManager.ts';
-import { ReplayFeed } from './market/replay.ts';
-import { pollingFeed, isPollingSource } from './market/sources.ts';
 import { EventLog } from './store/eventLog.ts';
 import { StoreError } from './store/errors.ts';
 import { runStopSteps } from './shutdown.ts';
+import { demoProfile } from './demo.ts';
+import { liveProfile, type RunProfile } from './profile.ts';
 import { acquireDataDirLock, LOCK_FILE, type DataDirLock } from './store/lock.ts';
 
 export interface AppOptions {
-  /** Run the demo: replayed market day, paper broker holding the demo stocks, console chat. */
+  /** What kind of run (default: liveProfile(config)). */
+  profile?: RunProfile;
+  /** Shorthand for profile: demoProfile(config, { speed: demoSpeed }). */
   demo?: boolean;
   /** Demo replay speed (market seconds per real second). */
   demoSpeed?: number;
@@ -56,7 +47,9 @@ export interface App {
   api: GuardApi;
   /** Problems around the guard, shown by /status and (through DATA_DIR/health.json) doctor. */
   health: HealthBoard;
+  /** Temporary: the guard inside the engine, until the guard is split (issue 15 S7). */
   guard: Guard;
+  engine: Engine;
   clock: Clock;
   log: Logger;
   /** Resolves when a demo replay has ended (never for a live run). */
@@ -66,31 +59,22 @@ export interface App {
   stop(): Promise<void>;
 }
 
-/** The demo starts a little before the first seal and plays the day at this speed. */
-const DEMO_START = '09:58:00';
-const DEMO_SPEED = 90;
-
 export async function startApp(config: Config, opts: AppOptions = {}): Promise<App> {
+  const profile =
+    opts.profile ??
+    (opts.demo
+      ? demoProfile(config, opts.demoSpeed !== undefined ? { speed: opts.demoSpeed } : {})
+      : liveProfile(config));
   // Logs go to stderr: stdout belongs to the console chat when it is on.
-  const demo = opts.demo ?? false;
   const log =
     opts.logger ??
-    createLogger(
-      demo && !config.setKeys.includes('LOG_LEVEL')
-        ? { ...config, log: { ...config.log, level: 'warn' } }
-        : config,
-      {
-        destination: process.stderr,
-      },
-    );
+    createLogger(profile.logLevel ? { ...config, log: { ...config.log, level: profile.logLevel } } : config, {
+      destination: process.stderr,
+    });
   const wall = () => Date.now();
 
   // ---- data directory: created, then locked (one guard per DATA_DIR) ---------------------
-  let dataDir = config.dataDir;
-  if (demo) {
-    // A fresh demo every time, kept apart from a real setup's state.
-    dataDir = join(config.dataDir, 'demo-run');
-  }
+  const dataDir = profile.dataDir;
   try {
     mkdirSync(dataDir, { recursive: true });
   } catch (err) {
@@ -106,8 +90,8 @@ export async function startApp(config: Config, opts: AppOptions = {}): Promise<A
   // running one's files, a second guard must not open the first one's stores.
   const lock = acquireDataDirLock(dataDir, wall);
   try {
-    if (demo) emptyDirectory(dataDir, [LOCK_FILE]);
-    return await startLocked(config, opts, { log, wall, dataDir, demo, lock });
+    if (profile.wipe) emptyDirectory(dataDir, [LOCK_FILE]);
+    return await startLocked(config, opts, { log, wall, profile, lock });
   } catch (err) {
     lock.release();
     throw err;
@@ -123,9 +107,10 @@ function emptyDirectory(dir: string, keep: string[]): void {
 async function startLocked(
   config: Config,
   opts: AppOptions,
-  ctx: { log: Logger; wall: () => number; dataDir: string; demo: boolean; lock: DataDirLock },
+  ctx: { log: Logger; wall: () => number; profile: RunProfile; lock: DataDirLock },
 ): Promise<App> {
-  const { log, wall, dataDir, demo, lock } = ctx;
+  const { log, wall, profile, lock } = ctx;
+  const dataDir = profile.dataDir;
   const stoppers: (() => Promise<void> | void)[] = [];
 
   const stores = await openGuardStores(dataDir);
@@ -138,112 +123,44 @@ async function startLocked(
   stoppers.push(() => disk.stop());
   const eventLog = new EventLog({ dataDir, logger: child(log, 'events') });
 
-  // ---- market clock and quotes -------------------------------------------------------------
-  let clock: Clock;
-  let replay: ReplayFeed | undefined;
-  let manifest: ReturnType<typeof loadDemoManifest> | undefined;
-  if (demo) {
-    manifest = loadDemoManifest();
-    replay = await ReplayFeed.open({
-      files: manifest.files,
-      speed: opts.demoSpeed ?? DEMO_SPEED,
-      startAt: exchangeTs(manifest.date, DEMO_START),
-      onBadLine: (m) => log.warn({ replay: m }, 'bad line in the demo recording'),
-    });
-    clock = replay.clock;
-  } else if (config.clock) {
-    clock = clockFromSpec(config.clock.spec, wall);
-  } else {
-    // The real clock: monotonic, and following the exchange when the host disagrees (issue 16).
-    clock = new ExchangeClock(wall, () => performance.now());
-  }
-  const last = new Map<string, Snapshot>();
+  // ---- market: its clock, its quotes -------------------------------------------------------
+  const market = await profile.market({ wall, log, health });
+  const { clock } = market;
 
   // ---- broker --------------------------------------------------------------------------
-  let broker: Broker;
   // Login prompts (东方财富 captcha) can come before the chat is up; they wait here until then.
   const loginPrompts: { broker: string; text: string; file?: string }[] = [];
   let loginPrompt: (p: { broker: string; text: string; file?: string }) => void = (p) => {
     loginPrompts.push(p);
   };
   let afterLogin: () => void = () => {};
-  let paper: PaperBroker | undefined;
-  let relay: PtradeRelayBroker | undefined;
-  switch (config.broker.kind) {
-    case 'paper': {
-      const positions: PaperStartPosition[] = manifest
-        ? manifest.stocks
-            .filter((s) => s.position > 0)
-            .map((s) => ({ symbol: s.symbol, name: s.name, quantity: s.position, sellable: s.position }))
-        : config.paper.positions.map((p) => ({ symbol: p.symbol, quantity: p.shares, sellable: p.shares }));
-      paper = await PaperBroker.open({
-        dataDir,
-        clock,
-        quotes: (s) => last.get(s),
-        positions,
-        cash: config.paper.cash ?? 1_000_000,
-        onError: (err) => log.warn({ err: err.message }, 'paper broker'),
-      });
-      broker = paper;
-      break;
-    }
-    case 'bridge':
-      broker = new (await import('./broker/bridge.ts')).BridgeBroker({
-        url: config.broker.url!,
-        token: config.broker.token!,
-        ...(config.broker.accountType ? { accountType: config.broker.accountType } : {}),
-      });
-      break;
-    case 'easytrader':
-      broker = await (
-        await import('./broker/easytrader.ts')
-      ).EasytraderBroker.open({ url: config.broker.url!, dataDir, clock });
-      break;
-    case 'eastmoney': {
-      const em = config.eastmoney!;
-      const elog = child(log, 'eastmoney');
-      broker = await (
-        await import('./broker/eastmoney.ts')
-      ).EastmoneyBroker.open({
-        ...em,
-        dataDir,
-        clock,
-        wallNow: wall,
-        health,
-        log: { info: (o, m) => elog.info(o, m), warn: (o, m) => elog.warn(o, m) },
-        prompt: ({ loggedIn, ...p }) => {
-          loginPrompt({ broker: 'eastmoney', ...p });
-          // Holdings become readable now, not at the next periodic refresh (up to 30 s later).
-          if (loggedIn) afterLogin();
-        },
-      });
-      break;
-    }
-    case 'ptrade':
-      // Relay liveness is protocol time: the strategy polls on the real clock.
-      relay = new (await import('./broker/ptradeRelay.ts')).PtradeRelayBroker({
-        token: config.broker.token!,
-        clock: new SystemClock(wall),
-      });
-      broker = relay;
-      break;
-  }
-
-  // ---- engine ------------------------------------------------------------------------------
-  const bus = new EventBus({
-    onError: (sub, err) => log.warn({ subscriber: sub, err: String(err) }, 'event subscriber failed'),
-  });
-  // CALENDAR: the user's days and the market's observations (DATA_DIR/calendar*.json).
-  const marketDays = await MarketDays.open({ dataDir, clock, health, bus, log: child(log, 'calendar') });
-  let feeds: FeedManager | undefined;
-  const guard = new Guard({
+  const elog = child(log, config.broker.kind);
+  const { broker, paper, http, relay } = await createBroker(config, {
     dataDir,
     clock,
+    wall,
+    health,
+    log: { info: (o, m) => elog.info(o, m), warn: (o, m) => elog.warn(o, m) },
+    ...(profile.paperPositions ? { paperPositions: profile.paperPositions } : {}),
+    onLoginPrompt: ({ loggedIn, ...p }) => {
+      loginPrompt(p);
+      // Holdings become readable now, not at the next periodic refresh (up to 30 s later).
+      if (loggedIn) afterLogin();
+    },
+    onPaperError: (err) => log.warn({ err: err.message }, 'paper broker'),
+  });
+
+  // ---- engine ------------------------------------------------------------------------------
+  const engine = await createEngine({
+    dataDir,
+    clock,
+    simulatedClock: market.simulated,
     broker,
+    ...(paper ? { sink: paper } : {}),
     stores,
-    bus,
-    log: child(log, 'guard'),
-    defaultMode: demo ? 'auto' : config.guard.mode,
+    health,
+    log,
+    defaultMode: profile.defaultMode ?? config.guard.mode,
     defaultTriggers: { amount: config.guard.threshold },
     confirmTimeoutS: config.guard.confirmTimeoutS,
     confirmDefault: config.guard.confirmDefault,
@@ -252,119 +169,18 @@ async function startLocked(
     ...(config.guard.defaultFloorCenti !== undefined
       ? { defaultFloorCenti: config.guard.defaultFloorCenti }
       : {}),
-    // Unknown order outcomes and failed intent writes are told on every channel through the board.
-    health,
     redact: redactor(config.secrets),
-    sellBlocked: () => marketDays.sellBlockedReason(),
-    onSnapshot: (s) => {
-      last.set(s.symbol, s);
-      if (paper) void paper.onQuote(s);
-    },
-    onSymbols: (symbols) => {
-      feeds?.setSymbols(polled(symbols));
-      replay?.setSymbols(polled(symbols));
-    },
-    lookup: async (symbol) => {
-      const s = last.get(symbol);
-      if (s) return { name: s.name };
-      if (manifest) {
-        // The demo's market is its recording: any stock in it can be watched, nothing else.
-        const m = manifest.stocks.find((x) => x.symbol === symbol);
-        if (m) return { name: m.name };
-        throw new UnknownCodeError(
-          `${symbol} is not in the demo's replayed day; it has ${manifest.stocks.map((x) => x.symbol.slice(0, 6)).join(', ')}`,
-        );
-      }
-      const feed = firstPollingFeed(config);
-      if (!feed) return { name: '' };
-      const r = await feed.fetch([symbol]);
-      const found = r.snapshots.find((x) => x.symbol === symbol && x.status !== 'not-listed');
-      return found ? { name: found.name } : null;
-    },
-  });
-  afterLogin = () => void guard.refreshPositions();
-  const sources = (): SourceStatus[] => {
-    if (replay) {
-      const newest = Math.max(0, ...[...last.values()].map((s) => s.ts));
-      return [
-        {
-          name: 'replay',
-          active: true,
-          ok: true,
-          ...(newest ? { lastQuoteAgeMs: clock.now() - newest } : {}),
-        },
-      ];
-    }
-    return (feeds?.health() ?? []).map((h) => ({
-      name: h.name,
-      active: h.active,
-      ok: h.ok,
-      ...(h.lastQuoteAgeMs !== null ? { lastQuoteAgeMs: h.lastQuoteAgeMs } : {}),
-      ...(h.lastError ? { lastError: h.lastError } : {}),
-    }));
-  };
-  // Stocks sold out today stay polled until the close: the daily summary judges a sale by it.
-  const polled = (symbols: string[]): string[] => {
-    const today = exchangeDate(clock.now());
-    const all = new Set(symbols);
-    for (const i of Object.values(stores.orders.data.intents)) if (i.day === today) all.add(i.symbol);
-    return [...all].sort();
-  };
-  const recorder = new DayRecorder({
-    guard,
+    calendar: true,
+    announceStart: true,
     eventLog,
-    now: () => clock.now(),
-    onError: (err) => log.warn({ err: String(err) }, 'day history could not be written'),
-  });
-  const summaries = new DaySummaries({
-    guard,
-    eventLog,
-    bus,
-    clock,
-    dataDir,
-    recorder,
-    log: child(log, 'summary'),
-  });
-  const api = new GuardApi({
-    guard,
-    broker,
-    bus,
-    clock,
-    simulatedClock: demo || !!config.clock,
-    sources,
-    summary: (date) => summaries.text(date),
-    health,
     disk: () => disk.status(),
-    calendar: marketDays,
+    lookup: async (symbol) => {
+      const s = engine.guard.lastSnapshot(symbol);
+      return s ? { name: s.name } : market.lookup(symbol);
+    },
   });
-  // Each problem is told once when it starts and once when it ends, on the channels that work.
-  health.onChange(({ kind, item, isNew }) => {
-    if (kind === 'set' && !isNew) return;
-    log[item.level === 'error' ? 'error' : 'warn'](
-      { component: item.component, key: item.key, resolved: kind === 'clear' },
-      item.text,
-    );
-    bus.publish({
-      type: 'Incident',
-      at: clock.now(),
-      key: item.key,
-      component: item.component,
-      level: item.level,
-      text: item.text,
-      resolved: kind === 'clear',
-    });
-  });
-  bus.subscribe('event-log', (e) => eventLog.append({ ...e, ts: e.at }));
-  summaries.start();
-  const scheduler = await Scheduler.open({
-    clock,
-    dataDir,
-    jobs: dailyJobs({
-      briefing: (date) => summaries.runBriefing(date),
-      summary: (date) => summaries.runSummary(date),
-    }),
-    log: child(log, 'scheduler'),
-  });
+  const { api, bus, guard } = engine;
+  afterLogin = () => void guard.refreshPositions();
 
   // ---- channels ----------------------------------------------------------------------------
   // Adapters are loaded only when configured: an unused grammY, WeCom or websocket client would
@@ -385,7 +201,7 @@ async function startLocked(
     );
   }
   const httpHandlers: ((req: IncomingMessage, res: ServerResponse) => boolean)[] = [];
-  if (relay) httpHandlers.push(relay.handle);
+  if (http) httpHandlers.push(http);
   // WECOM-CHANNEL: the WeCom channel (app, robot, callback server) is wired here.
   if (config.wecom || config.wecomWebhookKey) {
     const { createWecomChannel } = await import('./chat/wecomChannel.ts');
@@ -393,7 +209,7 @@ async function startLocked(
     channels.push(wecom.channel);
     if (wecom.handle) httpHandlers.push(wecom.handle);
   }
-  if (channels.length === 0 || demo) {
+  if (channels.length === 0 || profile.console) {
     channels.push(
       new ConsoleChannel(api, {
         ...(opts.input ? { input: opts.input as never } : {}),
@@ -433,95 +249,14 @@ async function startLocked(
   await hub.start();
   loginPrompt = (p) => bus.publish({ type: 'LoginChallenge', at: clock.now(), ...p });
   for (const p of loginPrompts.splice(0)) loginPrompt(p);
-  await guard.start();
-  bus.publish({ type: 'Info', at: clock.now(), text: startupText(guard, api) });
-  const calendarWarning = marketDays.warning();
-  if (calendarWarning) bus.publish({ type: 'Info', at: clock.now(), text: `⚠️ ${calendarWarning}` });
-  let ended: Promise<void> = new Promise(() => {});
-  const onSnaps = (snaps: Snapshot[]) => {
-    // First: a batch that confirms a provisional day open arms selling for its own triggers.
-    marketDays.onSnapshots(snaps);
-    guard
-      .onSnapshots(snaps)
-      .then(() => {
-        for (const s of snaps) recorder.onSnapshot(s);
-      })
-      .catch((err) => log.error({ err: String(err) }, 'snapshot handling failed'));
-  };
-  if (replay) {
-    const r = replay;
-    r.start(
-      polled(guard.watchedSymbols()),
-      (s) => onSnaps([s]),
-      (st, detail) => log.debug({ state: st, detail }, 'replay'),
-    );
-    // The recordings end at 15:00; the replayed clock runs on, so the day gets its own 15:05
-    // summary a few real seconds later (bounded, in case the clock was stopped).
-    ended = r.finished.then(() =>
-      Promise.race([
-        scheduler.ran('summary', exchangeDate(clock.now())),
-        new Promise<void>((ok) => {
-          setTimeout(ok, (6 * 60_000) / (opts.demoSpeed ?? DEMO_SPEED) + 3000).unref();
-        }),
-      ]).then(() => bus.idle()),
-    );
-    stoppers.push(() => r.stop());
-  } else {
-    const { SinaWsFeed } = config.quotes.sources.includes('sina-ws')
-      ? await import('./market/sinaWs.ts')
-      : { SinaWsFeed: undefined };
-    const { BridgeQuoteStream } = config.quotes.sources.includes('qmt')
-      ? await import('./market/bridgeQuotes.ts')
-      : { BridgeQuoteStream: undefined };
-    const { RelayQuoteFeed } =
-      config.quotes.sources.includes('ptrade') && relay
-        ? await import('./market/relayQuotes.ts')
-        : { RelayQuoteFeed: undefined };
-    const list: QuoteFeed[] = config.quotes.sources.map((name) => {
-      if (name === 'ptrade' && RelayQuoteFeed && relay) {
-        const posts = new RelayQuoteFeed({ health });
-        relay.attachQuotes(posts);
-        return posts;
-      }
-      if (name === 'qmt' && BridgeQuoteStream)
-        return new BridgeQuoteStream({
-          url: config.broker.url!,
-          token: config.broker.token!,
-          onWarn: (m) => log.warn(m),
-        });
-      if (name === 'sina-ws' && SinaWsFeed)
-        return new SinaWsFeed(config.quotes.sinaWsUrl ? { url: config.quotes.sinaWsUrl } : {});
-      if (isPollingSource(name)) return pollingFeed(name, envOf(config));
-      throw new Error(`unknown quote source ${name}`);
-    });
-    const clockWatch = clock instanceof ExchangeClock ? new ClockWatch(clock, health) : undefined;
-    feeds = new FeedManager({
-      clock,
-      feeds: list,
-      onSnapshots: onSnaps,
-      intervalMs: config.quotes.pollIntervalMs,
-      onError: (err) => log.warn({ err: String(err) }, 'feed error'),
-      health,
-      ...(clockWatch ? { onTime: (e) => clockWatch.observe(e) } : {}),
-    });
-    feeds.on('FeedStale', (e) =>
-      bus.publish({ type: 'FeedStale', at: e.at, symbols: e.symbols, source: e.source }),
-    );
-    feeds.on('SourceChanged', (e) =>
-      bus.publish({ type: 'SourceChanged', at: e.at, from: e.from, to: e.to, reason: e.reason }),
-    );
-    feeds.setSymbols(polled(guard.watchedSymbols()));
-    feeds.start();
-    const f = feeds;
-    stoppers.push(() => f.stop());
-  }
-
-  scheduler.start();
-  stoppers.push(() => scheduler.stop());
+  const ended: Promise<void> = market.ended ? market.ended(engine) : new Promise(() => {});
+  const source = await market.source(bus, relay);
+  await engine.start(source);
+  stoppers.push(() => engine.stopInputs());
 
   log.info(
     {
-      demo,
+      dataDir,
       broker: broker.name,
       clock: formatExchangeTime(clock.now()),
       watched: guard.watchedSymbols().length,
@@ -538,7 +273,7 @@ async function startLocked(
       await runStopSteps(
         [
           ...stoppers.reverse().map((run, i) => ({ name: `input ${i + 1}`, run, maxMs: 1_000 })),
-          { name: 'guard', run: () => guard.stop(), maxMs: 1_000 },
+          { name: 'guard', run: () => engine.stop(), maxMs: 1_000 },
           { name: 'pending messages', run: () => bus.idle(), maxMs: 700 },
           { name: 'chat channels', run: () => hub.stop(), maxMs: 700 },
           { name: 'broker', run: () => broker.close?.(), maxMs: 500 },
@@ -548,29 +283,5 @@ async function startLocked(
       );
       lock.release();
     })());
-  return { api, health, guard, clock, log, ended, scheduler, stop };
-}
-
-function envOf(config: Config): Record<string, string | undefined> {
-  return {
-    TENCENT_QUOTE_URL: config.quotes.tencentUrl,
-    SINA_QUOTE_URL: config.quotes.sinaUrl,
-    EASTMONEY_QUOTE_URL: config.quotes.eastmoneyUrl,
-  };
-}
-
-function firstPollingFeed(config: Config) {
-  const name = config.quotes.sources.find(isPollingSource);
-  return name ? pollingFeed(name, envOf(config)) : undefined;
-}
-
-/** The first thing a user sees: what is being guarded, and how. */
-function startupText(guard: Guard, api: GuardApi): string {
-  const rows = api.list();
-  if (rows.length === 0)
-    return 'SealGuard is running. Nothing to guard yet: no holdings; add a code with /watch 600519 2000w.';
-  const names = rows.map((v) => `${v.name || v.symbol} ${v.symbol}`).join(', ');
-  const t = guard.effectiveTriggers(undefined);
-  const amount = t.amount ? `seal below ${formatAmount(t.amount)}` : 'the configured triggers';
-  return `SealGuard is watching ${rows.length}: ${names}. Default: sell on ${amount} (mode ${guard.modeOf('')}).${guard.paused ? ' Automatic selling is PAUSED.' : ''}`;
+  return { api, health, guard, engine, clock, log, ended, scheduler: engine.scheduler!, stop };
 }

@@ -7,22 +7,26 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
-import { formatAmount, parseAmount } from './domain/amounts.ts';
+import { parseAmount } from './domain/amounts.ts';
+import {
+  CONFIRM_DEFAULTS,
+  DEFAULT_CONFIRM,
+  DEFAULT_MODE,
+  MODES,
+  type ConfirmDefault,
+  type Mode,
+} from './domain/modes.ts';
 import { parseSymbol } from './domain/symbols.ts';
-import { formatExchangeTime, parseExchangeTime } from './domain/time.ts';
+import { parseExchangeTime } from './domain/time.ts';
 import { parsePublicKey } from './broker/eastmoneyRsa.ts';
 import type { Shares, Yuan } from './domain/types.ts';
 
 export const QUOTE_SOURCES = ['tencent', 'sina', 'eastmoney', 'sina-ws', 'qmt', 'ptrade'] as const;
 export const BROKERS = ['paper', 'bridge', 'ptrade', 'easytrader', 'eastmoney'] as const;
-export const GUARD_MODES = ['auto', 'confirm', 'alert'] as const;
-export const CONFIRM_DEFAULTS = ['sell', 'hold'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export type QuoteSourceName = (typeof QUOTE_SOURCES)[number];
 export type BrokerKind = (typeof BROKERS)[number];
-export type GuardMode = (typeof GUARD_MODES)[number];
-export type ConfirmDefault = (typeof CONFIRM_DEFAULTS)[number];
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface Config {
@@ -64,7 +68,7 @@ export interface Config {
   /** Starting state of the paper broker. */
   paper: { positions: { symbol: string; shares: Shares }[]; cash?: Yuan };
   guard: {
-    mode: GuardMode;
+    mode: Mode;
     /** Seal amount below which a seal counts as weak, yuan. */
     threshold: Yuan;
     confirmTimeoutS: number;
@@ -302,7 +306,7 @@ const SPECS = {
   EASTMONEY_CREDIT: { parse: flag },
   PAPER_POSITIONS: { parse: positions },
   PAPER_CASH: { parse: amount('must be an amount of yuan such as 1000000, 100w or 100万') },
-  DEFAULT_MODE: { parse: oneOf(GUARD_MODES) },
+  DEFAULT_MODE: { parse: oneOf(MODES) },
   DEFAULT_THRESHOLD: {
     parse: amount('must be a seal amount in yuan such as 2000w, 2000万, 0.2亿 or 20000000'),
   },
@@ -553,13 +557,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, opts: LoadConfi
     },
     paper: { positions: v.PAPER_POSITIONS ?? [], cash: v.PAPER_CASH },
     guard: {
-      mode: v.DEFAULT_MODE ?? 'confirm',
+      mode: v.DEFAULT_MODE ?? DEFAULT_MODE,
       threshold: v.DEFAULT_THRESHOLD ?? 20_000_000,
       confirmTimeoutS: v.CONFIRM_TIMEOUT_S ?? 60,
-      // hold: a lapsed confirm means the user did not agree, and a sale cannot be undone (T+1:
-      // shares sold today cannot be bought back and sold again until tomorrow). Users who want
-      // the sale without answering choose DEFAULT_MODE=auto or CONFIRM_DEFAULT=sell knowingly.
-      confirmDefault: v.CONFIRM_DEFAULT ?? 'hold',
+      confirmDefault: v.CONFIRM_DEFAULT ?? DEFAULT_CONFIRM,
       ...(v.DEFAULT_FLOOR !== undefined ? { defaultFloorCenti: v.DEFAULT_FLOOR } : {}),
       replaceAfterMs: v.REPLACE_AFTER_MS ?? 2000,
       replaceMax: v.REPLACE_MAX ?? 5,
@@ -627,53 +628,6 @@ export function isDemo(config: Config): boolean {
   return config.broker.kind === 'paper' && !connecting.some((k) => config.setKeys.includes(k));
 }
 
-/** Human summary for /status and `doctor`; secrets appear only as "***". */
-export function describeConfig(config: Config): string {
-  const chat: string[] = [];
-  if (config.telegram) {
-    const t = config.telegram;
-    chat.push(
-      `telegram (token ***, ${plural(t.allowedUsers.length, 'allowed user')}${t.apiRoot ? `, api ${maskUrl(t.apiRoot)}` : ''}${t.proxy ? `, proxy ${maskUrl(t.proxy)}` : ''})`,
-    );
-  }
-  if (config.wecom) {
-    const w = config.wecom;
-    chat.push(
-      `wecom app (corp ${w.corpId}, agent ${w.agentId}, secret ***, ${w.callback ? `callbacks on :${config.httpPort}, ${plural(w.allowedUsers.length, 'allowed user')}` : 'send only'}${w.apiRoot ? `, api ${maskUrl(w.apiRoot)}` : ''})`,
-    );
-  }
-  if (config.wecomWebhookKey) chat.push('wecom group robot (key ***)');
-  const q = config.quotes;
-  const urlNames = {
-    tencentUrl: 'tencent',
-    sinaUrl: 'sina',
-    eastmoneyUrl: 'eastmoney',
-    sinaWsUrl: 'sina-ws',
-  } as const;
-  const overrides = Object.entries(urlNames).flatMap(([field, name]) => {
-    const value = q[field as keyof typeof urlNames];
-    return value ? [`${name} at ${maskUrl(value)}`] : [];
-  });
-  const b = config.broker;
-  const em = config.eastmoney;
-  const broker = em
-    ? `eastmoney 东方财富 web (unofficial) account ****${em.account.slice(-4)} at ${maskUrl(em.tradeUrl)}, password ***, session ${em.durationMin} min${em.credit ? ', margin account' : ''}`
-    : b.kind === 'paper'
-      ? `paper${config.paper.positions.length ? ` (${plural(config.paper.positions.length, 'starting position')})` : ''}${config.paper.cash !== undefined ? `, cash ${formatAmount(config.paper.cash)}` : ''}`
-      : `${b.kind}${b.url ? ` at ${maskUrl(b.url)}` : ''}${b.token ? ' (token ***)' : ''}`;
-  const g = config.guard;
-  return [
-    `mode: ${isDemo(config) ? 'demo' : 'live'}`,
-    `chat: ${chat.length ? chat.join('; ') : 'console only'}`,
-    `quotes: ${q.sources.join(' > ')}, every ${q.pollIntervalMs} ms${overrides.length ? `; ${overrides.join(', ')}` : ''}`,
-    `broker: ${broker}`,
-    `guard: ${g.mode}, threshold ${formatAmount(g.threshold)}, confirm within ${g.confirmTimeoutS} s else ${g.confirmDefault}`,
-    `data: ${config.dataDir}`,
-    `clock: ${config.clock ? `simulated from ${formatExchangeTime(config.clock.startMs)}` : 'system'}`,
-    `log: ${config.log.level}`,
-  ].join('\n');
-}
-
 function readDotEnv(file: string, problems: string[]): Record<string, string> {
   let text: string;
   try {
@@ -722,8 +676,4 @@ function collectSecrets(env: Record<string, string | undefined>): string[] {
     }
   }
   return [...secrets];
-}
-
-function plural(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }

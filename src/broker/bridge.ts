@@ -36,6 +36,7 @@ import type {
   SellRequest,
 } from './broker.ts';
 import { BrokerError } from './broker.ts';
+import type { CheckOptions, CheckResult } from '../domain/check.ts';
 import type { Clock } from '../domain/clock.ts';
 import { formatTicks } from '../domain/prices.ts';
 import type { JsonResponse } from './httpJson.ts';
@@ -83,6 +84,52 @@ interface Sent {
 }
 
 export class BridgeBroker implements Broker {
+  /** doctor: is the bridge up, connected to the broker, and can it read the account? Read-only. */
+  static async check(
+    o: { url: string; token: string; accountType?: BridgeBrokerOptions['accountType'] },
+    c: CheckOptions,
+  ): Promise<CheckResult> {
+    const name = 'broker bridge';
+    const b = new BridgeBroker({
+      url: o.url,
+      token: o.token,
+      timeoutMs: c.timeoutMs,
+      clock: c.clock,
+      ...(o.accountType ? { accountType: o.accountType } : {}),
+    });
+    const h = await b.health();
+    if (!h.ok) {
+      const msg = h.message ?? 'not connected';
+      // A 200 that says "not connected" (no message, or "bridge status ...") means the bridge is up but QMT is not.
+      const up = h.message === undefined || h.message.startsWith('bridge status');
+      const fix = /401|UNAUTHORIZED|token/i.test(msg)
+        ? 'BROKER_TOKEN must equal the token configured in the bridge'
+        : msg.startsWith('BROKER_ACCOUNT_TYPE=')
+          ? 'run the bridge with the same account type (QMT bridge: --account-type credit for 融资融券) or change BROKER_ACCOUNT_TYPE'
+          : up
+            ? 'the bridge runs but is not connected to the broker: start QMT/miniQMT and log in on the trading PC'
+            : `start the bridge on the trading PC (bridges/qmt/README.md) and check that BROKER_URL ${o.url} is reachable from here`;
+      // BridgeBroker's messages already name the request; do not say it twice.
+      const detail = msg.includes('GET /v1/health') ? msg : `GET /v1/health: ${msg}`;
+      return { name, ok: false, detail, fix };
+    }
+    try {
+      const a = await b.account();
+      return {
+        name,
+        ok: true,
+        detail: `${h.broker} connected, account ${a.accountId}, cash available ${a.cashAvailable}`,
+      };
+    } catch (err) {
+      return {
+        name,
+        ok: false,
+        detail: `health ok, but GET /v1/account failed: ${(err as Error).message}`,
+        fix: 'the bridge cannot read the account: check the account is logged in on QMT and the bridge log',
+      };
+    }
+  }
+
   readonly name = 'bridge';
   private readonly base: string;
   private readonly token: string;

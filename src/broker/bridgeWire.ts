@@ -51,23 +51,6 @@ export function orderFromWire(w: z.output<typeof wireOrderSchema>, fallbackTime:
   return o;
 }
 
-export function orderToWire(o: Order): WireOrder {
-  const w: WireOrder = {
-    client_order_id: o.clientOrderId,
-    broker_order_id: o.brokerOrderId ?? null,
-    symbol: o.symbol,
-    side: o.side,
-    quantity: o.quantity,
-    filled_quantity: o.filledQuantity,
-    avg_fill_price: o.avgFillPrice ?? null,
-    limit_price: o.limitPrice,
-    status: o.status,
-    updated_at: o.updatedAt,
-  };
-  if (o.message) w.message = o.message;
-  return w;
-}
-
 export const placeAckSchema = z.object({
   client_order_id: z.string(),
   broker_order_id: id.nullish(),

@@ -6,6 +6,7 @@
  * Prices cross this boundary as decimal strings with the instrument's tick precision ("10.02"),
  * quantities as integer shares, symbols as canonical ids ("002116.SZ").
  */
+import type { Snapshot } from '../domain/types.ts';
 
 /** The bridge protocol's order vocabulary; every adapter normalizes into it. */
 export const ORDER_STATUSES = [
@@ -144,4 +145,12 @@ export interface Broker {
   cancel(id: string): Promise<void>;
   todayOrders(): Promise<Order[]>;
   close?(): Promise<void>;
+}
+
+/**
+ * Takes the market's snapshots as they arrive (the paper broker fills its orders against them).
+ * Called on the hot path: it must not block, and must not keep `batch`, which may be reused.
+ */
+export interface QuoteSink {
+  onQuotes(batch: readonly Snapshot[]): void;
 }

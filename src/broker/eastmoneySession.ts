@@ -27,7 +27,9 @@ import type { EmHttp, EmResponse } from './eastmoneyHttp.ts';
 import { emEncrypt } from './eastmoneyRsa.ts';
 import { maskAccount } from './eastmoneyRows.ts';
 import { TransportError } from './httpJson.ts';
+import type { CheckOptions, CheckResult } from '../domain/check.ts';
 import type { Clock } from '../domain/clock.ts';
+import { processAlive } from '../store/healthFile.ts';
 import { phaseAt } from '../domain/session.ts';
 
 /** Where adapters report problems (src/engine/health.ts HealthBoard, structurally). */
@@ -570,4 +572,62 @@ export async function readEmStatus(dataDir: string): Promise<EmStatusFile | unde
   } catch {
     return undefined;
   }
+}
+
+/**
+ * doctor: 东方财富 logs in only inside the running guard (the captcha goes to chat), so this reads
+ * the session the guard reports in DATA_DIR/eastmoney-status.json and checks the site answers.
+ */
+export async function checkEastmoney(
+  em: { tradeUrl: string },
+  dataDir: string,
+  c: Pick<CheckOptions, 'timeoutMs'>,
+): Promise<CheckResult> {
+  const name = 'broker eastmoney';
+  let reach: string;
+  try {
+    const res = await fetch(`${em.tradeUrl}/Login`, {
+      redirect: 'manual',
+      signal: AbortSignal.timeout(c.timeoutMs),
+    });
+    reach = `${em.tradeUrl} answers (HTTP ${res.status})`;
+  } catch (err) {
+    const e = err as { cause?: { code?: string }; message?: string };
+    return {
+      name,
+      ok: false,
+      detail: `${em.tradeUrl}/Login unreachable: ${e.cause?.code ?? e.message ?? String(err)}`,
+      fix: 'check the network, or set EASTMONEY_TRADE_URL=https://jywg.eastmoneysec.com (the other host)',
+    };
+  }
+  const st = await readEmStatus(dataDir);
+  if (!st || !processAlive(st.pid))
+    return {
+      name,
+      ok: true,
+      detail: `${reach}; no running guard on this DATA_DIR, so not logged in (the login happens in \`npm start\`: the captcha comes to chat, answer /captcha NNNN)`,
+    };
+  const wall = Date.now();
+  const age = st.loggedInAt
+    ? `${Math.round((wall - st.loggedInAt) / 60_000)} min old (of ${st.durationMin})`
+    : 'none';
+  const pos =
+    st.positionsReadAt !== null && wall - st.positionsReadAt < 120_000
+      ? `positions read ${Math.round((wall - st.positionsReadAt) / 1000)} s ago`
+      : 'positions not read in the last 2 min';
+  if (!st.loggedIn)
+    return {
+      name,
+      ok: false,
+      detail: `${reach}; the running guard (pid ${st.pid}) is NOT logged in as ${st.account}: ${st.why}; selling through 东方财富 is unavailable`,
+      fix:
+        st.stage === 'stopped'
+          ? 'send /login in chat to try again'
+          : 'answer the login prompt in chat (/captcha NNNN or /sms NNNNNN)',
+    };
+  return {
+    name,
+    ok: true,
+    detail: `${reach}; logged in as ${st.account}, session ${age}, validatekey ${st.validatekey ? 'present' : 'MISSING'}, ${pos}`,
+  };
 }

@@ -26,10 +26,13 @@
  * A /sell that timed out may still be running in the GUI; the reconcile waits reconcileDelayMs
  * before asking, so it does not drive the client concurrently more than it must.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Account, Broker, BrokerHealth, Order, Position, SellRequest } from './broker.ts';
 import { BrokerError } from './broker.ts';
+import type { CheckOptions, CheckResult } from '../domain/check.ts';
 import type { Clock } from '../domain/clock.ts';
 import { formatTicks } from '../domain/prices.ts';
 import { exchangeDate, formatExchangeTime } from '../domain/time.ts';
@@ -76,6 +79,45 @@ type State = z.infer<typeof stateSchema>;
 const CANCEL_ACCEPTED = /撤单(?:申请|委托|请求)?(?:已)?(?:成功|提交|受理|申报)|已(?:提交|受理)撤单/;
 
 export class EasytraderBroker implements Broker {
+  /** doctor: does the easytrader server answer and is it logged in? Read-only, on a scratch dir. */
+  static async check(o: { url: string }, c: CheckOptions): Promise<CheckResult> {
+    const name = 'broker easytrader';
+    const dir = mkdtempSync(join(tmpdir(), 'sealguard-doctor-'));
+    try {
+      const b = await EasytraderBroker.open({
+        url: o.url,
+        dataDir: dir,
+        clock: c.clock,
+        timeoutMs: c.timeoutMs,
+      });
+      const h = await b.health();
+      if (h.ok) return { name, ok: true, detail: `GET /balance answered; account ${h.accountId ?? '?'}` };
+      const msg = h.message ?? 'failed';
+      // server.py keeps its one trader in global_store["user"], which only /prepare sets: the
+      // server is up and BROKER_URL is right; what is missing is the login.
+      if (notPrepared(msg) || /POST \/prepare/.test(msg)) {
+        return {
+          name,
+          ok: false,
+          detail: `the easytrader server at ${o.url} answers, but nobody has logged it in (KeyError 'user')`,
+          fix:
+            `log it in once after each server start: POST ${o.url.replace(/\/+$/, '')}/prepare with your client's ` +
+            `login, e.g. {"broker":"universal_client","user":"...","password":"...","exe_path":"C:\\...\\xiadan.exe"} ` +
+            `(miniqmt: {"broker":"miniqmt","kwargs":{"miniqmt_path":"...","stock_account":"..."}}; ` +
+            `easytrader's remoteclient.use(...).prepare(...) sends the same)`,
+        };
+      }
+      return {
+        name,
+        ok: false,
+        detail: `GET /balance: ${msg}`,
+        fix: `start the easytrader remote server on the trading PC (logged in to the client) and check BROKER_URL ${o.url}`,
+      };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
   readonly name = 'easytrader';
   private tail: Promise<unknown> = Promise.resolve();
   private readonly base: string;

@@ -20,7 +20,16 @@
  */
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { Account, Broker, BrokerHealth, Order, OrderStatus, Position, SellRequest } from './broker.ts';
+import type {
+  Account,
+  Broker,
+  BrokerHealth,
+  Order,
+  OrderStatus,
+  Position,
+  QuoteSink,
+  SellRequest,
+} from './broker.ts';
 import { BrokerError } from './broker.ts';
 import type { Clock } from '../domain/clock.ts';
 import type { Snapshot, Ticks } from '../domain/types.ts';
@@ -92,10 +101,15 @@ type PaperOrder = z.infer<typeof orderSchema>;
 
 const OPEN: ReadonlySet<string> = new Set(['submitted', 'partially_filled']);
 
-export class PaperBroker implements Broker {
+export class PaperBroker implements Broker, QuoteSink {
   readonly name = 'paper';
   private readonly listeners = new Set<(o: Order) => void>();
   private readonly lastSeen = new Map<string, Snapshot>();
+  /**
+   * Symbols with an open order, rebuilt after each change of the state: onQuote sees every
+   * snapshot of every watched symbol, and scanning all orders for each was O(orders) per quote.
+   */
+  private openSymbols: Set<string> | undefined;
   private tail: Promise<unknown> = Promise.resolve();
 
   private constructor(
@@ -127,12 +141,26 @@ export class PaperBroker implements Broker {
    * The engine calls this for every snapshot. Safe to fire and forget: it never rejects (failures
    * go to options.onError); await it to know the fills it caused are on disk.
    */
+  /** QuoteSink: every snapshot of a batch, fire and forget (failures go to options.onError). */
+  onQuotes(batch: readonly Snapshot[]): void {
+    // Most quotes concern no paper order: decided without a promise per quote.
+    for (const s of batch) if (this.see(s)) void this.fill(s);
+  }
+
   onQuote(s: Snapshot): Promise<void> {
+    return this.see(s) ? this.fill(s) : Promise.resolve();
+  }
+
+  /** Remembers the quote; true when it may fill an order (or a new day must roll the state over). */
+  private see(s: Snapshot): boolean {
     this.lastSeen.set(s.symbol, s);
     const d = this.store.data;
-    const relevant =
-      d.orders.some((o) => o.symbol === s.symbol && OPEN.has(o.status)) || d.taken[s.symbol] !== undefined;
-    if (!relevant && d.tradingDay === exchangeDate(this.opts.clock.now())) return Promise.resolve();
+    this.openSymbols ??= new Set(d.orders.filter((o) => OPEN.has(o.status)).map((o) => o.symbol));
+    const relevant = this.openSymbols.has(s.symbol) || d.taken[s.symbol] !== undefined;
+    return relevant || d.tradingDay !== exchangeDate(this.opts.clock.now());
+  }
+
+  private fill(s: Snapshot): Promise<void> {
     return this.exclusive(() =>
       this.mutate((draft, ctx) => match(draft, s, this.opts.clock.now(), ctx)),
     ).then(
@@ -303,6 +331,7 @@ export class PaperBroker implements Broker {
   private async mutate(fn: (draft: PaperState, ctx: Ctx) => void): Promise<void> {
     const today = exchangeDate(this.opts.clock.now());
     const ctx: Ctx = { changed: new Set(), dirty: false };
+    this.openSymbols = undefined;
     await this.store
       .update((draft) => {
         if (draft.tradingDay !== today) {
@@ -314,6 +343,9 @@ export class PaperBroker implements Broker {
       })
       .catch((err: unknown) => {
         if (err !== NOTHING) throw err;
+      })
+      .finally(() => {
+        this.openSymbols = undefined;
       });
     for (const id of ctx.changed) {
       const o = this.store.data.orders.find((x) => x.clientOrderId === id);

@@ -5,17 +5,43 @@
  */
 import { formatAmount, parseAmount } from '../domain/amounts.ts';
 import { formatBytes } from '../domain/bytes.ts';
-import { formatTicks } from '../domain/prices.ts';
 import { parseSymbol } from '../domain/symbols.ts';
-import { formatExchangeTime } from '../domain/time.ts';
-import type { TriggerConfig } from '../domain/triggers.ts';
+import { MODES, isMode, type Mode } from '../domain/modes.ts';
+import { TRIGGER_BOUNDS, describeTriggers, type TriggerKey } from '../domain/triggers.ts';
 import { InputError } from '../domain/types.ts';
 import type { GuardApi } from '../engine/api.ts';
 import { calendarLines } from '../engine/marketDays.ts';
-import type { Mode } from '../engine/events.ts';
 import { NotWatchedError, UnknownCodeError } from '../engine/guard.ts';
 import type { TriggerOverrides } from '../engine/state.ts';
 import { reply, type Reply } from './reply.ts';
+
+/**
+ * The words `/trigger` accepts for each setting, the first being the one shown in help and errors.
+ * Keyed by TriggerKey so a new trigger key cannot be left without a command word.
+ */
+export const TRIGGER_WORDS: Record<TriggerKey | 'floor', readonly string[]> = {
+  amount: ['amount', 'threshold', 'seal'],
+  dropFromPeak: ['drop', 'peak', 'dropfrompeak'],
+  dropInWindow: ['window', 'dropinwindow'],
+  capRatio: ['cap', 'capratio'],
+  confirm: ['confirm'],
+  onBreak: ['onbreak', 'break'],
+  chase: ['chase', 'follow'],
+  floor: ['floor'],
+};
+const TRIGGER_EXAMPLES: Record<TriggerKey | 'floor', string> = {
+  amount: '2000w',
+  dropFromPeak: '50%',
+  dropInWindow: '30%/60s',
+  capRatio: '0.5%',
+  confirm: '1',
+  onBreak: 'on',
+  chase: 'off',
+  floor: '9.80',
+};
+const triggerEntries = Object.entries(TRIGGER_WORDS) as [TriggerKey | 'floor', readonly string[]][];
+const ruleOf = new Map(triggerEntries.flatMap(([k, words]) => words.map((w) => [w, k] as const)));
+const mainWords = triggerEntries.map(([, words]) => words[0]).join(', ');
 
 export interface CommandSpec {
   name: string;
@@ -27,7 +53,7 @@ export interface CommandSpec {
 export const COMMANDS: CommandSpec[] = [
   {
     name: 'watch',
-    args: '<code> <amount> [auto|confirm|alert]',
+    args: `<code> <amount> [${MODES.join('|')}]`,
     help: '盯板: sell when the seal drops below the amount',
     example: '/watch 600519 2000w',
   },
@@ -40,14 +66,14 @@ export const COMMANDS: CommandSpec[] = [
   },
   {
     name: 'mode',
-    args: '<code|all> <auto|confirm|alert>',
+    args: `<code|all> <${MODES.join('|')}>`,
     help: 'auto sells, confirm asks first, alert only tells',
     example: '/mode all confirm',
   },
   {
     name: 'trigger',
     args: '<code|all> <rule> <value>',
-    help: 'rules: amount 2000w, drop 50%, window 30%/60s, cap 0.5%, confirm 1, onbreak on, chase off, floor 9.80; value off disables',
+    help: `rules: ${triggerEntries.map(([k, words]) => `${words[0]} ${TRIGGER_EXAMPLES[k]}`).join(', ')}; value off disables`,
     example: '/trigger 600519 drop 50%',
   },
   {
@@ -99,8 +125,6 @@ export interface Invocation {
 
 class UsageError extends Error {}
 
-const MODES: readonly Mode[] = ['auto', 'confirm', 'alert'];
-
 function usage(name: string, why: string): never {
   const spec = COMMANDS.find((c) => c.name === name);
   throw new UsageError(`${why}. Example: ${spec?.example ?? '/help'}`);
@@ -136,15 +160,20 @@ function duration(ms: number): string {
 }
 
 function parseMode(name: string, s: string | undefined): Mode {
-  if (!s || !MODES.includes(s.toLowerCase() as Mode))
-    usage(name, `mode must be auto, confirm or alert${s ? ` (got "${s}")` : ''}`);
-  return s.toLowerCase() as Mode;
+  const m = s?.toLowerCase() ?? '';
+  if (!isMode(m))
+    usage(
+      name,
+      `mode must be ${MODES.slice(0, -1).join(', ')} or ${MODES.at(-1)}${s ? ` (got "${s}")` : ''}`,
+    );
+  return m;
 }
 
 function parsePct(name: string, s: string): number {
   const m = /^(\d+(?:\.\d+)?)%?$/.exec(s);
   const v = m ? Number(m[1]) : NaN;
-  if (!(v > 0 && v <= 100)) usage(name, `"${s}" is not a percentage between 0 and 100`);
+  if (!(v > 0 && v <= TRIGGER_BOUNDS.pctMax))
+    usage(name, `"${s}" is not a percentage between 0 and ${TRIGGER_BOUNDS.pctMax}`);
   return v;
 }
 
@@ -153,44 +182,39 @@ export function parseTrigger(
   rule: string,
   value: string,
 ): { patch: TriggerOverrides; floor?: string | null } {
-  const r = rule.toLowerCase();
+  const key = ruleOf.get(rule.toLowerCase());
   const off = /^(off|none|关|0)$/i.test(value);
-  switch (r) {
+  const [wMin, wMax] = TRIGGER_BOUNDS.windowSec;
+  const [cMin, cMax] = TRIGGER_BOUNDS.confirm;
+  switch (key) {
     case 'amount':
-    case 'threshold':
-    case 'seal':
       return { patch: { amount: off ? null : parseAmount(value) } };
-    case 'drop':
-    case 'peak':
-    case 'dropfrompeak':
+    case 'dropFromPeak':
       return { patch: { dropFromPeak: off ? null : parsePct('trigger', value) } };
-    case 'window':
-    case 'dropinwindow': {
+    case 'dropInWindow': {
       if (off) return { patch: { dropInWindow: null } };
       const m = /^(\d+(?:\.\d+)?)%?\/(\d+)(s|m)?$/i.exec(value);
       if (!m) usage('trigger', `window takes percent/seconds like 30%/60s (got "${value}")`);
       const windowSec = Number(m[2]) * (m[3]?.toLowerCase() === 'm' ? 60 : 1);
-      if (windowSec < 3 || windowSec > 3600) usage('trigger', 'the window must be 3 s to 60 min');
+      if (windowSec < wMin || windowSec > wMax)
+        usage('trigger', `the window must be ${wMin} s to ${wMax / 60} min`);
       return { patch: { dropInWindow: { pct: parsePct('trigger', m[1]!), windowSec } } };
     }
-    case 'cap':
-    case 'capratio':
+    case 'capRatio':
       return { patch: { capRatio: off ? null : parsePct('trigger', value) } };
     case 'confirm': {
       const n = Number(value);
-      if (!Number.isInteger(n) || n < 0 || n > 10)
-        usage('trigger', `confirm takes a count of snapshots 0-10 (got "${value}")`);
+      if (!Number.isInteger(n) || n < cMin || n > cMax)
+        usage('trigger', `confirm takes a count of snapshots ${cMin}-${cMax} (got "${value}")`);
       return { patch: { confirm: n } };
     }
-    case 'onbreak':
-    case 'break': {
+    case 'onBreak': {
       const v = value.toLowerCase();
       if (!['on', 'off', 'true', 'false', 'yes', 'no'].includes(v))
         usage('trigger', `onbreak takes on or off (got "${value}")`);
       return { patch: { onBreak: ['on', 'true', 'yes'].includes(v) } };
     }
-    case 'chase':
-    case 'follow': {
+    case 'chase': {
       // Follow-through after a break: off leaves an unfilled sell resting; nothing more is sent.
       const v = value.toLowerCase();
       if (!['on', 'off', 'true', 'false', 'yes', 'no'].includes(v))
@@ -202,21 +226,9 @@ export function parseTrigger(
       if (!/^\d+(\.\d{1,3})?$/.test(value))
         usage('trigger', `floor takes a price like 9.80 (got "${value}")`);
       return { patch: {}, floor: value };
-    default:
-      usage('trigger', `unknown rule "${rule}" (amount, drop, window, cap, confirm, onbreak, chase, floor)`);
+    case undefined:
+      usage('trigger', `unknown rule "${rule}" (${mainWords})`);
   }
-}
-
-export function describeTriggers(t: TriggerConfig): string {
-  const parts: string[] = [];
-  if (t.amount) parts.push(`<${formatAmount(t.amount)}`);
-  if (t.dropFromPeak) parts.push(`drop ${t.dropFromPeak}%`);
-  if (t.dropInWindow) parts.push(`${t.dropInWindow.pct}%/${t.dropInWindow.windowSec}s`);
-  if (t.capRatio) parts.push(`cap ${t.capRatio}%`);
-  if (t.confirm) parts.push(`confirm ${t.confirm}`);
-  if (t.onBreak) parts.push('onbreak');
-  const rules = parts.join(', ') || 'none';
-  return t.chase === false ? `${rules}; chase off` : rules;
 }
 
 const STATE_WORDS: Record<string, string> = {
@@ -465,10 +477,3 @@ function statusReply(api: GuardApi): Reply {
   ];
   return { title: 'Status', lines };
 }
-
-/** Formats a price from ticks for messages. */
-export function px(ticks: number, decimals: 2 | 3): string {
-  return formatTicks(ticks, decimals);
-}
-
-export { formatExchangeTime };

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { parseAmount } from '../domain/amounts.ts';
-import type { TriggerConfig } from '../domain/triggers.ts';
+import { TRIGGER_BOUNDS, type TriggerConfig } from '../domain/triggers.ts';
 import { InputError } from '../domain/types.ts';
 import { formatBacktest, readRecording, runBacktest, type Recording } from '../engine/backtest.ts';
 
@@ -23,7 +23,7 @@ trigger would have fired, whether the board broke, and the sale price against th
 /** Long files only, and only when a person is watching stderr. */
 const PROGRESS_MIN = 50_000;
 
-function positivePct(name: string, raw: string, max = 100): number {
+function positivePct(name: string, raw: string, max: number = TRIGGER_BOUNDS.pctMax): number {
   const n = Number(raw);
   if (!/^\d+(\.\d+)?$/.test(raw.trim()) || !(n > 0) || n > max) {
     throw new InputError(`--${name}: expected a percentage above 0 and at most ${max}, got "${raw}"`);
@@ -34,10 +34,11 @@ function positivePct(name: string, raw: string, max = 100): number {
 function parseWindow(raw: string): { pct: number; windowSec: number } {
   const m = /^\s*(\d+(?:\.\d+)?)%?\s*\/\s*(\d+)\s*(s|m)?\s*$/i.exec(raw);
   if (!m) throw new InputError(`--drop-in-window: expected <pct>/<seconds>s such as 30/60s, got "${raw}"`);
-  const pct = positivePct('drop-in-window', m[1] as string, 99);
+  const pct = positivePct('drop-in-window', m[1] as string);
   const windowSec = Number(m[2]) * ((m[3] ?? 's').toLowerCase() === 'm' ? 60 : 1);
-  if (windowSec < 3 || windowSec > 3600) {
-    throw new InputError(`--drop-in-window: the window must be 3 s to 1 hour, got "${raw}"`);
+  const [wMin, wMax] = TRIGGER_BOUNDS.windowSec;
+  if (windowSec < wMin || windowSec > wMax) {
+    throw new InputError(`--drop-in-window: the window must be ${wMin} s to ${wMax / 60} min, got "${raw}"`);
   }
   return { pct, windowSec };
 }
@@ -74,13 +75,16 @@ export function parseBacktestArgs(args: string[]): {
   const triggers: TriggerConfig = {};
   if (v.threshold !== undefined) triggers.amount = parseAmount(v.threshold);
   if (v['drop-from-peak'] !== undefined)
-    triggers.dropFromPeak = positivePct('drop-from-peak', v['drop-from-peak'], 99);
+    triggers.dropFromPeak = positivePct('drop-from-peak', v['drop-from-peak']);
   if (v['drop-in-window'] !== undefined) triggers.dropInWindow = parseWindow(v['drop-in-window']);
   if (v['cap-ratio'] !== undefined) triggers.capRatio = positivePct('cap-ratio', v['cap-ratio']);
   if (Object.keys(triggers).length === 0) triggers.amount = 20_000_000;
   if (v.confirm !== undefined) {
-    if (!/^\d+$/.test(v.confirm) || Number(v.confirm) > 20) {
-      throw new InputError(`--confirm: expected a whole number of snapshots 0-20, got "${v.confirm}"`);
+    const [cMin, cMax] = TRIGGER_BOUNDS.confirm;
+    if (!/^\d+$/.test(v.confirm) || Number(v.confirm) < cMin || Number(v.confirm) > cMax) {
+      throw new InputError(
+        `--confirm: expected a whole number of snapshots ${cMin}-${cMax}, got "${v.confirm}"`,
+      );
     }
     triggers.confirm = Number(v.confirm);
   }

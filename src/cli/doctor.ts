@@ -14,9 +14,9 @@ import axios from 'axios';
 import WebSocket from 'ws';
 import { pino } from 'pino';
 import { ConfigError, isDemo, loadConfig, type Config } from '../config.ts';
-import { BridgeBroker } from '../broker/bridge.ts';
-import { EasytraderBroker, notPrepared } from '../broker/easytrader.ts';
-import { readEmStatus } from '../broker/eastmoneySession.ts';
+import { EasytraderBroker } from '../broker/easytrader.ts';
+import { checkBroker } from '../broker/factory.ts';
+import type { CheckResult } from '../domain/check.ts';
 import { PaperBroker } from '../broker/paper.ts';
 import { proxyAgent } from '../chat/telegram.ts';
 import { WecomApp } from '../chat/wecom/app.ts';
@@ -46,12 +46,7 @@ line per check with a fix under each failure. Changes nothing. Exit code 0 when 
 const PROBE_SYMBOL = '600000.SH';
 const STORE_FILES = ['settings.json', 'orders.json', 'actions.json'] as const;
 
-export interface CheckResult {
-  name: string;
-  ok: boolean;
-  detail: string;
-  fix?: string;
-}
+export type { CheckResult };
 
 export interface DoctorOptions {
   /** Per network check, ms. */
@@ -121,7 +116,7 @@ export async function runChecks(config: Config, opts: DoctorOptions = {}): Promi
     ...config.quotes.sources.map((name) =>
       withDeadline(`quotes ${name}`, timeoutMs, checkSource(config, name, clock, timeoutMs, wallNow)),
     ),
-    withDeadline(`broker ${config.broker.kind}`, timeoutMs, checkBroker(config, clock, timeoutMs)),
+    withDeadline(`broker ${config.broker.kind}`, timeoutMs, checkBroker(config, { clock, timeoutMs })),
   ];
   if (config.telegram)
     pending.push(withDeadline('telegram', timeoutMs, checkTelegram(config.telegram, timeoutMs)));
@@ -433,153 +428,6 @@ function checkSinaWs(base: string, timeoutMs: number): Promise<CheckResult> {
       done({ name, ok: false, detail: `closed by the server (${code}) before any message`, fix }),
     );
   });
-}
-
-async function checkBroker(config: Config, clock: Clock, timeoutMs: number): Promise<CheckResult> {
-  const kind = config.broker.kind;
-  const name = `broker ${kind}`;
-  switch (kind) {
-    case 'paper':
-      return { name, ok: true, detail: 'paper trading: simulated fills, nothing reaches a real account' };
-    case 'ptrade': {
-      const port = config.httpPort ?? 8080;
-      return {
-        name,
-        ok: true,
-        detail:
-          `SealGuard hosts the relay itself on port ${port} while it runs; the PTrade strategy must reach ` +
-          `http://<this machine>:${port} (open the port to the PTrade server and use the same BROKER_TOKEN)`,
-      };
-    }
-    case 'bridge': {
-      const b = new BridgeBroker({
-        url: config.broker.url!,
-        token: config.broker.token!,
-        timeoutMs,
-        clock,
-        ...(config.broker.accountType ? { accountType: config.broker.accountType } : {}),
-      });
-      const h = await b.health();
-      if (!h.ok) {
-        const msg = h.message ?? 'not connected';
-        // A 200 that says "not connected" (no message, or "bridge status ...") means the bridge is up but QMT is not.
-        const up = h.message === undefined || h.message.startsWith('bridge status');
-        const fix = /401|UNAUTHORIZED|token/i.test(msg)
-          ? 'BROKER_TOKEN must equal the token configured in the bridge'
-          : msg.startsWith('BROKER_ACCOUNT_TYPE=')
-            ? 'run the bridge with the same account type (QMT bridge: --account-type credit for 融资融券) or change BROKER_ACCOUNT_TYPE'
-            : up
-              ? 'the bridge runs but is not connected to the broker: start QMT/miniQMT and log in on the trading PC'
-              : `start the bridge on the trading PC (bridges/qmt/README.md) and check that BROKER_URL ${config.broker.url} is reachable from here`;
-        // BridgeBroker's messages already name the request; do not say it twice.
-        const detail = msg.includes('GET /v1/health') ? msg : `GET /v1/health: ${msg}`;
-        return { name, ok: false, detail, fix };
-      }
-      try {
-        const a = await b.account();
-        return {
-          name,
-          ok: true,
-          detail: `${h.broker} connected, account ${a.accountId}, cash available ${a.cashAvailable}`,
-        };
-      } catch (err) {
-        return {
-          name,
-          ok: false,
-          detail: `health ok, but GET /v1/account failed: ${(err as Error).message}`,
-          fix: 'the bridge cannot read the account: check the account is logged in on QMT and the bridge log',
-        };
-      }
-    }
-    case 'easytrader': {
-      const dir = mkdtempSync(join(tmpdir(), 'sealguard-doctor-'));
-      try {
-        const b = await EasytraderBroker.open({ url: config.broker.url!, dataDir: dir, clock, timeoutMs });
-        const h = await b.health();
-        if (h.ok) return { name, ok: true, detail: `GET /balance answered; account ${h.accountId ?? '?'}` };
-        const msg = h.message ?? 'failed';
-        // server.py keeps its one trader in global_store["user"], which only /prepare sets: the
-        // server is up and BROKER_URL is right; what is missing is the login.
-        if (notPrepared(msg) || /POST \/prepare/.test(msg)) {
-          return {
-            name,
-            ok: false,
-            detail: `the easytrader server at ${config.broker.url} answers, but nobody has logged it in (KeyError 'user')`,
-            fix:
-              `log it in once after each server start: POST ${(config.broker.url ?? '').replace(/\/+$/, '')}/prepare with your client's ` +
-              `login, e.g. {"broker":"universal_client","user":"...","password":"...","exe_path":"C:\\...\\xiadan.exe"} ` +
-              `(miniqmt: {"broker":"miniqmt","kwargs":{"miniqmt_path":"...","stock_account":"..."}}; ` +
-              `easytrader's remoteclient.use(...).prepare(...) sends the same)`,
-          };
-        }
-        return {
-          name,
-          ok: false,
-          detail: `GET /balance: ${msg}`,
-          fix: `start the easytrader remote server on the trading PC (logged in to the client) and check BROKER_URL ${config.broker.url}`,
-        };
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    }
-    case 'eastmoney':
-      return checkEastmoney(config, timeoutMs);
-  }
-}
-
-/**
- * 东方财富 logs in only inside the running guard (the captcha goes to chat), so doctor reads the
- * session the guard reports in DATA_DIR/eastmoney-status.json and checks the site answers.
- */
-async function checkEastmoney(config: Config, timeoutMs: number): Promise<CheckResult> {
-  const name = 'broker eastmoney';
-  const em = config.eastmoney!;
-  let reach: string;
-  try {
-    const res = await fetch(`${em.tradeUrl}/Login`, {
-      redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    reach = `${em.tradeUrl} answers (HTTP ${res.status})`;
-  } catch (err) {
-    const e = err as { cause?: { code?: string }; message?: string };
-    return {
-      name,
-      ok: false,
-      detail: `${em.tradeUrl}/Login unreachable: ${e.cause?.code ?? e.message ?? String(err)}`,
-      fix: 'check the network, or set EASTMONEY_TRADE_URL=https://jywg.eastmoneysec.com (the other host)',
-    };
-  }
-  const st = await readEmStatus(config.dataDir);
-  if (!st || !processAlive(st.pid))
-    return {
-      name,
-      ok: true,
-      detail: `${reach}; no running guard on this DATA_DIR, so not logged in (the login happens in \`npm start\`: the captcha comes to chat, answer /captcha NNNN)`,
-    };
-  const wall = Date.now();
-  const age = st.loggedInAt
-    ? `${Math.round((wall - st.loggedInAt) / 60_000)} min old (of ${st.durationMin})`
-    : 'none';
-  const pos =
-    st.positionsReadAt !== null && wall - st.positionsReadAt < 120_000
-      ? `positions read ${Math.round((wall - st.positionsReadAt) / 1000)} s ago`
-      : 'positions not read in the last 2 min';
-  if (!st.loggedIn)
-    return {
-      name,
-      ok: false,
-      detail: `${reach}; the running guard (pid ${st.pid}) is NOT logged in as ${st.account}: ${st.why}; selling through 东方财富 is unavailable`,
-      fix:
-        st.stage === 'stopped'
-          ? 'send /login in chat to try again'
-          : 'answer the login prompt in chat (/captcha NNNN or /sms NNNNNN)',
-    };
-  return {
-    name,
-    ok: true,
-    detail: `${reach}; logged in as ${st.account}, session ${age}, validatekey ${st.validatekey ? 'present' : 'MISSING'}, ${pos}`,
-  };
 }
 
 async function checkTelegram(tg: NonNullable<Config['telegram']>, timeoutMs: number): Promise<CheckResult> {

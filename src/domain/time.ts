@@ -13,9 +13,25 @@ function shifted(ts: number): Date {
   return new Date(ts + EXCHANGE_OFFSET_MS);
 }
 
+/** Days since 1970-01-01 in exchange time: one integer per trading date, cheap to compare. */
+export function exchangeDayNumber(ts: number): number {
+  if (!Number.isFinite(ts)) throw new InputError(`invalid timestamp ${ts}`);
+  return Math.floor((ts + EXCHANGE_OFFSET_MS) / DAY_MS);
+}
+
+// The hot path asks for the date of every snapshot, nearly always the same day: building a Date
+// and an ISO string each time was a measurable share of the guard's CPU. One entry suffices.
+let memoDay = NaN;
+let memoDate = '';
+
 /** Trading date of an instant, "2026-11-24". */
 export function exchangeDate(ts: number): string {
-  return shifted(ts).toISOString().slice(0, 10);
+  const day = exchangeDayNumber(ts);
+  if (day !== memoDay) {
+    memoDate = new Date(day * DAY_MS).toISOString().slice(0, 10);
+    memoDay = day;
+  }
+  return memoDate;
 }
 
 /** Seconds since exchange midnight, 0..86399. */

@@ -7,6 +7,29 @@
 import { formatAmount } from './amounts.ts';
 import type { Yuan } from './types.ts';
 
+/**
+ * Every per-symbol trigger setting, in the order settings are merged and described. TriggerConfig
+ * below is checked against this list (both directions), so a new key cannot be half-added.
+ */
+export const TRIGGER_KEYS = [
+  'amount',
+  'dropFromPeak',
+  'dropInWindow',
+  'capRatio',
+  'confirm',
+  'onBreak',
+  'chase',
+] as const;
+export type TriggerKey = (typeof TRIGGER_KEYS)[number];
+
+/** The accepted ranges, shared by chat, settings.json and the backtest CLI. */
+export const TRIGGER_BOUNDS = {
+  /** Percentages are above 0 and at most this. */
+  pctMax: 100,
+  windowSec: [3, 3600],
+  confirm: [0, 10],
+} as const;
+
 export interface TriggerConfig {
   /** Sell when the seal falls below this many yuan (the seed's rule). */
   amount?: Yuan | null;
@@ -23,6 +46,11 @@ export interface TriggerConfig {
   /** Follow an unfilled sell after a break: cancel and re-sell the rest at the bid (default on). */
   chase?: boolean;
 }
+
+// Compile-time: TriggerConfig has exactly the keys in TRIGGER_KEYS.
+type Exact<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const _keysMatch: Exact<keyof TriggerConfig, TriggerKey> = true;
+void _keysMatch;
 
 export type TriggerRule = 'amount' | 'dropFromPeak' | 'dropInWindow' | 'capRatio' | 'onBreak';
 /** The rules evaluated on a sealed snapshot, in the order they are checked. */
@@ -44,14 +72,12 @@ export interface TriggerEvidence {
   threshold: string;
 }
 
-const KEYS = ['amount', 'dropFromPeak', 'dropInWindow', 'capRatio', 'confirm', 'onBreak', 'chase'] as const;
-
 /**
  * Per-symbol settings override the global ones key by key: undefined inherits, null disables.
  */
 export function mergeTriggerConfig(global: TriggerConfig, perSymbol?: TriggerConfig | null): TriggerConfig {
   const out: TriggerConfig = {};
-  for (const k of KEYS) {
+  for (const k of TRIGGER_KEYS) {
     const v = perSymbol && perSymbol[k] !== undefined ? perSymbol[k] : global[k];
     if (v !== undefined) (out as Record<string, unknown>)[k] = v;
   }
@@ -208,4 +234,17 @@ export function describeEvidence(e: TriggerEvidence): string {
     case 'onBreak':
       return `炸板，开板前封单 ${seal}，${fromPeak}`;
   }
+}
+
+/** The settings in one short line, e.g. "<2000万, drop 50%, onbreak"; "none" when nothing is set. */
+export function describeTriggers(t: TriggerConfig): string {
+  const parts: string[] = [];
+  if (t.amount) parts.push(`<${formatAmount(t.amount)}`);
+  if (t.dropFromPeak) parts.push(`drop ${t.dropFromPeak}%`);
+  if (t.dropInWindow) parts.push(`${t.dropInWindow.pct}%/${t.dropInWindow.windowSec}s`);
+  if (t.capRatio) parts.push(`cap ${t.capRatio}%`);
+  if (t.confirm) parts.push(`confirm ${t.confirm}`);
+  if (t.onBreak) parts.push('onbreak');
+  const rules = parts.join(', ') || 'none';
+  return t.chase === false ? `${rules}; chase off` : rules;
 }

@@ -7,23 +7,15 @@ import type { Clock } from '../domain/clock.ts';
 import { phaseAt } from '../domain/session.ts';
 import { exchangeDate, formatExchangeTime } from '../domain/time.ts';
 import type { Phase } from '../domain/types.ts';
+import type { SourceStatus } from '../market/source.ts';
 import type { EventBus, Listener } from './bus.ts';
 import { HealthBoard, type HealthSnapshot } from './health.ts';
-import type { Mode } from './events.ts';
+import type { ConfirmDefault, Mode } from '../domain/modes.ts';
 import type { ResolveResult } from './executor.ts';
 import type { Guard, StockView } from './guard.ts';
 import type { DayRow } from './marketDays.ts';
 import { chainText } from './followThrough.ts';
 import type { Intent, PendingAction, TriggerOverrides, Watch } from './state.ts';
-
-export interface SourceStatus {
-  name: string;
-  active: boolean;
-  ok: boolean;
-  /** Age of the newest quote from this source by the market clock, ms; undefined when none yet. */
-  lastQuoteAgeMs?: number;
-  lastError?: string;
-}
 
 export interface StatusInfo {
   clock: string;
@@ -174,7 +166,7 @@ export class GuardApi {
     return this.o.guard.paused;
   }
 
-  resolve(actionId: string, decision: 'sell' | 'hold', by: string): Promise<ResolveResult> {
+  resolve(actionId: string, decision: ConfirmDefault, by: string): Promise<ResolveResult> {
     return this.o.guard.executor.resolve(actionId, decision, by);
   }
 

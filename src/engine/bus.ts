@@ -2,6 +2,9 @@
  * Fan-out of guard events to subscribers (chat channels, the event log, the summary collector).
  * The engine publishes synchronously and moves on: each subscriber has its own queue drained on a
  * later tick, so a slow or throwing channel can never block or crash the trading loop.
+ *
+ * hold() stops delivery (publishing still queues, in order) while the engine gets a sell out: the
+ * broker call must leave before any channel formats or sends the alert that announces it.
  */
 import type { GuardEvent } from './events.ts';
 
@@ -23,6 +26,7 @@ export interface BusOptions {
 
 export class EventBus {
   private subs: Sub[] = [];
+  private holds = 0;
   private readonly maxQueue: number;
   private readonly onError: (subscriber: string, err: unknown) => void;
 
@@ -46,7 +50,38 @@ export class EventBus {
         sub.dropped++;
       }
       sub.queue.push(e);
-      if (!sub.draining) {
+      if (!sub.draining && this.holds === 0) {
+        sub.draining = true;
+        setImmediate(() => void this.drain(sub));
+      }
+    }
+  }
+
+  /**
+   * Delivery pauses until every hold is released; each release is idempotent and happens by
+   * itself after `maxMs`, so a hung disk or broker never keeps the alerts back for long.
+   */
+  hold(maxMs = 50): () => void {
+    this.holds++;
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      clearTimeout(timer);
+      if (--this.holds === 0) this.resume();
+    };
+    const timer = setTimeout(release, maxMs);
+    return release;
+  }
+
+  /** Holds in force (for tests and /status diagnostics). */
+  get held(): number {
+    return this.holds;
+  }
+
+  private resume(): void {
+    for (const sub of this.subs) {
+      if (!sub.draining && sub.queue.length > 0) {
         sub.draining = true;
         setImmediate(() => void this.drain(sub));
       }
@@ -63,7 +98,7 @@ export class EventBus {
 
   private async drain(sub: Sub): Promise<void> {
     try {
-      while (sub.queue.length > 0) {
+      while (sub.queue.length > 0 && this.holds === 0) {
         const e = sub.queue.shift()!;
         try {
           await sub.fn(e);

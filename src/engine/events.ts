@@ -2,11 +2,10 @@
  * What the guard tells the world. Channels subscribe to these; the engine never waits for them.
  * Every event carries `at` (market-clock epoch ms) and, where it concerns a stock, its symbol and name.
  */
+import type { ConfirmDefault, Mode } from '../domain/modes.ts';
 import type { TriggerEvidence } from '../domain/triggers.ts';
 import type { Order } from '../broker/broker.ts';
 import type { FollowStepKind } from '../domain/followThrough.ts';
-
-export type Mode = 'auto' | 'confirm' | 'alert';
 
 interface Base {
   at: number;
@@ -37,7 +36,7 @@ export type GuardEvent =
       /** Market-clock deadline of the confirm, epoch ms. */
       deadline?: number;
       /** What happens when the deadline passes. */
-      onTimeout?: 'sell' | 'hold';
+      onTimeout?: ConfirmDefault;
       /** Why nothing will be sold (paused, nothing sellable, alert mode...). */
       noSellReason?: string;
     })
@@ -60,7 +59,7 @@ export type GuardEvent =
       triggered: boolean;
     })
   | (StockBase & { type: 'Resealed'; segment: number; sealAmount: number })
-  | (StockBase & { type: 'ConfirmExpired'; actionId: string; applied: 'sell' | 'hold' })
+  | (StockBase & { type: 'ConfirmExpired'; actionId: string; applied: ConfirmDefault })
   | (StockBase & { type: 'ActionResolved'; actionId: string; outcome: string; byUser?: string })
   | (StockBase & { type: 'LimitMismatch'; published: string; computed: string })
   | (Base & { type: 'FeedStale'; symbols: string[]; source: string })

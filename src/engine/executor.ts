@@ -29,7 +29,7 @@ import { describeEvidence, type TriggerEvidence } from '../domain/triggers.ts';
 import type { Security, Snapshot, Ticks } from '../domain/types.ts';
 import { formatExchangeTime } from '../domain/time.ts';
 import type { EventBus } from './bus.ts';
-import type { Mode } from './events.ts';
+import type { ConfirmDefault, Mode } from '../domain/modes.ts';
 import { HealthBoard } from './health.ts';
 import { FollowThrough, REPLACE_AFTER_MS, REPLACE_MAX } from './followThrough.ts';
 import { clientOrderId, newActionId } from './ids.ts';
@@ -60,7 +60,7 @@ export interface ExecutorOptions {
   view: (symbol: string) => MarketView | undefined;
   isPaused: () => boolean;
   confirmTimeoutS: number;
-  confirmDefault: 'sell' | 'hold';
+  confirmDefault: ConfirmDefault;
   /** Called after an order reaches a final state, so positions get refreshed. */
   onOrderFinal?: (o: Order) => void;
   /** How long an unknown-outcome order may stay unfound before the same id is sent again. */
@@ -113,6 +113,16 @@ export interface TriggerInput {
   symbol: string;
   evidence: TriggerEvidence;
   mode: Mode;
+  /** Must be on disk before the broker call too (the seal journal), written alongside the intent. */
+  durable?: Promise<unknown>;
+  /** Called once the broker call has been made, or when none will be: the alerts may go. */
+  dispatched?: () => void;
+}
+
+/** What a sell waits for before its broker call, and whom it tells that the call was made. */
+interface SellGate {
+  durable?: Promise<unknown> | undefined;
+  dispatched?: (() => void) | undefined;
 }
 
 export interface ResolveResult {
@@ -180,6 +190,15 @@ export class Executor {
 
   /** Called once per trigger firing (the monitor fires at most once per segment). */
   async onTrigger(t: TriggerInput): Promise<void> {
+    try {
+      await this.handleTrigger(t);
+    } finally {
+      // Every path that places nothing (alert mode, a confirm, a refusal, an error) ends here.
+      t.dispatched?.();
+    }
+  }
+
+  private async handleTrigger(t: TriggerInput): Promise<void> {
     const v = this.o.view(t.symbol);
     if (!v) return;
     const e = t.evidence;
@@ -256,7 +275,10 @@ export class Executor {
       return;
     }
     this.o.bus.publish({ type: 'SellTriggered', ...base, mode });
-    await this.sell({ symbol: t.symbol, segment: e.segment, rule: e.rule, reason: describeEvidence(e) });
+    await this.sell(
+      { symbol: t.symbol, segment: e.segment, rule: e.rule, reason: describeEvidence(e) },
+      { durable: t.durable, dispatched: t.dispatched },
+    );
   }
 
   private publishConfirm(action: PendingAction, base: TriggerBase): void {
@@ -274,7 +296,7 @@ export class Executor {
    * A user's tap (or typed confirm) on a pending action. The pending -> executing step is decided
    * synchronously before the first await, so two taps racing each other cannot both pass.
    */
-  async resolve(actionId: string, decision: 'sell' | 'hold', by: string): Promise<ResolveResult> {
+  async resolve(actionId: string, decision: ConfirmDefault, by: string): Promise<ResolveResult> {
     const a = this.o.stores.actions.data.actions[actionId];
     if (!a) return { ok: false, message: `No pending action ${actionId} (unknown, or from an earlier run).` };
     if (this.inFlight.has(actionId) || a.status === 'executing')
@@ -290,7 +312,7 @@ export class Executor {
     }
   }
 
-  private async execute(a: PendingAction, decision: 'sell' | 'hold', by: string): Promise<ResolveResult> {
+  private async execute(a: PendingAction, decision: ConfirmDefault, by: string): Promise<ResolveResult> {
     if (decision === 'hold') {
       const outcome = `Held by ${by}: no order placed.`;
       await this.setAction(a.id, { status: 'held', resolvedBy: by, resolvedAt: this.now(), outcome });
@@ -381,7 +403,7 @@ export class Executor {
   }
 
   /** Places (or re-finds) the one order of this seal segment. */
-  private async sell(args: SellArgs): Promise<SellResult> {
+  private async sell(args: SellArgs, gate: SellGate = {}): Promise<SellResult> {
     const { symbol, segment, rule, reason, actionId } = args;
     const v = this.o.view(symbol);
     if (!v) return { kind: 'nothing' };
@@ -413,11 +435,16 @@ export class Executor {
         ...(actionId ? { actionId } : {}),
       };
       const key = `disk:intent:${symbol}`;
-      const written = await this.tryWrite(key, () =>
-        this.o.stores.orders.update((d) => {
-          d.intents[id] = intent;
-        }),
-      );
+      // The intent and what the caller needs durable (the seal journal) are written side by side;
+      // both are on disk before the broker call. The journal's writer never rejects.
+      const [written] = await Promise.all([
+        this.tryWrite(key, () =>
+          this.o.stores.orders.update((d) => {
+            d.intents[id] = intent;
+          }),
+        ),
+        gate.durable,
+      ]);
       if (written !== true) {
         // Without its intent on disk an order could be sent twice after a restart: not sending.
         this.unrecorded.set(id, { ...args, day });
@@ -430,7 +457,7 @@ export class Executor {
       }
       if (this.unrecorded.delete(id))
         this.diskResolved(key, `order intent for ${v.name} ${symbol} recorded; selling now`);
-      const sent = await this.send(id);
+      const sent = await this.send(id, gate.dispatched);
       return sent ? { kind: 'intent', intent: sent } : { kind: 'nothing' };
     } finally {
       this.placing.delete(id);
@@ -457,7 +484,7 @@ export class Executor {
     return Math.min(raiseIntoSellCage(v.sec.board, ref, price), v.limits?.up ?? price);
   }
 
-  private async send(id: string): Promise<Intent | undefined> {
+  private async send(id: string, dispatched?: () => void): Promise<Intent | undefined> {
     const intent = this.intent(id);
     if (!intent) return undefined;
     const req: SellRequest = {
@@ -469,7 +496,10 @@ export class Executor {
     };
     let order: Order;
     try {
-      order = await this.o.broker.placeSell(req);
+      const placing = this.o.broker.placeSell(req);
+      // The request is on its way: what was held back for it (the alert) may be delivered now.
+      dispatched?.();
+      order = await placing;
     } catch (err) {
       const be = err instanceof BrokerError ? err : undefined;
       const text = this.errText(err);
@@ -908,23 +938,34 @@ export class Executor {
   /** Today's sell of this stock from another segment whose fate is not known yet (unknown, or never acknowledged). */
   private uncertainSell(symbol: string, segment: number): Intent | undefined {
     const today = exchangeDate(this.now());
-    return this.intents().find(
-      (i) =>
+    for (const i of this.eachIntent())
+      if (
         i.day === today &&
         i.symbol === symbol &&
         i.segment !== segment &&
-        (i.state === 'unknown' || i.state === 'intent'),
-    );
+        (i.state === 'unknown' || i.state === 'intent')
+      )
+        return i;
+    return undefined;
   }
 
   private intent(id: string): Intent | undefined {
     return this.overlay.get(id) ?? this.o.stores.orders.data.intents[id];
   }
 
+  /** A copy, for loops that await (the store changes under them). */
   private intents(): Intent[] {
-    const all = new Map(Object.entries(this.o.stores.orders.data.intents));
-    for (const [id, i] of this.overlay) all.set(id, i);
-    return [...all.values()];
+    return [...this.eachIntent()];
+  }
+
+  /**
+   * Every intent, the overlay's version where one is pending, without copying the store: the
+   * check before each sell walks these, and history is not pruned yet (issue 15 S9).
+   */
+  private *eachIntent(): Generator<Intent> {
+    const stored = this.o.stores.orders.data.intents;
+    for (const id in stored) yield this.overlay.get(id) ?? stored[id]!;
+    for (const [id, i] of this.overlay) if (!(id in stored)) yield i;
   }
 
   /** Broker texts can echo request headers; nothing secret goes on in an order's message. */

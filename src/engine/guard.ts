@@ -14,17 +14,19 @@ import {
   advance,
   cloneMonitorState,
   initialMonitorState,
+  type MonitorContext,
   type MonitorEvent,
   type MonitorState,
 } from '../domain/sealMonitor.ts';
 import { phaseAt } from '../domain/session.ts';
 import { parseSymbol } from '../domain/symbols.ts';
-import { exchangeDate } from '../domain/time.ts';
+import { exchangeDate, exchangeDayNumber } from '../domain/time.ts';
 import { mergeTriggerConfig, type TriggerConfig } from '../domain/triggers.ts';
 import type { Phase, Security, Snapshot, Ticks } from '../domain/types.ts';
 import type { EventBus } from './bus.ts';
 import { MonitorJournal } from './monitorJournal.ts';
-import type { GuardEvent, Mode } from './events.ts';
+import type { ConfirmDefault, Mode } from '../domain/modes.ts';
+import type { GuardEvent } from './events.ts';
 import { Executor, type MarketView } from './executor.ts';
 import type { HealthBoard } from './health.ts';
 import type { GuardStores, Settings, TriggerOverrides, Watch } from './state.ts';
@@ -41,7 +43,7 @@ export interface GuardOptions {
   /** DEFAULT_THRESHOLD plus the built-in defaults of the other rules. */
   defaultTriggers: TriggerConfig;
   confirmTimeoutS: number;
-  confirmDefault: 'sell' | 'hold';
+  confirmDefault: ConfirmDefault;
   /** Snapshots needed to confirm a seal. */
   confirmSnapshots?: number;
   /** Is this code a real, listed instrument? Resolves its name, or null. */
@@ -80,11 +82,21 @@ export interface StockView {
   triggers: TriggerConfig;
 }
 
+interface LimitsEntry {
+  dayNo: number;
+  prevClose: Ticks;
+  limitUp: Snapshot['limitUp'];
+  limitDown: Snapshot['limitDown'];
+  name: string;
+  limits: { up: Ticks; down: Ticks } | null;
+}
+
 export class Guard {
   readonly executor: Executor;
   private readonly secs = new Map<string, Security>();
   private readonly last = new Map<string, Snapshot>();
-  private readonly limitsCache = new Map<string, { key: string; up: Ticks; down: Ticks } | null>();
+  /** Per symbol: the inputs the limits were resolved from (compared as numbers) and the result. */
+  private readonly limitsCache = new Map<string, LimitsEntry>();
   private readonly mismatchReported = new Set<string>();
   private monitors = new Map<string, MonitorState>();
   private monitorsDay = '';
@@ -373,11 +385,20 @@ export class Guard {
 
   // ---- market -----------------------------------------------------------------------------
 
+  /** Limits resolve once per symbol and day (again only if the quote's inputs to them change). */
   private limitsFor(sec: Security, s: Snapshot): { up: Ticks; down: Ticks } | null {
-    const day = exchangeDate(s.ts);
-    const key = `${day}|${s.prevClose}|${s.limitUp}|${s.limitDown}|${s.name}`;
+    const dayNo = exchangeDayNumber(s.ts);
     const c = this.limitsCache.get(sec.id);
-    if (c !== undefined && (c === null ? false : c.key === key)) return c;
+    if (
+      c !== undefined &&
+      c.dayNo === dayNo &&
+      c.prevClose === s.prevClose &&
+      c.limitUp === s.limitUp &&
+      c.limitDown === s.limitDown &&
+      c.name === s.name
+    )
+      return c.limits;
+    const day = exchangeDate(s.ts);
     const r = resolveLimits(sec, s, day);
     if (r?.mismatch && !this.mismatchReported.has(`${day}|${sec.id}`)) {
       this.mismatchReported.add(`${day}|${sec.id}`);
@@ -390,9 +411,16 @@ export class Guard {
         computed: `${r.computedUp === null ? '-' : formatTicks(r.computedUp, sec.decimals)}/${r.computedDown === null ? '-' : formatTicks(r.computedDown, sec.decimals)}`,
       });
     }
-    const v = r ? { key, up: r.up, down: r.down } : null;
-    this.limitsCache.set(sec.id, v);
-    return v;
+    const limits = r ? { up: r.up, down: r.down } : null;
+    this.limitsCache.set(sec.id, {
+      dayNo,
+      prevClose: s.prevClose,
+      limitUp: s.limitUp,
+      limitDown: s.limitDown,
+      name: s.name,
+      limits,
+    });
+    return limits;
   }
 
   /**
@@ -417,6 +445,16 @@ export class Guard {
       ev: MonitorEvent;
     }[] = [];
     const events: MonitorEvent[] = [];
+    // One context for the whole batch, its per-symbol fields set below: no object per snapshot.
+    const ctx: MonitorContext = {
+      limits: null,
+      phase,
+      now,
+      today,
+      triggers: {},
+      held: false,
+      ...(this.o.confirmSnapshots ? { sealConfirm: this.o.confirmSnapshots } : {}),
+    };
     let changed = false;
     for (const s of snaps) {
       this.last.set(s.symbol, s);
@@ -439,20 +477,10 @@ export class Guard {
       events.length = 0;
       const peakBefore = st.segmentPeak;
       const statusBefore = st.status;
-      advance(
-        st,
-        s,
-        {
-          limits,
-          phase,
-          now,
-          today,
-          triggers: this.effectiveTriggers(s.symbol),
-          held,
-          ...(this.o.confirmSnapshots ? { sealConfirm: this.o.confirmSnapshots } : {}),
-        },
-        events,
-      );
+      ctx.limits = limits;
+      ctx.triggers = this.effectiveTriggers(s.symbol);
+      ctx.held = held;
+      advance(st, s, ctx, events);
       if (events.length === 0) {
         // A quiet step can still raise the segment's peak, which dropFromPeak measures from.
         if (st.segmentPeak !== peakBefore || st.status !== statusBefore) {
@@ -467,22 +495,55 @@ export class Guard {
         else announce.push({ sec, s, limits, ev });
       }
     }
-    if (triggers.length > 0 || announce.length > 0) {
-      // What is announced (a seal, a break) and the segment number in the client order id must
-      // be on disk first: a process killed right after would otherwise announce the same segment
-      // again, or number it anew, after its restart.
+    if (triggers.length > 0) await this.sellFirst(triggers, announce);
+    else if (announce.length > 0) {
+      // What is announced (a seal, a break) must be on disk first: a process killed right after
+      // would otherwise announce the same segment again after its restart.
       await this.persistMonitors();
       for (const a of announce) this.publishMonitorEvent(a.sec, a.s, a.limits, a.ev);
     } else if (changed) this.schedulePersist();
-    if (triggers.length > 0) {
-      await Promise.all(
-        triggers.map((t) =>
-          this.executor
-            .onTrigger({ symbol: t.symbol, evidence: t.ev.evidence, mode: this.modeOf(t.symbol) })
-            .catch((err) => this.o.log.error({ err, symbol: t.symbol }, 'trigger handling failed')),
-        ),
-      );
-    }
+  }
+
+  /**
+   * The order before the alert. Channels get nothing (the bus is held) until every sell of the
+   * batch has gone to the broker, one macrotask later so the request is written out, or the
+   * bus's cap passes. The seal journal (the segment number in the client order id) is written
+   * alongside each intent, and both are on disk before the broker call. Past the cap (a disk
+   * taking > 50 ms) a notice may go out before the journal is on disk: after a crash it could be
+   * repeated, a lesser harm than an alert held back.
+   */
+  private async sellFirst(
+    triggers: { symbol: string; ev: Extract<MonitorEvent, { type: 'Triggered' }> }[],
+    announce: { sec: Security; s: Snapshot; limits: { up: Ticks; down: Ticks } | null; ev: MonitorEvent }[],
+  ): Promise<void> {
+    const release = this.o.bus.hold();
+    const journal = this.persistMonitors();
+    // Queued in the order they happened (a break before the sell it caused), delivered on release.
+    for (const a of announce) this.publishMonitorEvent(a.sec, a.s, a.limits, a.ev);
+    let pending = triggers.length;
+    let allSent!: () => void;
+    const sent = new Promise<void>((r) => (allSent = r));
+    void Promise.all([journal, sent]).then(() => setImmediate(release));
+    await Promise.all(
+      triggers.map((t) => {
+        let done = false;
+        const dispatched = (): void => {
+          if (done) return;
+          done = true;
+          if (--pending === 0) allSent();
+        };
+        return this.executor
+          .onTrigger({
+            symbol: t.symbol,
+            evidence: t.ev.evidence,
+            mode: this.modeOf(t.symbol),
+            durable: journal,
+            dispatched,
+          })
+          .catch((err) => this.o.log.error({ err, symbol: t.symbol }, 'trigger handling failed'));
+      }),
+    );
+    await journal;
   }
 
   private publishMonitorEvent(

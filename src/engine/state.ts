@@ -7,23 +7,26 @@
 import { z } from 'zod';
 import { join } from 'node:path';
 import { ORDER_STATUSES } from '../broker/broker.ts';
+import { CONFIRM_DEFAULTS, MODES } from '../domain/modes.ts';
+import { TRIGGER_BOUNDS, type TriggerKey } from '../domain/triggers.ts';
 import { openJsonStore, type JsonStore } from '../store/jsonStore.ts';
 
-export const modeSchema = z.enum(['auto', 'confirm', 'alert']);
+export const modeSchema = z.enum(MODES);
 
-export const triggerConfigSchema = z
-  .object({
-    amount: z.number().int().positive().nullable(),
-    dropFromPeak: z.number().positive().max(100).nullable(),
-    dropInWindow: z
-      .object({ pct: z.number().positive().max(100), windowSec: z.number().int().positive().max(3600) })
-      .nullable(),
-    capRatio: z.number().positive().max(100).nullable(),
-    confirm: z.number().int().min(0).max(10),
-    onBreak: z.boolean(),
-    chase: z.boolean(),
-  })
-  .partial();
+const pct = z.number().positive().max(TRIGGER_BOUNDS.pctMax);
+// Typed against TriggerKey: a key added to TRIGGER_KEYS without a schema entry fails to compile.
+const triggerShape = {
+  amount: z.number().int().positive().nullable(),
+  dropFromPeak: pct.nullable(),
+  dropInWindow: z
+    .object({ pct, windowSec: z.number().int().positive().max(TRIGGER_BOUNDS.windowSec[1]) })
+    .nullable(),
+  capRatio: pct.nullable(),
+  confirm: z.number().int().min(TRIGGER_BOUNDS.confirm[0]).max(TRIGGER_BOUNDS.confirm[1]),
+  onBreak: z.boolean(),
+  chase: z.boolean(),
+} satisfies Record<TriggerKey, z.ZodType>;
+export const triggerConfigSchema = z.object(triggerShape).partial();
 export type TriggerOverrides = z.infer<typeof triggerConfigSchema>;
 
 export const watchSchema = z.object({
@@ -147,7 +150,7 @@ export const actionSchema = z.object({
   limitUp: z.string(),
   createdAt: z.number(),
   deadline: z.number(),
-  onTimeout: z.enum(['sell', 'hold']),
+  onTimeout: z.enum(CONFIRM_DEFAULTS),
   status: z.enum(['pending', 'executing', 'sold', 'failed', 'held', 'expired']),
   resolvedBy: z.string().optional(),
   resolvedAt: z.number().optional(),

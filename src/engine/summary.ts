@@ -7,11 +7,11 @@
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Position } from '../broker/broker.ts';
-import { describeTriggers } from '../chat/commands.ts';
 import { formatAmount } from '../domain/amounts.ts';
 import { dayInfo, marketCalendar, nextTradingDay, prevTradingDay } from '../domain/calendar.ts';
 import type { Clock } from '../domain/clock.ts';
 import { limitPrices } from '../domain/limits.ts';
+import { describeTriggers } from '../domain/triggers.ts';
 import { formatTicks, toTicks } from '../domain/prices.ts';
 import { isRiskWarningName, parseSymbol } from '../domain/symbols.ts';
 import { addDays, exchangeDate, exchangeTs, formatExchangeTime, parseDate } from '../domain/time.ts';

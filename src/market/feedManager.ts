@@ -20,20 +20,17 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Clock, TimeEvidence } from '../domain/clock.ts';
-import { resolveLimits } from '../domain/limits.ts';
-import { formatTicks } from '../domain/prices.ts';
 import { isContinuous } from '../domain/session.ts';
-import { exchangeDate } from '../domain/time.ts';
 import type { Snapshot } from '../domain/types.ts';
 import { securityOf } from './codes.ts';
 import type { PollingFeed, QuoteFeed, StreamState, StreamingFeed } from './feed.ts';
 import { QuoteHttpError } from './httpClient.ts';
+import type { QuoteSource, SourceStatus } from './source.ts';
 import { compareUnits } from './unitCheck.ts';
 
 export type FeedEvent =
   | { type: 'FeedStale'; at: number; symbols: string[]; since: number; source: string }
-  | { type: 'SourceChanged'; at: number; from: string; to: string; reason: string }
-  | { type: 'LimitMismatch'; at: number; symbol: string; name: string; published: string; computed: string };
+  | { type: 'SourceChanged'; at: number; from: string; to: string; reason: string };
 
 export type FeedEventType = FeedEvent['type'];
 
@@ -61,7 +58,8 @@ export interface FeedManagerOptions {
   clock: Clock;
   /** Ordered by preference (QUOTE_SOURCES). At least one polling feed unless the stream is all. */
   feeds: QuoteFeed[];
-  onSnapshots: (snaps: Snapshot[]) => void;
+  /** Where batches go; or given to start() (the QuoteSource way). */
+  onSnapshots?: (snaps: Snapshot[]) => void;
   /** Wall ms between cycle starts (POLL_INTERVAL_MS). */
   intervalMs?: number;
   /** Consecutive failing cycles before the next source takes over. */
@@ -94,7 +92,7 @@ interface Health extends Omit<SourceHealth, 'ok' | 'lastQuoteAgeMs'> {
   slow: boolean;
 }
 
-export class FeedManager {
+export class FeedManager implements QuoteSource {
   private readonly clock: Clock;
   private readonly polling: Health[];
   private readonly stream: StreamingFeed | null;
@@ -118,7 +116,6 @@ export class FeedManager {
   private readonly stale = new Set<string>();
   /** Market time continuous trading last (re)started: quiet time outside it is nobody's fault. */
   private continuousSince = -Infinity;
-  private readonly limitChecked = new Set<string>();
   /** The stream's latest snapshot per symbol, kept only for the unit cross-check. */
   private readonly streamLast = new Map<string, Snapshot>();
   private streamDisabled = false;
@@ -129,7 +126,10 @@ export class FeedManager {
   private streamTimeAt = -Infinity;
   private readonly listeners = new Map<FeedEventType, Set<(e: FeedEvent) => void>>();
 
+  private onBatch: (snaps: Snapshot[]) => void;
+
   constructor(private readonly opts: FeedManagerOptions) {
+    this.onBatch = opts.onSnapshots ?? (() => {});
     this.clock = opts.clock;
     this.stream = opts.feeds[0]?.kind === 'stream' ? opts.feeds[0] : null;
     this.polling = opts.feeds
@@ -218,7 +218,21 @@ export class FeedManager {
     return out;
   }
 
-  start(): void {
+  /** For /status: the health() rows as the engine shows them. */
+  status(): SourceStatus[] {
+    return this.health().map((h) => ({
+      name: h.name,
+      active: h.active,
+      ok: h.ok,
+      ...(h.lastQuoteAgeMs !== null ? { lastQuoteAgeMs: h.lastQuoteAgeMs } : {}),
+      ...(h.lastError ? { lastError: h.lastError } : {}),
+    }));
+  }
+
+  /** Starts polling (and the stream); symbols and the batch handler may be given here instead. */
+  start(symbols?: string[], onBatch?: (snaps: Snapshot[]) => void): void {
+    if (symbols) this.setSymbols(symbols);
+    if (onBatch) this.onBatch = onBatch;
     if (this.running) return;
     this.running = true;
     this.stopped = false;
@@ -434,35 +448,12 @@ export class FeedManager {
         this.lastFresh.set(s.symbol, now);
         this.stale.delete(s.symbol);
       }
-      if (typeof s.limitUp === 'number') this.checkLimits(s);
     }
     try {
-      this.opts.onSnapshots(snaps);
+      this.onBatch(snaps);
     } catch (err) {
       this.opts.onError?.(err);
     }
-  }
-
-  /** Published vs computed limits, once per symbol and trading day. */
-  private checkLimits(s: Snapshot): void {
-    const date = exchangeDate(s.ts);
-    const key = `${s.symbol}|${date}`;
-    if (this.limitChecked.has(key)) return;
-    if (this.limitChecked.size > 100_000) this.limitChecked.clear();
-    this.limitChecked.add(key);
-    const sec = securityOf(s.symbol);
-    if (!sec) return;
-    const r = resolveLimits(sec, s, date);
-    if (!r?.mismatch || r.computedUp === null || r.computedDown === null) return;
-    const d = s.decimals;
-    this.emit({
-      type: 'LimitMismatch',
-      at: this.clock.now(),
-      symbol: s.symbol,
-      name: s.name,
-      published: `${formatTicks(s.limitUp as number, d)}/${formatTicks(s.limitDown as number, d)}`,
-      computed: `${formatTicks(r.computedUp, d)}/${formatTicks(r.computedDown, d)}`,
-    });
   }
 
   private checkStale(): void {

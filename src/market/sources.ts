@@ -2,7 +2,6 @@
  * Polling feeds by name, configured from the environment: QUOTE_SOURCES (ordered, e.g.
  * "tencent,sina") and the base URLs TENCENT_QUOTE_URL, SINA_QUOTE_URL, EASTMONEY_QUOTE_URL.
  */
-import { InputError } from '../domain/types.ts';
 import { EastmoneyFeed } from './eastmoney.ts';
 import type { PollingFeed } from './feed.ts';
 import { SinaFeed } from './sina.ts';
@@ -26,19 +25,4 @@ export function pollingFeed(name: PollingSource, env: Env = process.env): Pollin
     case 'eastmoney':
       return new EastmoneyFeed({ baseUrl: env.EASTMONEY_QUOTE_URL?.trim() || undefined });
   }
-}
-
-/** "tencent,sina" -> the names in order; throws InputError naming the bad entry. */
-export function parseQuoteSources(text: string | undefined, fallback = 'tencent,sina'): string[] {
-  const names = (text?.trim() || fallback)
-    .split(',')
-    .map((s) => s.trim().toLowerCase())
-    .filter(Boolean);
-  if (names.length === 0) throw new InputError(`invalid QUOTE_SOURCES "${text}": expected e.g. tencent,sina`);
-  const seen = new Set<string>();
-  for (const n of names) {
-    if (seen.has(n)) throw new InputError(`invalid QUOTE_SOURCES "${text}": "${n}" is listed twice`);
-    seen.add(n);
-  }
-  return names;
 }

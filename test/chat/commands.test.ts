@@ -13,10 +13,14 @@ import { runCommand } from '../../src/chat/commands.ts';
 import { plainText, type Reply } from '../../src/chat/reply.ts';
 import { SimClock } from '../../src/domain/clock.ts';
 import type { Snapshot } from '../../src/domain/types.ts';
-import { GuardApi } from '../../src/engine/api.ts';
-import { EventBus } from '../../src/engine/bus.ts';
-import type { GuardEvent, Mode } from '../../src/engine/events.ts';
-import { Guard } from '../../src/engine/guard.ts';
+import type { GuardApi } from '../../src/engine/api.ts';
+import type { EventBus } from '../../src/engine/bus.ts';
+import { createEngine } from '../../src/engine/engine.ts';
+import { HealthBoard } from '../../src/engine/health.ts';
+import type { QuoteSource } from '../../src/market/source.ts';
+import type { Mode } from '../../src/domain/modes.ts';
+import type { GuardEvent } from '../../src/engine/events.ts';
+import type { Guard } from '../../src/engine/guard.ts';
 import { openGuardStores, type GuardStores } from '../../src/engine/state.ts';
 import { sealed, sealedRun, SYMBOL, t } from '../helpers/snapshots.ts';
 
@@ -57,26 +61,21 @@ async function rig(
 ): Promise<Rig> {
   const dir = mkdtempSync(join(tmpdir(), 'sg-cmd-'));
   const clock = new SimClock(t('10:00:00'), () => 0);
-  const last = new Map<string, Snapshot>();
   const paper = await PaperBroker.open({
     dataDir: dir,
     clock,
-    quotes: (s) => last.get(s),
     positions: [{ symbol: SYMBOL, name: '中国海诚', quantity: 10_000, sellable: 6_000, avgCost: '9.00' }],
     cash: 100_000,
   });
   const stores = await openGuardStores(dir);
-  const bus = new EventBus();
-  const events: GuardEvent[] = [];
-  bus.subscribe('test', (e) => {
-    events.push(e);
-  });
-  const guard = new Guard({
+  const engine = await createEngine({
     dataDir: dir,
     clock,
+    simulatedClock: true,
     broker: paper,
+    sink: paper,
     stores,
-    bus,
+    health: new HealthBoard(() => clock.now()),
     log: pino({ level: 'silent' }),
     defaultMode: o.mode ?? 'confirm',
     defaultTriggers: { amount: 20_000_000 },
@@ -84,21 +83,21 @@ async function rig(
     confirmDefault: 'hold',
     positionsRefreshMs: 3_600_000,
     lookup: async (s) => (LISTED[s] ? { name: LISTED[s] } : null),
-    onSnapshot: (s) => {
-      last.set(s.symbol, s);
-      void paper.onQuote(s);
-    },
-  });
-  await guard.start();
-  const api = new GuardApi({
-    guard,
-    broker: paper,
-    bus,
-    clock,
-    simulatedClock: true,
-    sources: () => [{ name: 'tencent', active: true, ok: true, lastQuoteAgeMs: o.quoteAgeMs ?? 1500 }],
     ...(o.disk ? { disk: () => o.disk } : {}),
   });
+  const { guard, bus, api } = engine;
+  const events: GuardEvent[] = [];
+  bus.subscribe('test', (e) => {
+    events.push(e);
+  });
+  // What the feed manager reports in a live run: one healthy Tencent source.
+  const source: QuoteSource = {
+    start: () => {},
+    setSymbols: () => {},
+    stop: async () => {},
+    status: () => [{ name: 'tencent', active: true, ok: true, lastQuoteAgeMs: o.quoteAgeMs ?? 1500 }],
+  };
+  await engine.start(source);
   const r: Rig = {
     dir,
     clock,
@@ -111,7 +110,7 @@ async function rig(
     run: (text) => runCommand(api, { user: 'test:1', text }),
     async feed(s) {
       clock.set(s.ts);
-      await guard.onSnapshots([s]);
+      await engine.onSnapshots([s]);
       await bus.idle();
     },
   };

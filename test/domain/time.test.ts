@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   addDays,
   exchangeDate,
+  exchangeDayNumber,
   exchangeSecondsOfDay,
   exchangeTs,
   formatExchangeTime,
@@ -29,6 +30,21 @@ describe('exchange time is UTC+8 whatever the host TZ', () => {
     expect(exchangeSecondsOfDay(t)).toBe(0);
     expect(exchangeSecondsOfDay(t - 1)).toBe(86399);
     expect(exchangeDate(t - 1)).toBe('2026-11-23');
+  });
+  it('numbers exchange days, and the memoised date follows every change of day in either direction', () => {
+    const midnight = Date.UTC(2026, 10, 23, 16, 0, 0); // 2026-11-24T00:00+08:00
+    expect(exchangeDayNumber(midnight)).toBe(exchangeDayNumber(midnight - 1) + 1);
+    expect(exchangeDayNumber(midnight) * 86_400_000).toBe(Date.UTC(2026, 10, 24));
+    // Alternating days defeats a one-entry memo: each answer must still be the right date.
+    for (const [ts, date] of [
+      [midnight, '2026-11-24'],
+      [midnight - 1, '2026-11-23'],
+      [midnight + 5, '2026-11-24'],
+      [Date.UTC(1969, 11, 31, 12), '1969-12-31'],
+      [midnight - 1, '2026-11-23'],
+    ] as const)
+      expect(exchangeDate(ts)).toBe(date);
+    expect(() => exchangeDayNumber(Infinity)).toThrow(InputError);
   });
   it('builds instants from exchange date and time', () => {
     expect(exchangeTs('2026-11-24', '10:00:03')).toBe(T);

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Broker, Order, SellRequest } from '../../src/broker/broker.ts';
 import { BrokerError } from '../../src/broker/broker.ts';
 import type { PaperBroker } from '../../src/broker/paper.ts';
-import { opened, sealed, sealedRun, SYMBOL, t } from '../helpers/snapshots.ts';
+import { opened, sealed, sealedRun, snap, SYMBOL, t } from '../helpers/snapshots.ts';
 import { harness, types, type Harness } from './harness.ts';
 
 const open: Harness[] = [];
@@ -87,6 +87,30 @@ describe('guard in auto mode', () => {
     expect(orders).toHaveLength(1);
     expect(Number(orders[0]!.limitPrice)).toBeLessThan(10);
     expect(Number(orders[0]!.limitPrice)).toBeGreaterThanOrEqual(9.94);
+  });
+});
+
+describe('limit prices', () => {
+  // Moved here from the feed manager, whose LimitMismatch event no one subscribed to: the guard
+  // resolves the limits it trades on, so it is the one that tells published from computed.
+  it('reports published limits that differ from the computed ones once per symbol and day', async () => {
+    const h = await make();
+    // prevClose 9.09: 10% computes 10.00/8.18; the feed publishes 10.03 as the limit-up.
+    await h.feed(snap(t('10:00:00'), { limitUp: 1003 }));
+    await h.feed(snap(t('10:00:03'), { limitUp: 1003 }));
+    // A changed name resolves the limits again, but the day's mismatch was already told.
+    await h.feed(snap(t('10:00:06'), { limitUp: 1003, name: 'N中国海诚' }));
+    const mismatches = h.events.filter((e) => e.type === 'LimitMismatch');
+    expect(mismatches).toEqual([
+      {
+        type: 'LimitMismatch',
+        at: t('10:00:00'),
+        symbol: SYMBOL,
+        name: '中国海诚',
+        published: '10.03/8.18',
+        computed: '10.00/8.18',
+      },
+    ]);
   });
 });
 

@@ -11,10 +11,12 @@ import { PaperBroker } from '../../src/broker/paper.ts';
 import { SimClock } from '../../src/domain/clock.ts';
 import type { TriggerConfig } from '../../src/domain/triggers.ts';
 import type { Snapshot } from '../../src/domain/types.ts';
-import { GuardApi } from '../../src/engine/api.ts';
-import { EventBus } from '../../src/engine/bus.ts';
-import type { GuardEvent, Mode } from '../../src/engine/events.ts';
-import { Guard } from '../../src/engine/guard.ts';
+import type { GuardApi } from '../../src/engine/api.ts';
+import type { EventBus } from '../../src/engine/bus.ts';
+import { createEngine, type Engine } from '../../src/engine/engine.ts';
+import type { Mode } from '../../src/domain/modes.ts';
+import type { GuardEvent } from '../../src/engine/events.ts';
+import type { Guard } from '../../src/engine/guard.ts';
 import { HealthBoard } from '../../src/engine/health.ts';
 import { openGuardStores } from '../../src/engine/state.ts';
 import { SYMBOL, t } from '../helpers/snapshots.ts';
@@ -25,6 +27,7 @@ export interface Harness {
   paper: PaperBroker;
   broker: Broker;
   guard: Guard;
+  engine: Engine;
   api: GuardApi;
   bus: EventBus;
   events: GuardEvent[];
@@ -57,11 +60,9 @@ export async function harness(o: HarnessOptions = {}): Promise<Harness> {
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'sg-guard-'));
   // Wall time stands still: the test moves the market clock explicitly with clock.set().
   const clock = new SimClock(t(o.start ?? '10:00:00'), () => 0);
-  const last = new Map<string, Snapshot>();
   const paper = await PaperBroker.open({
     dataDir: dir,
     clock,
-    quotes: (s) => last.get(s),
     positions: [
       { symbol: SYMBOL, name: '中国海诚', quantity: 10_000, sellable: o.sellable ?? 10_000, avgCost: '9.00' },
     ],
@@ -69,65 +70,50 @@ export async function harness(o: HarnessOptions = {}): Promise<Harness> {
   });
   const broker = o.wrap ? o.wrap(paper) : paper;
   const stores = await openGuardStores(dir);
-  const bus = new EventBus();
-  const events: GuardEvent[] = [];
-  bus.subscribe('test', (e) => {
-    events.push(e);
-  });
-  // As src/app.ts wires it: each new problem and each end of one is an Incident on the bus.
+  // As src/app.ts builds it (createEngine), minus the calendar and the day history.
   const health = new HealthBoard(() => clock.now());
-  health.onChange(({ kind, item, isNew }) => {
-    if (kind === 'set' && !isNew) return;
-    bus.publish({
-      type: 'Incident',
-      at: clock.now(),
-      key: item.key,
-      component: item.component,
-      level: item.level,
-      text: item.text,
-      resolved: kind === 'clear',
-    });
-  });
-  const guard = new Guard({
-    health,
-    ...(o.redact ? { redact: o.redact } : {}),
-    ...(o.defaultFloorCenti !== undefined ? { defaultFloorCenti: o.defaultFloorCenti } : {}),
+  const engine = await createEngine({
     dataDir: dir,
     clock,
+    simulatedClock: true,
     broker,
+    sink: paper,
     stores,
-    bus,
+    health,
     log: silent,
     defaultMode: o.mode ?? 'auto',
     defaultTriggers: o.triggers ?? { amount: 20_000_000 },
     confirmTimeoutS: o.confirmTimeoutS ?? 60,
     confirmDefault: o.confirmDefault ?? 'hold',
     positionsRefreshMs: 3_600_000,
+    ...(o.redact ? { redact: o.redact } : {}),
     ...(o.sellBlocked ? { sellBlocked: o.sellBlocked } : {}),
-    onSnapshot: (s) => {
-      last.set(s.symbol, s);
-      void paper.onQuote(s);
-    },
+    ...(o.defaultFloorCenti !== undefined ? { defaultFloorCenti: o.defaultFloorCenti } : {}),
   });
-  await guard.start();
-  const api = new GuardApi({ guard, broker, bus, clock, simulatedClock: true, sources: () => [] });
+  const { bus, guard, api } = engine;
+  const events: GuardEvent[] = [];
+  bus.subscribe('test', (e) => {
+    events.push(e);
+  });
+  await engine.start();
   return {
     dir,
     clock,
     paper,
     broker,
     guard,
+    engine,
     api,
     bus,
     events,
     health,
     async feed(s: Snapshot) {
       clock.set(s.ts);
-      await guard.onSnapshots([s]);
+      await engine.onSnapshots([s]);
       await bus.idle();
     },
     async stop() {
-      await guard.stop();
+      await engine.stop();
       await bus.idle();
     },
   };

@@ -52,7 +52,7 @@ function manager(opts: ConstructorParameters<typeof FeedManager>[0]): {
   const m = new FeedManager(opts);
   managers.push(m);
   const events: FeedEvent[] = [];
-  for (const t of ['FeedStale', 'SourceChanged', 'LimitMismatch'] as const) m.on(t, (e) => events.push(e));
+  for (const t of ['FeedStale', 'SourceChanged'] as const) m.on(t, (e) => events.push(e));
   return { m, events };
 }
 
@@ -224,31 +224,6 @@ describe('FeedManager', () => {
     clock.t += 10_001;
     await m.cycle();
     expect(events.map((e) => e.type)).toEqual(['FeedStale']);
-  });
-
-  it('reports published limits that differ from the computed ones, once per symbol and day', async () => {
-    const clock = new TestClock();
-    const srv = await server((req, res) =>
-      res.end(tencentBody(req.url!, clock, (l) => l.replace('~10.02~8.20~', '~10.03~8.20~'))),
-    );
-    const { m, events } = manager({
-      clock,
-      feeds: [new TencentFeed({ baseUrl: srv.url })],
-      onSnapshots: () => {},
-    });
-    m.setSymbols(['002116.SZ', '002072.SZ']);
-    await m.cycle();
-    await m.cycle();
-    expect(events).toEqual([
-      {
-        type: 'LimitMismatch',
-        at: clock.t,
-        symbol: '002116.SZ',
-        name: '中国海诚',
-        published: '10.03/8.20',
-        computed: '10.02/8.20',
-      },
-    ]);
   });
 
   it('uses a streaming primary while it is open and polls while it is closed', async () => {

@@ -246,3 +246,65 @@ it('Telegram refusing connections at start: quotes polled within 5 s, auto mode 
     await b.close();
   }
 }, 90_000);
+
+it('auto mode: the bridge receives the sell POST before the Bot API receives the trigger alert', async () => {
+  const b2 = await startFakeBotApi();
+  const m = await startTencentMarket();
+  const br = await startFakeBridge();
+  // One timeline of what reached each server, in the order it arrived (all three run here).
+  const arrivals: string[] = [];
+  const pushCall = b2.calls.push.bind(b2.calls);
+  b2.calls.push = (...items: ApiCall[]) => {
+    for (const c of items)
+      if (c.method === 'sendMessage' && /Sell trigger/.test(String(c.payload.text))) arrivals.push('alert');
+    return pushCall(...items);
+  };
+  const pushLog = br.log.push.bind(br.log);
+  br.log.push = (...items) => {
+    for (const l of items) if (l.method === 'POST' && l.path === '/v1/orders') arrivals.push('POST');
+    return pushLog(...items);
+  };
+  let lots = 100_000;
+  let t0 = Date.now();
+  const pub = setInterval(() => m.set(sealedBook(Date.parse(START) + (Date.now() - t0), lots)), 100);
+  m.set(sealedBook(Date.parse(START), lots));
+  const stderr: string[] = [];
+  t0 = Date.now();
+  const proc = spawn(process.execPath, [BIN, 'start'], {
+    cwd: mkdtempSync(join(tmpdir(), 'sg-e2e-cwd-')),
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      TELEGRAM_BOT_TOKEN: b2.token,
+      TELEGRAM_ALLOWED_USERS: String(ME),
+      TELEGRAM_API_ROOT: b2.apiRoot,
+      TENCENT_QUOTE_URL: m.url,
+      QUOTE_SOURCES: 'tencent',
+      POLL_INTERVAL_MS: '200',
+      BROKER: 'bridge',
+      BROKER_URL: br.url,
+      BROKER_TOKEN: br.token,
+      SEALGUARD_CLOCK: START,
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'sg-e2e-data-')),
+      DEFAULT_MODE: 'auto',
+      DEFAULT_THRESHOLD: '2000w',
+      LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  proc.stderr!.on('data', (x: Buffer) => stderr.push(x.toString('utf8')));
+  try {
+    // Up and delivering (the start-up message reached Telegram), the seal formed ...
+    await b2.waitFor((c) => sent(c) && /sealed at limit-up/.test(textOf(c)), 30_000);
+    // ... then it drains below 2000万: the sell and its alert.
+    lots = 15_000;
+    await b2.waitFor((c) => sent(c) && /Sell trigger/.test(textOf(c)), 15_000);
+    expect(arrivals, stderr.join('').slice(-3000)).toEqual(['POST', 'alert']);
+  } finally {
+    clearInterval(pub);
+    proc.kill('SIGKILL');
+    await b2.close();
+    await m.close();
+    await br.close();
+  }
+}, 90_000);
