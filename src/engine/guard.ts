@@ -27,6 +27,7 @@ import type { EventBus } from './bus.ts';
 import { MonitorJournal } from './monitorJournal.ts';
 import type { ConfirmDefault, Mode } from '../domain/modes.ts';
 import type { GuardEvent } from './events.ts';
+import { AccountBook } from './account.ts';
 import { Executor, type MarketView } from './executor.ts';
 import type { HealthBoard } from './health.ts';
 import type { GuardStores, Settings, TriggerOverrides, Watch } from './state.ts';
@@ -53,6 +54,8 @@ export interface GuardOptions {
   /** Every snapshot also goes here (the paper broker fills against it). */
   onSnapshot?: (s: Snapshot) => void;
   positionsRefreshMs?: number;
+  /** The account (positions, broker up/down); one of its own when not given. */
+  account?: AccountBook;
   /** Where the executor reports unknown order outcomes and failed durable writes. */
   health?: HealthBoard;
   /** Hides secrets in texts that reach a channel or a file. */
@@ -102,29 +105,35 @@ export class Guard {
   private monitorsDay = '';
   private readonly dirty = new Set<string>();
   private readonly journal: MonitorJournal;
-  private positions = new Map<string, Position>();
-  private brokerOk: boolean | undefined;
-  private brokerError = '';
+  readonly account: AccountBook;
   private timers: NodeJS.Timeout[] = [];
   private persistTimer: NodeJS.Timeout | undefined;
   private ticking = false;
-  private accountKey = '';
-  lastPositionsAt = 0;
 
   constructor(private readonly o: GuardOptions) {
     this.journal = new MonitorJournal(o.dataDir);
+    const account = (this.account =
+      o.account ??
+      new AccountBook({
+        broker: o.broker,
+        bus: o.bus,
+        clock: o.clock,
+        log: o.log,
+        ...(o.positionsRefreshMs ? { refreshMs: o.positionsRefreshMs } : {}),
+      }));
+    account.onChange(() => this.emitSymbols());
     this.executor = new Executor({
       broker: o.broker,
       stores: o.stores,
       bus: o.bus,
       clock: o.clock,
       log: o.log,
-      account: () => this.accountKey || o.broker.name,
+      account: () => account.accountKey,
       view: (s) => this.marketView(s),
       isPaused: () => o.stores.settings.data.paused,
       confirmTimeoutS: o.confirmTimeoutS,
       confirmDefault: o.confirmDefault,
-      onOrderFinal: () => void this.refreshPositions(),
+      onOrderFinal: () => account.refreshSoon(),
       ...(o.health ? { health: o.health } : {}),
       ...(o.redact ? { redact: o.redact } : {}),
       ...(o.sellBlocked ? { sellBlocked: o.sellBlocked } : {}),
@@ -149,12 +158,6 @@ export class Guard {
     const today = exchangeDate(this.now());
     this.monitorsDay = today;
     for (const [sym, st] of await this.journal.load(today)) this.monitors.set(sym, st);
-    try {
-      const h = await this.o.broker.health();
-      this.accountKey = `${this.o.broker.name}:${h.accountId ?? ''}`;
-    } catch {
-      this.accountKey = this.o.broker.name;
-    }
     const rec = await this.executor.recover();
     if (rec.expired > 0)
       this.publish({
@@ -162,13 +165,13 @@ export class Guard {
         at: this.now(),
         text: `${rec.expired} confirm(s) from before the restart were closed; no order was placed from them.`,
       });
-    await this.refreshPositions();
+    await this.account.start();
     this.emitSymbols();
-    this.timers.push(setInterval(() => void this.refreshPositions(), this.o.positionsRefreshMs ?? 30_000));
     this.timers.push(setInterval(() => void this.tick(), 1000));
   }
 
   async stop(): Promise<void> {
+    this.account.stop();
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     if (this.persistTimer) clearTimeout(this.persistTimer);
@@ -202,7 +205,7 @@ export class Guard {
   watchedSymbols(): string[] {
     const set = new Set(Object.keys(this.o.stores.settings.data.watches));
     const ignored = new Set(this.o.stores.settings.data.ignored);
-    for (const p of this.positions.values()) if (p.quantity > 0 && !ignored.has(p.symbol)) set.add(p.symbol);
+    for (const p of this.account.all()) if (p.quantity > 0 && !ignored.has(p.symbol)) set.add(p.symbol);
     return [...set].sort();
   }
 
@@ -229,7 +232,7 @@ export class Guard {
   async watch(input: string, patch: { threshold?: number; mode?: Mode }): Promise<Watch> {
     const sec = parseSymbol(input);
     const existing = this.o.stores.settings.data.watches[sec.id];
-    let name = existing?.name ?? this.last.get(sec.id)?.name ?? this.positions.get(sec.id)?.name;
+    let name = existing?.name ?? this.last.get(sec.id)?.name ?? this.account.position(sec.id)?.name;
     if (!name && this.o.lookup) {
       const found = await this.o.lookup(sec.id);
       if (!found)
@@ -254,7 +257,7 @@ export class Guard {
   async unwatch(input: string): Promise<{ symbol: string; wasWatched: boolean; held: boolean }> {
     const sec = parseSymbol(input);
     const wasWatched = this.watchedSymbols().includes(sec.id);
-    const held = (this.positions.get(sec.id)?.quantity ?? 0) > 0;
+    const held = (this.account.position(sec.id)?.quantity ?? 0) > 0;
     await this.updateSettings((d) => {
       delete d.watches[sec.id];
       if (held && !d.ignored.includes(sec.id)) d.ignored.push(sec.id);
@@ -317,7 +320,7 @@ export class Guard {
         symbol,
         origin: 'holding',
         addedAt: this.now(),
-        ...(this.positions.get(symbol)?.name ? { name: this.positions.get(symbol)!.name } : {}),
+        ...(this.account.position(symbol)?.name ? { name: this.account.position(symbol)!.name } : {}),
       };
     });
   }
@@ -354,33 +357,17 @@ export class Guard {
 
   // ---- broker state -----------------------------------------------------------------------
 
-  async refreshPositions(): Promise<Position[] | undefined> {
-    try {
-      const list = await this.o.broker.positions();
-      const before = this.watchedSymbols().join(',');
-      this.positions = new Map(list.map((p) => [p.symbol, p]));
-      this.lastPositionsAt = this.now();
-      if (this.brokerOk === false) this.publish({ type: 'BrokerUp', at: this.now() });
-      this.brokerOk = true;
-      this.brokerError = '';
-      if (this.watchedSymbols().join(',') !== before) this.emitSymbols();
-      return list;
-    } catch (err) {
-      const msg = err instanceof Error ? err.message : String(err);
-      if (this.brokerOk !== false) this.publish({ type: 'BrokerDown', at: this.now(), message: msg });
-      this.brokerOk = false;
-      this.brokerError = msg;
-      this.o.log.warn({ err: msg }, 'broker positions failed');
-      return undefined;
-    }
+  /** Temporary (issue 15 S7): the account's own methods, for callers not moved yet. */
+  refreshPositions(): Promise<Position[] | undefined> {
+    return this.account.refresh();
   }
 
   brokerStatus(): { ok: boolean | undefined; error: string; positionsAt: number } {
-    return { ok: this.brokerOk, error: this.brokerError, positionsAt: this.lastPositionsAt };
+    return this.account.status();
   }
 
   position(symbol: string): Position | undefined {
-    return this.positions.get(symbol);
+    return this.account.position(symbol);
   }
 
   // ---- market -----------------------------------------------------------------------------
@@ -472,7 +459,7 @@ export class Guard {
         st = initialMonitorState(s.symbol, today);
         this.monitors.set(s.symbol, st);
       }
-      const held = (this.positions.get(s.symbol)?.sellable ?? 0) > 0;
+      const held = this.account.sellable(s.symbol) > 0;
       // advance() updates the state in place: the hot path allocates nothing per quiet snapshot.
       events.length = 0;
       const peakBefore = st.segmentPeak;
@@ -637,7 +624,7 @@ export class Guard {
     const s = this.last.get(symbol);
     const limits = s ? this.limitsFor(sec, s) : null;
     const w = this.o.stores.settings.data.watches[symbol];
-    const pos = this.positions.get(symbol);
+    const pos = this.account.position(symbol);
     const view: MarketView = {
       sec,
       name: s?.name ?? w?.name ?? pos?.name ?? symbol,
@@ -665,7 +652,7 @@ export class Guard {
     const limits = s ? this.limitsFor(sec, s) : null;
     const m = this.monitors.get(symbol);
     const w = this.o.stores.settings.data.watches[symbol];
-    const pos = this.positions.get(symbol);
+    const pos = this.account.position(symbol);
     const v: StockView = {
       symbol,
       name: s?.name ?? w?.name ?? pos?.name ?? '',
