@@ -17,6 +17,7 @@ import type { QuoteSource } from '../market/source.ts';
 import type { EventLog } from '../store/eventLog.ts';
 import { GuardApi, type DiskStatus } from './api.ts';
 import { AccountBook } from './account.ts';
+import type { WatchBook } from './watchBook.ts';
 import { EventBus } from './bus.ts';
 import { DayRecorder } from './dayReport.ts';
 import { Guard } from './guard.ts';
@@ -68,10 +69,12 @@ export interface EngineOptions {
 export interface Engine {
   api: GuardApi;
   bus: EventBus;
-  /** Still the one owner of watch settings, monitors and the executor. */
+  /** Still the owner of the monitors, the market view and the executor. */
   guard: Guard;
   /** Positions, sellable shares, broker up/down. */
   account: AccountBook;
+  /** The watch list, modes, triggers, floors, pause (settings.json). */
+  watch: WatchBook;
   calendar?: MarketDays;
   recorder?: DayRecorder;
   summaries?: DaySummaries;
@@ -221,6 +224,7 @@ export async function createEngine(o: EngineOptions): Promise<Engine> {
     bus,
     guard,
     account,
+    watch: guard.watchBook,
     ...(calendar ? { calendar } : {}),
     ...(recorder ? { recorder } : {}),
     ...(summaries ? { summaries } : {}),
