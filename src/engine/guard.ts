@@ -30,6 +30,7 @@ import type { GuardEvent } from './events.ts';
 import { AccountBook } from './account.ts';
 import { NotWatchedError, UnknownCodeError, WatchBook } from './watchBook.ts';
 import { Executor, type MarketView } from './executor.ts';
+import { guardEventOf } from './translate.ts';
 import type { HealthBoard } from './health.ts';
 import type { GuardStores, TriggerOverrides, Watch } from './state.ts';
 
@@ -438,45 +439,8 @@ export class Guard {
     limits: { up: Ticks; down: Ticks } | null,
     ev: MonitorEvent,
   ): void {
-    const base = { at: ev.at ?? this.now(), symbol: s.symbol, name: s.name };
-    const up = limits ? formatTicks(limits.up, sec.decimals) : '';
-    switch (ev.type) {
-      case 'SealFormed':
-        this.publish({
-          type: 'SealFormed',
-          ...base,
-          segment: ev.segment,
-          sealAmount: ev.sealAmount,
-          limitUp: up,
-        });
-        break;
-      case 'SealWeakening':
-        this.publish({
-          type: 'SealWeakening',
-          ...base,
-          segment: ev.segment,
-          sealAmount: ev.sealAmount,
-          segmentPeak: ev.segmentPeak,
-          dropPct: ev.dropPct,
-          limitUp: up,
-        });
-        break;
-      case 'BoardBroken':
-        this.publish({
-          type: 'BoardBroken',
-          ...base,
-          segment: ev.segment,
-          bid1: s.bids[0] ? formatTicks(s.bids[0][0], sec.decimals) : null,
-          last: formatTicks(s.last, sec.decimals),
-          triggered: ev.triggered,
-        });
-        break;
-      case 'Resealed':
-        this.publish({ type: 'Resealed', ...base, segment: ev.segment, sealAmount: sealAmountUp(s) });
-        break;
-      default:
-        break;
-    }
+    const e = guardEventOf(ev, { sec, snapshot: s, limits }, this.now());
+    if (e) this.publish(e);
   }
 
   private schedulePersist(): void {
