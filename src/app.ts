@@ -180,7 +180,7 @@ async function startLocked(
     },
   });
   const { api, bus, guard } = engine;
-  afterLogin = () => void guard.refreshPositions();
+  afterLogin = () => engine.account.refreshSoon();
 
   // ---- channels ----------------------------------------------------------------------------
   // Adapters are loaded only when configured: an unused grammY, WeCom or websocket client would

@@ -16,6 +16,8 @@ import type { Snapshot } from '../domain/types.ts';
 import type { QuoteSource } from '../market/source.ts';
 import type { EventLog } from '../store/eventLog.ts';
 import { GuardApi, type DiskStatus } from './api.ts';
+import { AccountBook } from './account.ts';
+import type { WatchBook } from './watchBook.ts';
 import { EventBus } from './bus.ts';
 import { DayRecorder } from './dayReport.ts';
 import { Guard } from './guard.ts';
@@ -67,8 +69,12 @@ export interface EngineOptions {
 export interface Engine {
   api: GuardApi;
   bus: EventBus;
-  /** Still the one owner of watch settings, account state, monitors and the executor. */
+  /** Still the owner of the monitors, the market view and the executor. */
   guard: Guard;
+  /** Positions, sellable shares, broker up/down. */
+  account: AccountBook;
+  /** The watch list, modes, triggers, floors, pause (settings.json). */
+  watch: WatchBook;
   calendar?: MarketDays;
   recorder?: DayRecorder;
   summaries?: DaySummaries;
@@ -101,7 +107,15 @@ export async function createEngine(o: EngineOptions): Promise<Engine> {
     : undefined;
   let source: QuoteSource | undefined;
   const sellBlocked = o.sellBlocked ?? (calendar ? () => calendar.sellBlockedReason() : undefined);
+  const account = new AccountBook({
+    broker: o.broker,
+    bus,
+    clock,
+    log: log.child({ module: 'account' }),
+    ...(o.positionsRefreshMs ? { refreshMs: o.positionsRefreshMs } : {}),
+  });
   const guard = new Guard({
+    account,
     dataDir: o.dataDir,
     clock,
     broker: o.broker,
@@ -209,6 +223,8 @@ export async function createEngine(o: EngineOptions): Promise<Engine> {
     api,
     bus,
     guard,
+    account,
+    watch: guard.watchBook,
     ...(calendar ? { calendar } : {}),
     ...(recorder ? { recorder } : {}),
     ...(summaries ? { summaries } : {}),

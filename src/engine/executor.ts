@@ -30,6 +30,7 @@ import type { Security, Snapshot, Ticks } from '../domain/types.ts';
 import { formatExchangeTime } from '../domain/time.ts';
 import type { EventBus } from './bus.ts';
 import type { ConfirmDefault, Mode } from '../domain/modes.ts';
+import { decide } from './decide.ts';
 import { HealthBoard } from './health.ts';
 import { FollowThrough, REPLACE_AFTER_MS, REPLACE_MAX } from './followThrough.ts';
 import { clientOrderId, newActionId } from './ids.ts';
@@ -205,35 +206,31 @@ export class Executor {
     const limitUp = v.limits ? formatTicks(v.limits.up, v.sec.decimals) : '';
     const qty = maxSellQuantity(v.sec.board, v.sellable);
     const base = { at: this.now(), symbol: t.symbol, name: v.name, evidence: e, limitUp, sellable: qty };
-    let mode = t.mode;
-    let noSellReason: string | undefined;
-    if (mode === 'alert') noSellReason = 'alert mode: message only';
-    // Before the quantity: a broker that cannot be reached also cannot say what is sellable.
-    else if (this.o.broker.unavailable?.()) noSellReason = this.o.broker.unavailable()!;
-    else if (qty <= 0)
-      noSellReason =
-        v.sellable > 0
-          ? 'sellable quantity is not a valid lot'
-          : 'nothing sellable (not held, or bought today: T+1)';
-    else if (mode === 'auto' && this.o.isPaused()) {
-      mode = 'alert';
-      noSellReason = 'automatic selling is paused (/resume to re-enable)';
-    } else {
-      const blocked = this.o.sellBlocked?.();
-      const open = blocked ? undefined : this.uncertainSell(t.symbol, e.segment);
-      const live = blocked || open ? undefined : this.followThrough.liveChain(t.symbol, e.segment);
-      if (blocked) {
-        mode = 'alert';
-        noSellReason = blocked;
-      } else if (open) noSellReason = uncertainText(open);
-      else if (live)
-        noSellReason = `the sell of segment ${live.segment} (${live.currentId}) is still working at the broker; no second sell of the same shares`;
-    }
-    if (noSellReason) {
-      this.o.bus.publish({ type: 'SellTriggered', ...base, mode, noSellReason });
+    const d = decide(
+      t.mode,
+      { sellable: v.sellable, sellQuantity: qty },
+      {
+        brokerUnavailable: () => this.o.broker.unavailable?.(),
+        paused: () => this.o.isPaused(),
+        sellBlocked: () => this.o.sellBlocked?.(),
+        uncertainSell: () => {
+          const open = this.uncertainSell(t.symbol, e.segment);
+          return open && uncertainText(open);
+        },
+        liveSell: () => {
+          const live = this.followThrough.liveChain(t.symbol, e.segment);
+          return live
+            ? `the sell of segment ${live.segment} (${live.currentId}) is still working at the broker; no second sell of the same shares`
+            : undefined;
+        },
+      },
+    );
+    if (d.kind === 'tell') {
+      this.o.bus.publish({ type: 'SellTriggered', ...base, mode: d.mode, noSellReason: d.reason });
       return;
     }
-    if (mode === 'confirm') {
+    const mode = t.mode;
+    if (d.kind === 'confirm') {
       const action: PendingAction = {
         id: newActionId(),
         day: exchangeDate(this.now()),

@@ -21,15 +21,18 @@ import {
 import { phaseAt } from '../domain/session.ts';
 import { parseSymbol } from '../domain/symbols.ts';
 import { exchangeDate, exchangeDayNumber } from '../domain/time.ts';
-import { mergeTriggerConfig, type TriggerConfig } from '../domain/triggers.ts';
+import type { TriggerConfig } from '../domain/triggers.ts';
 import type { Phase, Security, Snapshot, Ticks } from '../domain/types.ts';
 import type { EventBus } from './bus.ts';
 import { MonitorJournal } from './monitorJournal.ts';
 import type { ConfirmDefault, Mode } from '../domain/modes.ts';
 import type { GuardEvent } from './events.ts';
+import { AccountBook } from './account.ts';
+import { NotWatchedError, UnknownCodeError, WatchBook } from './watchBook.ts';
 import { Executor, type MarketView } from './executor.ts';
+import { guardEventOf } from './translate.ts';
 import type { HealthBoard } from './health.ts';
-import type { GuardStores, Settings, TriggerOverrides, Watch } from './state.ts';
+import type { GuardStores, TriggerOverrides, Watch } from './state.ts';
 
 export interface GuardOptions {
   clock: Clock;
@@ -53,6 +56,8 @@ export interface GuardOptions {
   /** Every snapshot also goes here (the paper broker fills against it). */
   onSnapshot?: (s: Snapshot) => void;
   positionsRefreshMs?: number;
+  /** The account (positions, broker up/down); one of its own when not given. */
+  account?: AccountBook;
   /** Where the executor reports unknown order outcomes and failed durable writes. */
   health?: HealthBoard;
   /** Hides secrets in texts that reach a channel or a file. */
@@ -102,29 +107,46 @@ export class Guard {
   private monitorsDay = '';
   private readonly dirty = new Set<string>();
   private readonly journal: MonitorJournal;
-  private positions = new Map<string, Position>();
-  private brokerOk: boolean | undefined;
-  private brokerError = '';
+  readonly account: AccountBook;
+  readonly watchBook: WatchBook;
   private timers: NodeJS.Timeout[] = [];
   private persistTimer: NodeJS.Timeout | undefined;
   private ticking = false;
-  private accountKey = '';
-  lastPositionsAt = 0;
 
   constructor(private readonly o: GuardOptions) {
     this.journal = new MonitorJournal(o.dataDir);
+    const account = (this.account =
+      o.account ??
+      new AccountBook({
+        broker: o.broker,
+        bus: o.bus,
+        clock: o.clock,
+        log: o.log,
+        ...(o.positionsRefreshMs ? { refreshMs: o.positionsRefreshMs } : {}),
+      }));
+    this.watchBook = new WatchBook({
+      settings: o.stores.settings,
+      account,
+      clock: o.clock,
+      defaultMode: o.defaultMode,
+      defaultTriggers: o.defaultTriggers,
+      ...(o.lookup ? { lookup: o.lookup } : {}),
+      quotedName: (symbol) => this.last.get(symbol)?.name,
+    });
+    if (o.onSymbols) this.watchBook.onChange(o.onSymbols);
+    account.onChange(() => this.watchBook.changed());
     this.executor = new Executor({
       broker: o.broker,
       stores: o.stores,
       bus: o.bus,
       clock: o.clock,
       log: o.log,
-      account: () => this.accountKey || o.broker.name,
+      account: () => account.accountKey,
       view: (s) => this.marketView(s),
-      isPaused: () => o.stores.settings.data.paused,
+      isPaused: () => this.watchBook.paused,
       confirmTimeoutS: o.confirmTimeoutS,
       confirmDefault: o.confirmDefault,
-      onOrderFinal: () => void this.refreshPositions(),
+      onOrderFinal: () => account.refreshSoon(),
       ...(o.health ? { health: o.health } : {}),
       ...(o.redact ? { redact: o.redact } : {}),
       ...(o.sellBlocked ? { sellBlocked: o.sellBlocked } : {}),
@@ -149,12 +171,6 @@ export class Guard {
     const today = exchangeDate(this.now());
     this.monitorsDay = today;
     for (const [sym, st] of await this.journal.load(today)) this.monitors.set(sym, st);
-    try {
-      const h = await this.o.broker.health();
-      this.accountKey = `${this.o.broker.name}:${h.accountId ?? ''}`;
-    } catch {
-      this.accountKey = this.o.broker.name;
-    }
     const rec = await this.executor.recover();
     if (rec.expired > 0)
       this.publish({
@@ -162,13 +178,13 @@ export class Guard {
         at: this.now(),
         text: `${rec.expired} confirm(s) from before the restart were closed; no order was placed from them.`,
       });
-    await this.refreshPositions();
-    this.emitSymbols();
-    this.timers.push(setInterval(() => void this.refreshPositions(), this.o.positionsRefreshMs ?? 30_000));
+    await this.account.start();
+    this.watchBook.changed();
     this.timers.push(setInterval(() => void this.tick(), 1000));
   }
 
   async stop(): Promise<void> {
+    this.account.stop();
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     if (this.persistTimer) clearTimeout(this.persistTimer);
@@ -198,189 +214,60 @@ export class Guard {
     return s;
   }
 
-  /** Holdings are watched automatically unless the user unwatched them; user codes always. */
+  /** Temporary (issue 15 S7): the watch book's own methods, for callers not moved yet. */
   watchedSymbols(): string[] {
-    const set = new Set(Object.keys(this.o.stores.settings.data.watches));
-    const ignored = new Set(this.o.stores.settings.data.ignored);
-    for (const p of this.positions.values()) if (p.quantity > 0 && !ignored.has(p.symbol)) set.add(p.symbol);
-    return [...set].sort();
+    return this.watchBook.watchedSymbols();
   }
 
-  private async updateSettings(mutate: (d: Settings) => void): Promise<void> {
-    await this.o.stores.settings.update(mutate);
-    this.watchedCache = undefined;
-    this.triggerCache.clear();
+  watch(input: string, patch: { threshold?: number; mode?: Mode }): Promise<Watch> {
+    return this.watchBook.watch(input, patch);
   }
 
-  private watchedCache: Set<string> | undefined;
-  private readonly triggerCache = new Map<string, TriggerConfig>();
-
-  private watchedSet(): Set<string> {
-    return (this.watchedCache ??= new Set(this.watchedSymbols()));
+  unwatch(input: string): Promise<{ symbol: string; wasWatched: boolean; held: boolean }> {
+    return this.watchBook.unwatch(input);
   }
 
-  /** Settings or holdings changed: drop derived caches and tell the feeds. */
-  private emitSymbols(): void {
-    this.watchedCache = undefined;
-    this.triggerCache.clear();
-    this.o.onSymbols?.(this.watchedSymbols());
+  setMode(target: string, mode: Mode): Promise<string[]> {
+    return this.watchBook.setMode(target, mode);
   }
 
-  async watch(input: string, patch: { threshold?: number; mode?: Mode }): Promise<Watch> {
-    const sec = parseSymbol(input);
-    const existing = this.o.stores.settings.data.watches[sec.id];
-    let name = existing?.name ?? this.last.get(sec.id)?.name ?? this.positions.get(sec.id)?.name;
-    if (!name && this.o.lookup) {
-      const found = await this.o.lookup(sec.id);
-      if (!found)
-        throw new UnknownCodeError(
-          `${input}: no such listed code (the quote source does not know ${sec.id})`,
-        );
-      name = found.name;
-    }
-    await this.updateSettings((d) => {
-      const w: Watch = d.watches[sec.id] ?? { symbol: sec.id, origin: 'user', addedAt: this.now() };
-      if (name) w.name = name;
-      if (patch.mode) w.mode = patch.mode;
-      if (patch.threshold !== undefined) w.triggers = { ...w.triggers, amount: patch.threshold };
-      w.origin = 'user';
-      d.watches[sec.id] = w;
-      d.ignored = d.ignored.filter((s) => s !== sec.id);
-    });
-    this.emitSymbols();
-    return this.o.stores.settings.data.watches[sec.id]!;
+  setTriggers(target: string, patch: TriggerOverrides): Promise<TriggerConfig> {
+    return this.watchBook.setTriggers(target, patch);
   }
 
-  async unwatch(input: string): Promise<{ symbol: string; wasWatched: boolean; held: boolean }> {
-    const sec = parseSymbol(input);
-    const wasWatched = this.watchedSymbols().includes(sec.id);
-    const held = (this.positions.get(sec.id)?.quantity ?? 0) > 0;
-    await this.updateSettings((d) => {
-      delete d.watches[sec.id];
-      if (held && !d.ignored.includes(sec.id)) d.ignored.push(sec.id);
-    });
-    this.emitSymbols();
-    return { symbol: sec.id, wasWatched, held };
+  setFloor(target: string, floor: string | undefined): Promise<void> {
+    return this.watchBook.setFloor(target, floor);
   }
 
-  /** Sets the mode of one watched code, or of all (the global default). */
-  async setMode(target: string, mode: Mode): Promise<string[]> {
-    if (target === 'all') {
-      await this.updateSettings((d) => {
-        d.mode = mode;
-        for (const w of Object.values(d.watches)) delete w.mode;
-      });
-      return this.watchedSymbols();
-    }
-    const sec = parseSymbol(target);
-    await this.ensureWatchEntry(sec.id);
-    await this.updateSettings((d) => {
-      d.watches[sec.id]!.mode = mode;
-    });
-    return [sec.id];
-  }
-
-  async setTriggers(target: string, patch: TriggerOverrides): Promise<TriggerConfig> {
-    if (target === 'all') {
-      await this.updateSettings((d) => {
-        d.triggers = { ...d.triggers, ...patch };
-      });
-      return this.effectiveTriggers(undefined);
-    }
-    const sec = parseSymbol(target);
-    await this.ensureWatchEntry(sec.id);
-    await this.updateSettings((d) => {
-      const w = d.watches[sec.id]!;
-      w.triggers = { ...w.triggers, ...patch };
-    });
-    return this.effectiveTriggers(sec.id);
-  }
-
-  async setFloor(target: string, floor: string | undefined): Promise<void> {
-    const sec = parseSymbol(target);
-    if (floor !== undefined) toTicks(floor, sec.decimals);
-    await this.ensureWatchEntry(sec.id);
-    await this.updateSettings((d) => {
-      const w = d.watches[sec.id]!;
-      if (floor === undefined) delete w.floor;
-      else w.floor = floor;
-    });
-  }
-
-  /** Holdings are watched without an entry; settings on them create one (origin: holding). */
-  private async ensureWatchEntry(symbol: string): Promise<void> {
-    if (this.o.stores.settings.data.watches[symbol]) return;
-    if (!this.watchedSymbols().includes(symbol))
-      throw new NotWatchedError(`${symbol} is not watched: /watch it first`);
-    await this.updateSettings((d) => {
-      d.watches[symbol] = {
-        symbol,
-        origin: 'holding',
-        addedAt: this.now(),
-        ...(this.positions.get(symbol)?.name ? { name: this.positions.get(symbol)!.name } : {}),
-      };
-    });
-  }
-
-  async setPaused(paused: boolean): Promise<void> {
-    await this.updateSettings((d) => {
-      d.paused = paused;
-    });
+  setPaused(paused: boolean): Promise<void> {
+    return this.watchBook.setPaused(paused);
   }
 
   get paused(): boolean {
-    return this.o.stores.settings.data.paused;
+    return this.watchBook.paused;
   }
 
   modeOf(symbol: string): Mode {
-    return (
-      this.o.stores.settings.data.watches[symbol]?.mode ??
-      this.o.stores.settings.data.mode ??
-      this.o.defaultMode
-    );
+    return this.watchBook.modeOf(symbol);
   }
 
   effectiveTriggers(symbol: string | undefined): TriggerConfig {
-    if (symbol === undefined) return this.computeTriggers(undefined);
-    let t = this.triggerCache.get(symbol);
-    if (!t) this.triggerCache.set(symbol, (t = this.computeTriggers(symbol)));
-    return t;
-  }
-
-  private computeTriggers(symbol: string | undefined): TriggerConfig {
-    const g = mergeTriggerConfig(this.o.defaultTriggers, this.o.stores.settings.data.triggers);
-    return symbol ? mergeTriggerConfig(g, this.o.stores.settings.data.watches[symbol]?.triggers) : g;
+    return this.watchBook.effectiveTriggers(symbol);
   }
 
   // ---- broker state -----------------------------------------------------------------------
 
-  async refreshPositions(): Promise<Position[] | undefined> {
-    try {
-      const list = await this.o.broker.positions();
-      const before = this.watchedSymbols().join(',');
-      this.positions = new Map(list.map((p) => [p.symbol, p]));
-      this.lastPositionsAt = this.now();
-      if (this.brokerOk === false) this.publish({ type: 'BrokerUp', at: this.now() });
-      this.brokerOk = true;
-      this.brokerError = '';
-      if (this.watchedSymbols().join(',') !== before) this.emitSymbols();
-      return list;
-    } catch (err) {
-      const msg = err instanceof Error ? err.message : String(err);
-      if (this.brokerOk !== false) this.publish({ type: 'BrokerDown', at: this.now(), message: msg });
-      this.brokerOk = false;
-      this.brokerError = msg;
-      this.o.log.warn({ err: msg }, 'broker positions failed');
-      return undefined;
-    }
+  /** Temporary (issue 15 S7): the account's own methods, for callers not moved yet. */
+  refreshPositions(): Promise<Position[] | undefined> {
+    return this.account.refresh();
   }
 
   brokerStatus(): { ok: boolean | undefined; error: string; positionsAt: number } {
-    return { ok: this.brokerOk, error: this.brokerError, positionsAt: this.lastPositionsAt };
+    return this.account.status();
   }
 
   position(symbol: string): Position | undefined {
-    return this.positions.get(symbol);
+    return this.account.position(symbol);
   }
 
   // ---- market -----------------------------------------------------------------------------
@@ -436,7 +323,7 @@ export class Guard {
       this.dirty.clear();
       this.monitorsDay = today;
     }
-    const watched = this.watchedSet();
+    const watched = this.watchBook.watchedSet();
     const triggers: { symbol: string; ev: Extract<MonitorEvent, { type: 'Triggered' }> }[] = [];
     const announce: {
       sec: Security;
@@ -472,7 +359,7 @@ export class Guard {
         st = initialMonitorState(s.symbol, today);
         this.monitors.set(s.symbol, st);
       }
-      const held = (this.positions.get(s.symbol)?.sellable ?? 0) > 0;
+      const held = this.account.sellable(s.symbol) > 0;
       // advance() updates the state in place: the hot path allocates nothing per quiet snapshot.
       events.length = 0;
       const peakBefore = st.segmentPeak;
@@ -552,45 +439,8 @@ export class Guard {
     limits: { up: Ticks; down: Ticks } | null,
     ev: MonitorEvent,
   ): void {
-    const base = { at: ev.at ?? this.now(), symbol: s.symbol, name: s.name };
-    const up = limits ? formatTicks(limits.up, sec.decimals) : '';
-    switch (ev.type) {
-      case 'SealFormed':
-        this.publish({
-          type: 'SealFormed',
-          ...base,
-          segment: ev.segment,
-          sealAmount: ev.sealAmount,
-          limitUp: up,
-        });
-        break;
-      case 'SealWeakening':
-        this.publish({
-          type: 'SealWeakening',
-          ...base,
-          segment: ev.segment,
-          sealAmount: ev.sealAmount,
-          segmentPeak: ev.segmentPeak,
-          dropPct: ev.dropPct,
-          limitUp: up,
-        });
-        break;
-      case 'BoardBroken':
-        this.publish({
-          type: 'BoardBroken',
-          ...base,
-          segment: ev.segment,
-          bid1: s.bids[0] ? formatTicks(s.bids[0][0], sec.decimals) : null,
-          last: formatTicks(s.last, sec.decimals),
-          triggered: ev.triggered,
-        });
-        break;
-      case 'Resealed':
-        this.publish({ type: 'Resealed', ...base, segment: ev.segment, sealAmount: sealAmountUp(s) });
-        break;
-      default:
-        break;
-    }
+    const e = guardEventOf(ev, { sec, snapshot: s, limits }, this.now());
+    if (e) this.publish(e);
   }
 
   private schedulePersist(): void {
@@ -637,7 +487,7 @@ export class Guard {
     const s = this.last.get(symbol);
     const limits = s ? this.limitsFor(sec, s) : null;
     const w = this.o.stores.settings.data.watches[symbol];
-    const pos = this.positions.get(symbol);
+    const pos = this.account.position(symbol);
     const view: MarketView = {
       sec,
       name: s?.name ?? w?.name ?? pos?.name ?? symbol,
@@ -665,7 +515,7 @@ export class Guard {
     const limits = s ? this.limitsFor(sec, s) : null;
     const m = this.monitors.get(symbol);
     const w = this.o.stores.settings.data.watches[symbol];
-    const pos = this.positions.get(symbol);
+    const pos = this.account.position(symbol);
     const v: StockView = {
       symbol,
       name: s?.name ?? w?.name ?? pos?.name ?? '',
@@ -692,9 +542,4 @@ export class Guard {
   }
 }
 
-export class UnknownCodeError extends Error {
-  override name = 'UnknownCodeError';
-}
-export class NotWatchedError extends Error {
-  override name = 'NotWatchedError';
-}
+export { NotWatchedError, UnknownCodeError };
