@@ -525,7 +525,19 @@ export class EmSession {
   }
 
   /** DATA_DIR/eastmoney-status.json for `doctor` (a separate process). No secrets in it. */
-  async writeStatus(): Promise<void> {
+  /**
+   * Writes run one after another, each taking its snapshot when its turn comes: two overlapping
+   * writes could otherwise rename in the wrong order and leave doctor an older state (seen: a
+   * status from before the positions read landing after the one that had it).
+   */
+  writeStatus(): Promise<void> {
+    this.statusWrite = this.statusWrite.then(() => this.writeStatusNow());
+    return this.statusWrite;
+  }
+
+  private statusWrite: Promise<void> = Promise.resolve();
+
+  private async writeStatusNow(): Promise<void> {
     const file = join(this.o.dataDir, STATUS_FILE);
     this.statusWrittenAt = this.wall();
     const doc = {
