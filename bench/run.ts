@@ -18,7 +18,7 @@
  *
  * Internal mode: `--rss-child <marketUrl> <dataDir>` is the child of the RSS measurement.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -452,6 +452,48 @@ function startNodeOptions(): string[] {
  * a journal entry and a seal notice); `telegram`: a loopback Bot API configured, so grammY and
  * the Telegram channel are loaded and sending.
  */
+/**
+ * `sealguard start` as users run it (npm start's node options, bin/sealguard.js), watching
+ * `symbols` on a loopback Tencent market at the default 1 s poll, with a paper broker and a
+ * simulated 10:00 clock. The RSS and CPU rows measure this same process.
+ */
+function spawnWatchingGuard(
+  prefix: string,
+  symbols: string[],
+  marketUrl: string,
+  extraEnv: Record<string, string>,
+): ChildProcess {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const watches = Object.fromEntries(
+    symbols.map((symbol) => [symbol, { symbol, name: '测试', origin: 'user', addedAt: 0 }]),
+  );
+  writeFileSync(
+    join(dir, 'settings.json'),
+    JSON.stringify({ version: 1, data: { watches, ignored: [], paused: false, notify: {} } }),
+  );
+  return spawn(process.execPath, [...startNodeOptions(), join(ROOT, 'bin/sealguard.js'), 'start'], {
+    stdio: ['pipe', 'ignore', 'inherit'],
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      DATA_DIR: dir,
+      QUOTE_SOURCES: 'tencent',
+      TENCENT_QUOTE_URL: marketUrl,
+      POLL_INTERVAL_MS: '1000',
+      BROKER: 'paper',
+      PAPER_POSITIONS: '600000:1000',
+      SEALGUARD_CLOCK: `${DAY}T10:00:00+08:00`,
+      LOG_LEVEL: 'warn',
+      ...extraEnv,
+    },
+  });
+}
+
+/** Codes asked of the market so far: one full cycle asks each watched code once. */
+function codesRequested(requests: { url: string }[]): number {
+  return requests.reduce((n, q) => n + decodeURIComponent(q.url).replace(/^.*q=/, '').split(',').length, 0);
+}
+
 async function benchRss(o: { sealed?: number; telegram?: boolean } = {}): Promise<{
   rssMb: number;
   peakMb: number;
@@ -464,39 +506,20 @@ async function benchRss(o: { sealed?: number; telegram?: boolean } = {}): Promis
     market.set(book(c.code, c.exchange, '10:00:00', i < (o.sealed ?? 0) ? 100_000 : null)),
   );
   const bot = o.telegram ? await startFakeBotApi() : undefined;
-  const dir = mkdtempSync(join(tmpdir(), 'sg-bench-rss-'));
-  const watches = Object.fromEntries(
-    all.map((c) => [c.symbol, { symbol: c.symbol, name: '测试', origin: 'user', addedAt: 0 }]),
-  );
-  writeFileSync(
-    join(dir, 'settings.json'),
-    JSON.stringify({ version: 1, data: { watches, ignored: [], paused: false, notify: {} } }),
-  );
   // The real process as users run it (`npm start` -> bin/sealguard.js, the bundled build when it
   // is fresh), measured from outside: VmRSS after start-up and several full poll cycles.
-  const child = spawn(process.execPath, [...startNodeOptions(), join(ROOT, 'bin/sealguard.js'), 'start'], {
-    stdio: ['pipe', 'ignore', 'inherit'],
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      DATA_DIR: dir,
-      QUOTE_SOURCES: 'tencent',
-      TENCENT_QUOTE_URL: market.url,
-      // The default poll interval: what a user's process does.
-      POLL_INTERVAL_MS: '1000',
-      BROKER: 'paper',
-      PAPER_POSITIONS: '600000:1000',
-      SEALGUARD_CLOCK: `${DAY}T10:00:00+08:00`,
-      LOG_LEVEL: 'warn',
-      ...(bot
-        ? {
-            TELEGRAM_BOT_TOKEN: bot.token,
-            TELEGRAM_ALLOWED_USERS: '424242424',
-            TELEGRAM_API_ROOT: bot.apiRoot,
-          }
-        : {}),
-    },
-  });
+  const child = spawnWatchingGuard(
+    'sg-bench-rss-',
+    all.map((c) => c.symbol),
+    market.url,
+    bot
+      ? {
+          TELEGRAM_BOT_TOKEN: bot.token,
+          TELEGRAM_ALLOWED_USERS: '424242424',
+          TELEGRAM_API_ROOT: bot.apiRoot,
+        }
+      : {},
+  );
   const exited = new Promise<number | null>((r) => child.once('exit', r));
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   let rssMb = 0;
@@ -514,10 +537,7 @@ async function benchRss(o: { sealed?: number; telegram?: boolean } = {}): Promis
   if (code !== 0) throw new Error(`sealguard start exited ${code}`);
   // A cycle asks for each of the 5,000 codes once, so codes requested / 5,000 is the number of
   // cycles (partial ones counted by their fraction): requests per cycle without guessing boundaries.
-  const codesAsked = market.requests.reduce(
-    (n, q) => n + decodeURIComponent(q.url).replace(/^.*q=/, '').split(',').length,
-    0,
-  );
+  const codesAsked = codesRequested(market.requests);
   const cycles = codesAsked / N;
   if (cycles < 3) throw new Error(`only ${cycles.toFixed(1)} poll cycles seen`);
   return {
@@ -576,33 +596,15 @@ async function benchCpu(o: { n: number; moveMs: number; sealedEvery: number; sec
     });
   };
   move();
-  const dir = mkdtempSync(join(tmpdir(), 'sg-bench-cpu-'));
-  const watches = Object.fromEntries(
-    all.map((c) => [c.symbol, { symbol: c.symbol, name: '测试', origin: 'user', addedAt: 0 }]),
+  const child = spawnWatchingGuard(
+    'sg-bench-cpu-',
+    all.map((c) => c.symbol),
+    market.url,
+    {},
   );
-  writeFileSync(
-    join(dir, 'settings.json'),
-    JSON.stringify({ version: 1, data: { watches, ignored: [], paused: false, notify: {} } }),
-  );
-  const child = spawn(process.execPath, [...startNodeOptions(), join(ROOT, 'bin/sealguard.js'), 'start'], {
-    stdio: ['pipe', 'ignore', 'inherit'],
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      DATA_DIR: dir,
-      QUOTE_SOURCES: 'tencent',
-      TENCENT_QUOTE_URL: market.url,
-      POLL_INTERVAL_MS: '1000',
-      BROKER: 'paper',
-      PAPER_POSITIONS: '600000:1000',
-      SEALGUARD_CLOCK: `${DAY}T10:00:00+08:00`,
-      LOG_LEVEL: 'warn',
-    },
-  });
   const exited = new Promise<number | null>((r) => child.once('exit', r));
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  const asked = (): number =>
-    market.requests.reduce((n, q) => n + decodeURIComponent(q.url).replace(/^.*q=/, '').split(',').length, 0);
+  const asked = (): number => codesRequested(market.requests);
   const timer = setInterval(move, o.moveMs);
   const hz = clockTicksPerSec();
   try {
