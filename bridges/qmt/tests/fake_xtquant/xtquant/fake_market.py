@@ -107,11 +107,11 @@ class FakeMarket:
     def restore(self) -> None:
         self.reachable = True
 
-    def settle(self, timeout: float = 2.0) -> None:
-        """Waits until every push queued so far has been delivered."""
+    def settle(self, timeout: float = 2.0) -> bool:
+        """Waits until every push queued so far has been delivered; False if it timed out."""
         done = threading.Event()
         self._pushes.put((lambda _: done.set(), {}))
-        done.wait(timeout)
+        return done.wait(timeout)
 
     # -- what xtdata does ----------------------------------------------------------------
 
