@@ -471,22 +471,30 @@ function spawnWatchingGuard(
     join(dir, 'settings.json'),
     JSON.stringify({ version: 1, data: { watches, ignored: [], paused: false, notify: {} } }),
   );
-  return spawn(process.execPath, [...startNodeOptions(), join(ROOT, 'bin/sealguard.js'), 'start'], {
-    stdio: ['pipe', 'ignore', 'inherit'],
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      DATA_DIR: dir,
-      QUOTE_SOURCES: 'tencent',
-      TENCENT_QUOTE_URL: marketUrl,
-      POLL_INTERVAL_MS: '1000',
-      BROKER: 'paper',
-      PAPER_POSITIONS: '600000:1000',
-      SEALGUARD_CLOCK: `${DAY}T10:00:00+08:00`,
-      LOG_LEVEL: 'warn',
-      ...extraEnv,
+  // BENCH_PROFILE_DIR=dir: the child writes a V8 CPU profile there on exit (for finding costs).
+  const profile = process.env.BENCH_PROFILE_DIR
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
+    : [];
+  return spawn(
+    process.execPath,
+    [...startNodeOptions(), ...profile, join(ROOT, 'bin/sealguard.js'), 'start'],
+    {
+      stdio: ['pipe', 'ignore', 'inherit'],
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        DATA_DIR: dir,
+        QUOTE_SOURCES: 'tencent',
+        TENCENT_QUOTE_URL: marketUrl,
+        POLL_INTERVAL_MS: '1000',
+        BROKER: 'paper',
+        PAPER_POSITIONS: '600000:1000',
+        SEALGUARD_CLOCK: `${DAY}T10:00:00+08:00`,
+        LOG_LEVEL: 'warn',
+        ...extraEnv,
+      },
     },
-  });
+  );
 }
 
 /** Codes asked of the market so far: one full cycle asks each watched code once. */
@@ -557,6 +565,13 @@ function cpuSeconds(pid: number, ticksPerSec: number): number {
   return (Number(f[11]) + Number(f[12])) / ticksPerSec;
 }
 
+/** utime + stime of one thread (the main thread's id is the process id). */
+function threadCpuSeconds(pid: number, tid: number, ticksPerSec: number): number {
+  const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / ticksPerSec;
+}
+
 function clockTicksPerSec(): number {
   try {
     return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
@@ -574,6 +589,8 @@ function clockTicksPerSec(): number {
  */
 async function benchCpu(o: { n: number; moveMs: number; sealedEvery: number; seconds: number }): Promise<{
   cpuUs: number;
+  /** Of cpuUs, the JavaScript thread's share (the rest: V8's GC and compiler threads). */
+  mainThreadUs: number;
   cores: number;
   cycles: number;
 }> {
@@ -612,17 +629,20 @@ async function benchCpu(o: { n: number; moveMs: number; sealedEvery: number; sec
     const warmUntil = Date.now() + 30_000;
     while (asked() < 3 * o.n && Date.now() < warmUntil) await sleep(250);
     await sleep(2000);
+    const main0 = threadCpuSeconds(child.pid!, child.pid!, hz);
     const cpu0 = cpuSeconds(child.pid!, hz);
     const asked0 = asked();
     const t0 = performance.now();
     await sleep(o.seconds * 1000);
     const cpu1 = cpuSeconds(child.pid!, hz);
+    const main1 = threadCpuSeconds(child.pid!, child.pid!, hz);
     const asked1 = asked();
     const wall = (performance.now() - t0) / 1000;
     const codesAsked = asked1 - asked0;
     if (codesAsked < 5 * o.n) throw new Error(`only ${(codesAsked / o.n).toFixed(1)} poll cycles measured`);
     return {
       cpuUs: ((cpu1 - cpu0) * 1e6) / codesAsked,
+      mainThreadUs: ((main1 - main0) * 1e6) / codesAsked,
       cores: (cpu1 - cpu0) / wall,
       cycles: codesAsked / o.n,
     };
@@ -655,6 +675,12 @@ async function main(): Promise<number> {
         ...(q ? { samplesMs: q.total.map(round3), streamToOrderSamplesMs: q.guard.map(round3) } : {}),
       }) + '\n',
     );
+    return 0;
+  }
+  if (args.includes('--cpu-only')) {
+    // Just the 5,000 CPU row, with the split between the JS thread and V8's helpers (GC, JIT).
+    const c = await benchCpu({ n: 5000, moveMs: 3000, sealedEvery: 10, seconds: 10 });
+    process.stdout.write(JSON.stringify(c) + '\n');
     return 0;
   }
   log('parse…');

@@ -7,6 +7,7 @@ import { prefixedCode } from './codes.ts';
 import type { HttpOptions } from './httpClient.ts';
 import { QuoteHttpError, getAnswer, joinUrl } from './httpClient.ts';
 import { checkBatch, splitValid, toFetchResult } from './pollRequest.ts';
+import { RecordMemo } from './recordMemo.ts';
 import { parseTencent } from './tencentParse.ts';
 
 export const TENCENT_DEFAULT_URL = 'http://qt.gtimg.cn';
@@ -22,6 +23,8 @@ export class TencentFeed implements PollingFeed {
   readonly name = 'tencent';
   readonly maxBatch: number;
   private readonly base: string;
+  /** Records unchanged since the last poll come back as the same snapshot, unparsed. */
+  private readonly memo = new RecordMemo();
 
   constructor(private readonly opts: TencentOptions = {}) {
     this.base = opts.baseUrl || TENCENT_DEFAULT_URL;
@@ -46,6 +49,6 @@ export class TencentFeed implements PollingFeed {
         `${this.name}: unexpected answer ${JSON.stringify(body.toString('latin1', 0, 40))}`,
       );
     }
-    return { ...toFetchResult(parseTencent(body, this.name), valid, invalid), timing };
+    return { ...toFetchResult(parseTencent(body, this.name, this.memo), valid, invalid), timing };
   }
 }

@@ -19,6 +19,7 @@ import type { NameEncoding } from './gbk.ts';
 import { bodyBytes, gbkFieldEnd, nameAt } from './gbk.ts';
 import type { ParseOutcome } from './quoteBody.ts';
 import { forEachRecord } from './quoteBody.ts';
+import type { RecordMemo } from './recordMemo.ts';
 import { bytesEqual, scanCompactStamp, scanFixed, scanInt } from './scan.ts';
 
 const TILDE = 126;
@@ -172,26 +173,40 @@ function limitField(s: Uint8Array, k: number, d: 2 | 3): number | null | undefin
  * Parses a Tencent body: the raw GBK bytes (fast path: names alone are decoded) or text that was
  * already decoded. `v_pv_none_match` (every code unknown) yields an empty outcome.
  */
-export function parseTencent(body: string | Uint8Array, source = 'tencent'): ParseOutcome {
+export function parseTencent(body: string | Uint8Array, source = 'tencent', memo?: RecordMemo): ParseOutcome {
   const { b: s, enc } = bodyBytes(body);
   const out: ParseOutcome = { snapshots: [], empty: [], rejected: [] };
+  const buf = memo ? (Buffer.isBuffer(s) ? s : Buffer.from(s.buffer, s.byteOffset, s.byteLength)) : null;
+  memo?.beginBody();
   forEachRecord(
     s,
     'v_',
     (key, start, end) => {
       if (key === 'pv_none_match') return;
+      // The bytes are those that gave this snapshot last time: it is the same snapshot.
+      const same = buf && end > start ? memo!.unchanged(key, buf, start, end) : undefined;
+      if (same !== undefined) {
+        out.snapshots.push(same);
+        return;
+      }
       const sec = securityFromPrefixed(key);
       if (!sec) {
         out.rejected.push({ key, reason: 'not a stock code SealGuard knows' });
         return;
       }
       if (end === start) {
+        memo?.forget(key);
         out.empty.push(sec.id);
         return;
       }
       const r = parseRecord(s, start, end, sec, enc, source);
-      if (typeof r === 'string') out.rejected.push({ key: sec.id, reason: r });
-      else out.snapshots.push(r);
+      if (typeof r === 'string') {
+        memo?.forget(key);
+        out.rejected.push({ key: sec.id, reason: r });
+      } else {
+        if (buf) memo!.remember(key, buf, start, end, r);
+        out.snapshots.push(r);
+      }
     },
     (key) => out.rejected.push({ key: securityFromPrefixed(key)?.id ?? key, reason: 'unterminated record' }),
   );
