@@ -19,7 +19,7 @@
  * Internal mode: `--rss-child <marketUrl> <dataDir>` is the child of the RSS measurement.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import iconv from 'iconv-lite';
@@ -370,6 +370,7 @@ async function benchQmtPushToOrder(runs = 30): Promise<{ total: number[]; guard:
       DEFAULT_MODE: 'auto',
       DEFAULT_THRESHOLD: '2000w',
       LOG_LEVEL: 'warn',
+      ...(process.env.UV_THREADPOOL_SIZE ? { UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE } : {}),
     });
     // Seal notices arrive one per stock or folded into digests ("🔒 30 sealed: …"): count both.
     const sealedSeen = () =>
@@ -475,9 +476,11 @@ function spawnWatchingGuard(
   const profile = process.env.BENCH_PROFILE_DIR
     ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
     : [];
+  // BENCH_NODE_FLAGS="--flag ...": extra node/V8 flags for the child, for experiments only.
+  const extra = process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(/\s+/) : [];
   return spawn(
     process.execPath,
-    [...startNodeOptions(), ...profile, join(ROOT, 'bin/sealguard.js'), 'start'],
+    [...startNodeOptions(), ...profile, ...extra, join(ROOT, 'bin/sealguard.js'), 'start'],
     {
       stdio: ['pipe', 'ignore', 'inherit'],
       env: {
@@ -491,6 +494,7 @@ function spawnWatchingGuard(
         PAPER_POSITIONS: '600000:1000',
         SEALGUARD_CLOCK: `${DAY}T10:00:00+08:00`,
         LOG_LEVEL: 'warn',
+        ...(process.env.UV_THREADPOOL_SIZE ? { UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE } : {}),
         ...extraEnv,
       },
     },
@@ -630,12 +634,28 @@ async function benchCpu(o: { n: number; moveMs: number; sealedEvery: number; sec
     while (asked() < 3 * o.n && Date.now() < warmUntil) await sleep(250);
     await sleep(2000);
     const main0 = threadCpuSeconds(child.pid!, child.pid!, hz);
+    const tids = () =>
+      readdirSync(`/proc/${child.pid}/task`).map(
+        (t) =>
+          [
+            t,
+            readFileSync(`/proc/${child.pid}/task/${t}/comm`, 'utf8').trim(),
+            threadCpuSeconds(child.pid!, Number(t), hz),
+          ] as const,
+      );
+    const th0 = new Map(tids().map(([t, , c]) => [t, c]));
     const cpu0 = cpuSeconds(child.pid!, hz);
     const asked0 = asked();
     const t0 = performance.now();
     await sleep(o.seconds * 1000);
     const cpu1 = cpuSeconds(child.pid!, hz);
     const main1 = threadCpuSeconds(child.pid!, child.pid!, hz);
+    if (process.env.BENCH_THREADS)
+      process.stderr.write(
+        tids()
+          .map(([t, n, c]) => `${t}:${n}:${Math.round((c - (th0.get(t) ?? 0)) * 100)}`)
+          .join(' ') + '\n',
+      );
     const asked1 = asked();
     const wall = (performance.now() - t0) / 1000;
     const codesAsked = asked1 - asked0;
@@ -679,7 +699,8 @@ async function main(): Promise<number> {
   }
   if (args.includes('--cpu-only')) {
     // Just the 5,000 CPU row, with the split between the JS thread and V8's helpers (GC, JIT).
-    const c = await benchCpu({ n: 5000, moveMs: 3000, sealedEvery: 10, seconds: 10 });
+    const seconds = Number(process.env.BENCH_CPU_SECONDS) || 10;
+    const c = await benchCpu({ n: 5000, moveMs: 3000, sealedEvery: 10, seconds });
     process.stdout.write(JSON.stringify(c) + '\n');
     return 0;
   }

@@ -143,21 +143,23 @@ export class PaperBroker implements Broker, QuoteSink {
    */
   /** QuoteSink: every snapshot of a batch, fire and forget (failures go to options.onError). */
   onQuotes(batch: readonly Snapshot[]): void {
-    // Most quotes concern no paper order: decided without a promise per quote.
-    for (const s of batch) if (this.see(s)) void this.fill(s);
+    // Most quotes concern no paper order: decided without a promise per quote, and the day
+    // (does the state roll over?) once per batch, not per quote.
+    const newDay = this.store.data.tradingDay !== exchangeDate(this.opts.clock.now());
+    for (const s of batch) if (this.see(s) || newDay) void this.fill(s);
   }
 
   onQuote(s: Snapshot): Promise<void> {
-    return this.see(s) ? this.fill(s) : Promise.resolve();
+    const newDay = this.store.data.tradingDay !== exchangeDate(this.opts.clock.now());
+    return this.see(s) || newDay ? this.fill(s) : Promise.resolve();
   }
 
-  /** Remembers the quote; true when it may fill an order (or a new day must roll the state over). */
+  /** Remembers the quote; true when it may fill an order. */
   private see(s: Snapshot): boolean {
     this.lastSeen.set(s.symbol, s);
     const d = this.store.data;
     this.openSymbols ??= new Set(d.orders.filter((o) => OPEN.has(o.status)).map((o) => o.symbol));
-    const relevant = this.openSymbols.has(s.symbol) || d.taken[s.symbol] !== undefined;
-    return relevant || d.tradingDay !== exchangeDate(this.opts.clock.now());
+    return this.openSymbols.has(s.symbol) || d.taken[s.symbol] !== undefined;
   }
 
   private fill(s: Snapshot): Promise<void> {

@@ -193,6 +193,21 @@ export function advance(st: MonitorState, s: Snapshot, ctx: MonitorContext, even
   stepDown(st, s, ctx, ctx.limits.down, events);
 }
 
+/**
+ * advance() for a snapshot no newer than the last one stepped (a source polled faster than the
+ * exchange's 3 s repeats itself): only the observation time moves, and only if the snapshot
+ * counts at all. True when that was the whole step (done in place); false when advance() must
+ * run (another day, a gap that makes this a baseline, a newer snapshot). For the hot path, where
+ * most snapshots are repeats: the caller can skip everything a real step needs (triggers, the
+ * position). test/domain/sealMonitor.repeat.test.ts checks it against advance() on random runs.
+ */
+export function repeatStep(st: MonitorState, s: Snapshot, ctx: MonitorContext): boolean {
+  if (st.day !== ctx.today || st.lastTs === null || s.ts > st.lastTs) return false;
+  if (st.lastStepAt === null || ctx.now - st.lastStepAt > GAP_MS) return false;
+  if (relevant(s, ctx, st.symbol) && ctx.limits !== null) st.lastStepAt = ctx.now;
+  return true;
+}
+
 function resetStreak(st: MonitorState): void {
   const k = st.streak;
   k.amount = 0;

@@ -136,7 +136,6 @@ export async function createEngine(o: EngineOptions): Promise<Engine> {
     ...(o.redact ? { redact: o.redact } : {}),
     ...(sellBlocked ? { sellBlocked } : {}),
     ...(o.lookup ? { lookup: o.lookup } : {}),
-    ...(o.sink ? { onSnapshot: quoteTo(o.sink) } : {}),
     onSymbols: () => source?.setSymbols(polled()),
   });
 
@@ -215,6 +214,8 @@ export async function createEngine(o: EngineOptions): Promise<Engine> {
   async function onSnapshots(batch: Snapshot[]): Promise<void> {
     // First: a batch that confirms a provisional day open arms selling for its own triggers.
     calendar?.onSnapshots(batch);
+    // The paper broker fills against what it has seen, before the guard decides on the batch.
+    o.sink?.onQuotes(batch);
     await guard.onSnapshots(batch);
     if (recorder) for (const s of batch) recorder.onSnapshot(s);
   }
@@ -250,15 +251,6 @@ export async function createEngine(o: EngineOptions): Promise<Engine> {
       await Promise.all([source?.stop(), scheduler?.stop()]);
     },
     stop: () => guard.stop(),
-  };
-}
-
-/** Snapshots one at a time into a sink that takes batches (the guard still hands them singly). */
-function quoteTo(sink: QuoteSink): (s: Snapshot) => void {
-  const one: Snapshot[] = [];
-  return (s) => {
-    one[0] = s;
-    sink.onQuotes(one);
   };
 }
 

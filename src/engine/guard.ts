@@ -13,6 +13,7 @@ import { bookSealedUp, sealAmountUp } from '../domain/seal.ts';
 import {
   advance,
   cloneMonitorState,
+  repeatStep,
   initialMonitorState,
   type MonitorContext,
   type MonitorEvent,
@@ -53,8 +54,6 @@ export interface GuardOptions {
   lookup?: (symbol: string) => Promise<{ name: string } | null>;
   /** Called whenever the set of symbols to poll changes. */
   onSymbols?: (symbols: string[]) => void;
-  /** Every snapshot also goes here (the paper broker fills against it). */
-  onSnapshot?: (s: Snapshot) => void;
   positionsRefreshMs?: number;
   /** The account (positions, broker up/down); one of its own when not given. */
   account?: AccountBook;
@@ -87,7 +86,15 @@ export interface StockView {
   triggers: TriggerConfig;
 }
 
-interface LimitsEntry {
+/**
+ * What the guard keeps per symbol, found with one lookup per snapshot: the security, the last
+ * snapshot, and the limits with the inputs they were resolved from.
+ */
+interface Slot {
+  sec: Security;
+  last: Snapshot | undefined;
+  /** The snapshot object `limits` were last resolved for: the same object needs no check. */
+  limitsFrom: Snapshot | undefined;
   dayNo: number;
   prevClose: Ticks;
   limitUp: Snapshot['limitUp'];
@@ -98,10 +105,7 @@ interface LimitsEntry {
 
 export class Guard {
   readonly executor: Executor;
-  private readonly secs = new Map<string, Security>();
-  private readonly last = new Map<string, Snapshot>();
-  /** Per symbol: the inputs the limits were resolved from (compared as numbers) and the result. */
-  private readonly limitsCache = new Map<string, LimitsEntry>();
+  private readonly slots = new Map<string, Slot>();
   private readonly mismatchReported = new Set<string>();
   private monitors = new Map<string, MonitorState>();
   private monitorsDay = '';
@@ -131,7 +135,7 @@ export class Guard {
       defaultMode: o.defaultMode,
       defaultTriggers: o.defaultTriggers,
       ...(o.lookup ? { lookup: o.lookup } : {}),
-      quotedName: (symbol) => this.last.get(symbol)?.name,
+      quotedName: (symbol) => this.slots.get(symbol)?.last?.name,
     });
     if (o.onSymbols) this.watchBook.onChange(o.onSymbols);
     account.onChange(() => this.watchBook.changed());
@@ -206,12 +210,27 @@ export class Guard {
   // ---- watch list -------------------------------------------------------------------------
 
   sec(symbol: string): Security {
-    let s = this.secs.get(symbol);
-    if (!s) {
-      s = parseSymbol(symbol);
-      this.secs.set(symbol, s);
+    return this.slot(symbol).sec;
+  }
+
+  /** The symbol's slot, made on first sight; throws on a malformed code (as parseSymbol). */
+  private slot(symbol: string): Slot {
+    let slot = this.slots.get(symbol);
+    if (slot === undefined) {
+      slot = {
+        sec: parseSymbol(symbol),
+        last: undefined,
+        limitsFrom: undefined,
+        dayNo: NaN,
+        prevClose: 0,
+        limitUp: undefined,
+        limitDown: undefined,
+        name: '',
+        limits: null,
+      };
+      this.slots.set(symbol, slot);
     }
-    return s;
+    return slot;
   }
 
   /** Temporary (issue 15 S7): the watch book's own methods, for callers not moved yet. */
@@ -273,18 +292,20 @@ export class Guard {
   // ---- market -----------------------------------------------------------------------------
 
   /** Limits resolve once per symbol and day (again only if the quote's inputs to them change). */
-  private limitsFor(sec: Security, s: Snapshot): { up: Ticks; down: Ticks } | null {
+  private limitsFor(slot: Slot, s: Snapshot): { up: Ticks; down: Ticks } | null {
+    if (slot.limitsFrom === s) return slot.limits;
     const dayNo = exchangeDayNumber(s.ts);
-    const c = this.limitsCache.get(sec.id);
     if (
-      c !== undefined &&
-      c.dayNo === dayNo &&
-      c.prevClose === s.prevClose &&
-      c.limitUp === s.limitUp &&
-      c.limitDown === s.limitDown &&
-      c.name === s.name
-    )
-      return c.limits;
+      slot.dayNo === dayNo &&
+      slot.prevClose === s.prevClose &&
+      slot.limitUp === s.limitUp &&
+      slot.limitDown === s.limitDown &&
+      slot.name === s.name
+    ) {
+      slot.limitsFrom = s;
+      return slot.limits;
+    }
+    const sec = slot.sec;
     const day = exchangeDate(s.ts);
     const r = resolveLimits(sec, s, day);
     if (r?.mismatch && !this.mismatchReported.has(`${day}|${sec.id}`)) {
@@ -298,16 +319,14 @@ export class Guard {
         computed: `${r.computedUp === null ? '-' : formatTicks(r.computedUp, sec.decimals)}/${r.computedDown === null ? '-' : formatTicks(r.computedDown, sec.decimals)}`,
       });
     }
-    const limits = r ? { up: r.up, down: r.down } : null;
-    this.limitsCache.set(sec.id, {
-      dayNo,
-      prevClose: s.prevClose,
-      limitUp: s.limitUp,
-      limitDown: s.limitDown,
-      name: s.name,
-      limits,
-    });
-    return limits;
+    slot.limits = r ? { up: r.up, down: r.down } : null;
+    slot.limitsFrom = s;
+    slot.dayNo = dayNo;
+    slot.prevClose = s.prevClose;
+    slot.limitUp = s.limitUp;
+    slot.limitDown = s.limitDown;
+    slot.name = s.name;
+    return slot.limits;
   }
 
   /**
@@ -344,17 +363,25 @@ export class Guard {
     };
     let changed = false;
     for (const s of snaps) {
-      this.last.set(s.symbol, s);
-      this.o.onSnapshot?.(s);
-      if (!watched.has(s.symbol)) continue;
-      let sec: Security;
-      try {
-        sec = this.sec(s.symbol);
-      } catch {
-        continue;
+      let slot = this.slots.get(s.symbol);
+      if (slot === undefined) {
+        try {
+          slot = this.slot(s.symbol);
+        } catch {
+          continue;
+        }
       }
-      const limits = this.limitsFor(sec, s);
-      let st = this.monitors.get(s.symbol);
+      slot.last = s;
+      if (!watched.has(s.symbol)) continue;
+      const st0 = this.monitors.get(s.symbol);
+      if (st0 !== undefined && st0.lastTs !== null && s.ts <= st0.lastTs) {
+        // A repeat (polled faster than the exchange's 3 s): most need nothing but the time.
+        ctx.limits = this.limitsFor(slot, s);
+        if (repeatStep(st0, s, ctx)) continue;
+      }
+      const sec = slot.sec;
+      const limits = this.limitsFor(slot, s);
+      let st = st0;
       if (!st) {
         st = initialMonitorState(s.symbol, today);
         this.monitors.set(s.symbol, st);
@@ -484,8 +511,9 @@ export class Guard {
     } catch {
       return undefined;
     }
-    const s = this.last.get(symbol);
-    const limits = s ? this.limitsFor(sec, s) : null;
+    const slot = this.slots.get(symbol);
+    const s = slot?.last;
+    const limits = slot && s ? this.limitsFor(slot, s) : null;
     const w = this.o.stores.settings.data.watches[symbol];
     const pos = this.account.position(symbol);
     const view: MarketView = {
@@ -505,14 +533,15 @@ export class Guard {
   }
 
   lastSnapshot(symbol: string): Snapshot | undefined {
-    return this.last.get(symbol);
+    return this.slots.get(symbol)?.last;
   }
 
   /** Everything /list shows about one stock. */
   view(symbol: string): StockView {
-    const s = this.last.get(symbol);
-    const sec = this.sec(symbol);
-    const limits = s ? this.limitsFor(sec, s) : null;
+    const slot = this.slot(symbol);
+    const sec = slot.sec;
+    const s = slot.last;
+    const limits = s ? this.limitsFor(slot, s) : null;
     const m = this.monitors.get(symbol);
     const w = this.o.stores.settings.data.watches[symbol];
     const pos = this.account.position(symbol);

@@ -24,6 +24,19 @@ export function splitValid(symbols: string[]): { valid: Security[]; invalid: str
 
 /** Snapshots for requested symbols only; every other requested symbol is missing. */
 export function toFetchResult(outcome: ParseOutcome, requested: Security[], invalid: string[]): FetchResult {
+  // The usual answer: one snapshot per requested code, in the order asked. Checked in one pass,
+  // without the two sets the general case needs (this runs for every batch of every poll).
+  const snaps = outcome.snapshots;
+  if (snaps.length === requested.length) {
+    let inOrder = true;
+    for (let i = 0; i < snaps.length; i++) {
+      if (snaps[i]!.symbol !== requested[i]!.id) {
+        inOrder = false;
+        break;
+      }
+    }
+    if (inOrder) return { snapshots: snaps, missing: invalid.length > 0 ? [...invalid] : [] };
+  }
   const wanted = new Set(requested.map((s) => s.id));
   const snapshots = outcome.snapshots.filter((s) => wanted.has(s.symbol));
   const got = new Set(snapshots.map((s) => s.symbol));

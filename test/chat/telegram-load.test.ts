@@ -70,11 +70,12 @@ it('every one of the 20 confirm prompts is delivered before any seal digest queu
     }),
   );
   const stores = await openGuardStores(dir);
-  const last = new Map<string, Snapshot>();
+  // The paper broker fills against the guard's last snapshots; the guard is made just below.
+  const ref: { guard?: Guard } = {};
   const paper = await PaperBroker.open({
     dataDir: dir,
     clock,
-    quotes: (s) => last.get(s),
+    quotes: (s) => ref.guard?.lastSnapshot(s),
     positions: drainers.map((s) => ({
       symbol: s,
       name: `股${s.slice(0, 6)}`,
@@ -96,8 +97,8 @@ it('every one of the 20 confirm prompts is delivered before any seal digest queu
     confirmTimeoutS: 60,
     confirmDefault: 'hold',
     positionsRefreshMs: 3_600_000,
-    onSnapshot: (s) => last.set(s.symbol, s),
   });
+  ref.guard = guard;
   await guard.start();
   const health = new HealthBoard();
   const api = new GuardApi({
