@@ -697,6 +697,13 @@ async function main(): Promise<number> {
     );
     return 0;
   }
+  if (args.includes('--rss-only')) {
+    // Just the RSS rows (5,000 watched; then 2,000 of them sealed with Telegram on).
+    const plain = await benchRss();
+    const sealed = await benchRss({ sealed: 2000, telegram: true });
+    process.stdout.write(JSON.stringify({ plain, sealed }) + '\n');
+    return 0;
+  }
   if (args.includes('--cpu-only')) {
     // Just the 5,000 CPU row, with the split between the JS thread and V8's helpers (GC, JIT).
     const seconds = Number(process.env.BENCH_CPU_SECONDS) || 10;

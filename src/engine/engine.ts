@@ -1,9 +1,12 @@
 /**
  * The engine as one object, built the same way by the app, the bench and the tests: stores and
  * adapters in, the guard, its API, the event bus, the day history and the scheduled jobs out,
- * wired with named methods. The path of a quote: QuoteSource -> Engine.onSnapshots ->
- * (calendar, paper broker's QuoteSink, Guard.onSnapshots -> Executor -> Broker.placeSell) ->
- * events on the bus -> channels, event log, day recorder.
+ * wired with named methods. The path of a sell, each hop one definition away:
+ *   FeedManager.request -> FeedManager.deliver -> SnapshotSink.onSnapshots (= Engine.onSnapshots)
+ *   -> PaperBroker.onQuotes (paper only) -> Guard.onSnapshots (advance / repeatStep per stock)
+ *   -> Guard.sellFirst -> Executor.onTrigger (with the MarketView it fired on) -> Executor.sell
+ *   (intent on disk) -> Executor.send -> Broker.placeSell;
+ * then events on the bus (held until the POST is out) -> channels, event log, day recorder.
  */
 import type { Logger } from 'pino';
 import type { Broker, QuoteSink } from '../broker/broker.ts';
@@ -81,7 +84,7 @@ export interface Engine {
   scheduler?: Scheduler;
   /** The symbols to ask quotes for: the watched ones, and those sold today (the summary judges them). */
   polled(): string[];
-  /** One batch of snapshots, as a source delivers it (a poll cycle, a pushed quote). */
+  /** One batch of snapshots, as a source delivers it (a poll cycle, a pushed quote); never rejects. */
   onSnapshots(batch: Snapshot[]): Promise<void>;
   /** Restores state, tells the channels what is guarded, starts the source and the daily jobs. */
   start(source?: QuoteSource): Promise<void>;
@@ -212,15 +215,20 @@ export async function createEngine(o: EngineOptions): Promise<Engine> {
     : undefined;
 
   async function onSnapshots(batch: Snapshot[]): Promise<void> {
-    // First: a batch that confirms a provisional day open arms selling for its own triggers.
-    calendar?.onSnapshots(batch);
-    // The paper broker fills against what it has seen, before the guard decides on the batch.
-    o.sink?.onQuotes(batch);
-    await guard.onSnapshots(batch);
-    if (recorder) for (const s of batch) recorder.onSnapshot(s);
+    try {
+      // First: a batch that confirms a provisional day open arms selling for its own triggers.
+      calendar?.onSnapshots(batch);
+      // The paper broker fills against what it has seen, before the guard decides on the batch.
+      o.sink?.onQuotes(batch);
+      await guard.onSnapshots(batch);
+      if (recorder) for (const s of batch) recorder.onSnapshot(s);
+    } catch (err) {
+      // A source delivers and moves on: a failure here is logged, never thrown back into it.
+      log.error({ err }, 'snapshot handling failed');
+    }
   }
 
-  return {
+  const engine: Engine = {
     api,
     bus,
     guard,
@@ -241,9 +249,7 @@ export async function createEngine(o: EngineOptions): Promise<Engine> {
       }
       if (s) {
         source = s;
-        s.start(polled(), (batch) => {
-          onSnapshots(batch).catch((err) => log.error({ err }, 'snapshot handling failed'));
-        });
+        s.start(polled(), engine);
       }
       scheduler?.start();
     },
@@ -252,6 +258,7 @@ export async function createEngine(o: EngineOptions): Promise<Engine> {
     },
     stop: () => guard.stop(),
   };
+  return engine;
 }
 
 /** The first thing a user sees: what is being guarded, and how. */

@@ -50,20 +50,39 @@ export interface MarketView {
   chase?: boolean;
 }
 
+/**
+ * Where the executor reads the market and position facts of a stock when it acts on its own
+ * (a confirm tap, a retry, a follow-through step). A trigger brings its facts with it instead.
+ * The guard implements it.
+ */
+export interface MarketFacts {
+  marketView(symbol: string): MarketView | undefined;
+}
+
+/** The account side of an order: the key in client order ids, and a refresh after a final order. */
+export interface OrderAccount {
+  /** Stable account key for client order ids (masked account id or broker name). */
+  readonly accountKey: string;
+  /** An order reached a final state: positions changed. */
+  refreshSoon(): void;
+}
+
+/** The user's /pause switch. */
+export interface PauseSwitch {
+  readonly paused: boolean;
+}
+
 export interface ExecutorOptions {
   broker: Broker;
   stores: GuardStores;
   bus: EventBus;
   clock: Clock;
   log: Logger;
-  /** Stable account key for client order ids (masked account id or broker name). */
-  account: () => string;
-  view: (symbol: string) => MarketView | undefined;
-  isPaused: () => boolean;
+  market: MarketFacts;
+  account: OrderAccount;
+  pause: PauseSwitch;
   confirmTimeoutS: number;
   confirmDefault: ConfirmDefault;
-  /** Called after an order reaches a final state, so positions get refreshed. */
-  onOrderFinal?: (o: Order) => void;
   /** How long an unknown-outcome order may stay unfound before the same id is sent again. */
   unknownResendMs?: number;
   /** Where order and disk problems are reported (and so told on every channel). */
@@ -114,6 +133,8 @@ export interface TriggerInput {
   symbol: string;
   evidence: TriggerEvidence;
   mode: Mode;
+  /** The stock's market and position facts as of the snapshot that fired. */
+  view: MarketView;
   /** Must be on disk before the broker call too (the seal journal), written alongside the intent. */
   durable?: Promise<unknown>;
   /** Called once the broker call has been made, or when none will be: the alerts may go. */
@@ -124,6 +145,8 @@ export interface TriggerInput {
 interface SellGate {
   durable?: Promise<unknown> | undefined;
   dispatched?: (() => void) | undefined;
+  /** The facts the trigger decided on; read afresh from the market when absent. */
+  view?: MarketView | undefined;
 }
 
 export interface ResolveResult {
@@ -164,10 +187,8 @@ export class Executor {
       clock: o.clock,
       log: o.log,
       health: this.health,
-      view: (s) => o.view(s),
-      intent: (id) => this.intent(id),
-      intents: () => this.intents(),
-      sendRecorded: (id) => this.sendRecorded(id),
+      market: o.market,
+      desk: this,
       replaceAfterMs: o.replaceAfterMs ?? REPLACE_AFTER_MS,
       replaceMax: o.replaceMax ?? REPLACE_MAX,
       redact: this.redact,
@@ -175,7 +196,7 @@ export class Executor {
   }
 
   /** A follow-through replacement whose intent the driver wrote: sent like any sell, once. */
-  private async sendRecorded(id: string): Promise<void> {
+  async sendRecorded(id: string): Promise<void> {
     if (this.placing.has(id)) return;
     this.placing.add(id);
     try {
@@ -200,8 +221,7 @@ export class Executor {
   }
 
   private async handleTrigger(t: TriggerInput): Promise<void> {
-    const v = this.o.view(t.symbol);
-    if (!v) return;
+    const v = t.view;
     const e = t.evidence;
     const limitUp = v.limits ? formatTicks(v.limits.up, v.sec.decimals) : '';
     const qty = maxSellQuantity(v.sec.board, v.sellable);
@@ -211,7 +231,7 @@ export class Executor {
       { sellable: v.sellable, sellQuantity: qty },
       {
         brokerUnavailable: () => this.o.broker.unavailable?.(),
-        paused: () => this.o.isPaused(),
+        paused: () => this.o.pause.paused,
         sellBlocked: () => this.o.sellBlocked?.(),
         uncertainSell: () => {
           const open = this.uncertainSell(t.symbol, e.segment);
@@ -274,7 +294,7 @@ export class Executor {
     this.o.bus.publish({ type: 'SellTriggered', ...base, mode });
     await this.sell(
       { symbol: t.symbol, segment: e.segment, rule: e.rule, reason: describeEvidence(e) },
-      { durable: t.durable, dispatched: t.dispatched },
+      { durable: t.durable, dispatched: t.dispatched, view: v },
     );
   }
 
@@ -402,10 +422,10 @@ export class Executor {
   /** Places (or re-finds) the one order of this seal segment. */
   private async sell(args: SellArgs, gate: SellGate = {}): Promise<SellResult> {
     const { symbol, segment, rule, reason, actionId } = args;
-    const v = this.o.view(symbol);
+    const v = gate.view ?? this.o.market.marketView(symbol);
     if (!v) return { kind: 'nothing' };
     const day = exchangeDate(this.now());
-    const id = clientOrderId(day, this.o.account(), symbol, segment);
+    const id = clientOrderId(day, this.o.account.accountKey, symbol, segment);
     const existing = this.intent(id);
     if (existing) return { kind: 'intent', intent: existing }; // one seal segment never sells twice
     if (this.placing.has(id)) return { kind: 'nothing' };
@@ -637,7 +657,7 @@ export class Executor {
         reason: this.redact(order.message ?? 'rejected by the broker'),
       });
     else if (before) this.o.bus.publish({ type: 'OrderUpdate', ...base, order });
-    if (FINAL_STATUSES.has(order.status)) this.o.onOrderFinal?.(order);
+    if (FINAL_STATUSES.has(order.status)) this.o.account.refreshSoon();
   }
 
   /** A confirm whose sell was unknown is closed once its order is known (sold) or refused (failed). */
@@ -946,12 +966,12 @@ export class Executor {
     return undefined;
   }
 
-  private intent(id: string): Intent | undefined {
+  intent(id: string): Intent | undefined {
     return this.overlay.get(id) ?? this.o.stores.orders.data.intents[id];
   }
 
   /** A copy, for loops that await (the store changes under them). */
-  private intents(): Intent[] {
+  intents(): Intent[] {
     return [...this.eachIntent()];
   }
 

@@ -50,6 +50,15 @@ export interface FollowView {
   chase?: boolean;
 }
 
+/** What the driver asks of the executor (which implements it). */
+export interface IntentDesk {
+  /** The newest copy of an intent (the executor may hold one not yet written). */
+  intent(id: string): Intent | undefined;
+  intents(): Intent[];
+  /** Sends an intent already on disk through the executor's send path. */
+  sendRecorded(id: string): Promise<void>;
+}
+
 export interface FollowDriverOptions {
   broker: Broker;
   stores: GuardStores;
@@ -57,12 +66,9 @@ export interface FollowDriverOptions {
   clock: Clock;
   log: Logger;
   health: HealthBoard;
-  view: (symbol: string) => FollowView | undefined;
-  /** The executor's newest copy of an intent (it may hold one not yet written). */
-  intent: (id: string) => Intent | undefined;
-  intents: () => Intent[];
-  /** Sends an intent already on disk through the executor's send path. */
-  sendRecorded: (id: string) => Promise<void>;
+  market: { marketView(symbol: string): FollowView | undefined };
+  /** The executor: its intents and its one send path. */
+  desk: IntentDesk;
   replaceAfterMs: number;
   replaceMax: number;
   redact: (text: string) => string;
@@ -96,7 +102,7 @@ export class FollowThrough {
       if (c.symbol !== symbol || c.segment === segment) return false;
       if (!TERMINAL.has(c.phase)) return true;
       // Exhausted or stopped with its last order still open at the broker.
-      const i = this.o.intent(c.currentId);
+      const i = this.o.desk.intent(c.currentId);
       return !!i && i.state !== 'final' && i.state !== 'failed';
     });
   }
@@ -110,10 +116,10 @@ export class FollowThrough {
     const today = exchangeDate(this.now());
     const known = this.o.stores.orders.data.follow ?? {};
     const fresh: FollowChain[] = [];
-    for (const i of this.o.intents()) {
+    for (const i of this.o.desk.intents()) {
       if (i.day !== today || i.rootId || known[i.clientOrderId]) continue;
       if (i.state !== 'placed' && i.state !== 'final') continue;
-      const v = this.o.view(i.symbol);
+      const v = this.o.market.marketView(i.symbol);
       if (!v) continue;
       fresh.push(
         startChain({
@@ -145,8 +151,8 @@ export class FollowThrough {
   }
 
   private async step(chain: FollowChain): Promise<void> {
-    const v = this.o.view(chain.symbol);
-    const attempt = facts(this.o.intent(chain.currentId), v?.sec.decimals ?? 2);
+    const v = this.o.market.marketView(chain.symbol);
+    const attempt = facts(this.o.desk.intent(chain.currentId), v?.sec.decimals ?? 2);
     const market = v ? marketFacts(v, this.now()) : null;
     const config: FollowConfig = {
       chase: v?.chase !== false,
@@ -161,7 +167,7 @@ export class FollowThrough {
     const next = d.chain;
     let replacement: Intent | undefined;
     if (cmd.kind === 'place') {
-      const root = this.o.intent(chain.rootId);
+      const root = this.o.desk.intent(chain.rootId);
       if (!root || !v) return;
       replacement = {
         clientOrderId: cmd.id,
@@ -180,7 +186,7 @@ export class FollowThrough {
       };
       // The derived id may already be on disk (a restart after the write): that order is the
       // replacement, never a second one.
-      const existing = this.o.intent(cmd.id);
+      const existing = this.o.desk.intent(cmd.id);
       if (existing) replacement = undefined;
     }
     const written = await this.write((doc) => {
@@ -193,7 +199,7 @@ export class FollowThrough {
     if (cmd.kind === 'cancel') await this.cancel(next, cmd.id);
     // An intent already on disk under the derived id is the executor's to follow (it was sent,
     // or is resent under the same id by its own tick).
-    else if (cmd.kind === 'place' && replacement) await this.o.sendRecorded(cmd.id);
+    else if (cmd.kind === 'place' && replacement) await this.o.desk.sendRecorded(cmd.id);
   }
 
   /**
@@ -259,7 +265,7 @@ export class FollowThrough {
   /** One message per new step, in the chain's own words. */
   private tell(before: FollowChain, after: FollowChain, v: FollowView | undefined, cfg: FollowConfig): void {
     const dec = v?.sec.decimals ?? 2;
-    const name = v?.name ?? this.o.intent(after.rootId)?.name ?? after.symbol;
+    const name = v?.name ?? this.o.desk.intent(after.rootId)?.name ?? after.symbol;
     for (const s of after.steps.slice(before.steps.length)) {
       // A sell that simply filled needs no follow-through message: "Sold" says it all.
       if (s.kind === 'filled' && before.steps.every((x) => x.kind === 'placed')) continue;

@@ -103,6 +103,13 @@ interface Slot {
   limits: { up: Ticks; down: Ticks } | null;
 }
 
+/** A trigger of this batch and the market facts it fired on. */
+interface Trigger {
+  symbol: string;
+  ev: Extract<MonitorEvent, { type: 'Triggered' }>;
+  view: MarketView;
+}
+
 export class Guard {
   readonly executor: Executor;
   private readonly slots = new Map<string, Slot>();
@@ -145,12 +152,11 @@ export class Guard {
       bus: o.bus,
       clock: o.clock,
       log: o.log,
-      account: () => account.accountKey,
-      view: (s) => this.marketView(s),
-      isPaused: () => this.watchBook.paused,
+      market: this,
+      account,
+      pause: this.watchBook,
       confirmTimeoutS: o.confirmTimeoutS,
       confirmDefault: o.confirmDefault,
-      onOrderFinal: () => account.refreshSoon(),
       ...(o.health ? { health: o.health } : {}),
       ...(o.redact ? { redact: o.redact } : {}),
       ...(o.sellBlocked ? { sellBlocked: o.sellBlocked } : {}),
@@ -343,7 +349,7 @@ export class Guard {
       this.monitorsDay = today;
     }
     const watched = this.watchBook.watchedSet();
-    const triggers: { symbol: string; ev: Extract<MonitorEvent, { type: 'Triggered' }> }[] = [];
+    const triggers: Trigger[] = [];
     const announce: {
       sec: Security;
       s: Snapshot;
@@ -405,8 +411,11 @@ export class Guard {
       }
       this.markDirty(s.symbol);
       for (const ev of events) {
-        if (ev.type === 'Triggered') triggers.push({ symbol: s.symbol, ev });
-        else announce.push({ sec, s, limits, ev });
+        if (ev.type === 'Triggered') {
+          // The facts the sell decides on, as of this snapshot: handed over, not asked back for.
+          const view = this.marketView(s.symbol);
+          if (view) triggers.push({ symbol: s.symbol, ev, view });
+        } else announce.push({ sec, s, limits, ev });
       }
     }
     if (triggers.length > 0) await this.sellFirst(triggers, announce);
@@ -427,7 +436,7 @@ export class Guard {
    * repeated, a lesser harm than an alert held back.
    */
   private async sellFirst(
-    triggers: { symbol: string; ev: Extract<MonitorEvent, { type: 'Triggered' }> }[],
+    triggers: Trigger[],
     announce: { sec: Security; s: Snapshot; limits: { up: Ticks; down: Ticks } | null; ev: MonitorEvent }[],
   ): Promise<void> {
     const release = this.o.bus.hold();
@@ -451,6 +460,7 @@ export class Guard {
             symbol: t.symbol,
             evidence: t.ev.evidence,
             mode: this.modeOf(t.symbol),
+            view: t.view,
             durable: journal,
             dispatched,
           })

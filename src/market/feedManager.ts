@@ -25,7 +25,7 @@ import type { Snapshot } from '../domain/types.ts';
 import { securityOf } from './codes.ts';
 import type { PollingFeed, QuoteFeed, StreamState, StreamingFeed } from './feed.ts';
 import { QuoteHttpError } from './httpClient.ts';
-import type { QuoteSource, SourceStatus } from './source.ts';
+import type { QuoteSource, SnapshotSink, SourceStatus } from './source.ts';
 import { compareUnits } from './unitCheck.ts';
 
 export type FeedEvent =
@@ -126,10 +126,10 @@ export class FeedManager implements QuoteSource {
   private streamTimeAt = -Infinity;
   private readonly listeners = new Map<FeedEventType, Set<(e: FeedEvent) => void>>();
 
-  private onBatch: (snaps: Snapshot[]) => void;
+  private sink: SnapshotSink;
 
   constructor(private readonly opts: FeedManagerOptions) {
-    this.onBatch = opts.onSnapshots ?? (() => {});
+    this.sink = { onSnapshots: opts.onSnapshots ?? (() => {}) };
     this.clock = opts.clock;
     this.stream = opts.feeds[0]?.kind === 'stream' ? opts.feeds[0] : null;
     this.polling = opts.feeds
@@ -230,9 +230,9 @@ export class FeedManager implements QuoteSource {
   }
 
   /** Starts polling (and the stream); symbols and the batch handler may be given here instead. */
-  start(symbols?: string[], onBatch?: (snaps: Snapshot[]) => void): void {
+  start(symbols?: string[], sink?: SnapshotSink): void {
     if (symbols) this.setSymbols(symbols);
-    if (onBatch) this.onBatch = onBatch;
+    if (sink) this.sink = sink;
     if (this.running) return;
     this.running = true;
     this.stopped = false;
@@ -450,7 +450,7 @@ export class FeedManager implements QuoteSource {
       }
     }
     try {
-      this.onBatch(snaps);
+      this.sink.onSnapshots(snaps);
     } catch (err) {
       this.opts.onError?.(err);
     }

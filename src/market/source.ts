@@ -16,9 +16,15 @@ export interface SourceStatus {
   lastError?: string;
 }
 
+/** Where a source delivers: the engine (Engine.onSnapshots). */
+export interface SnapshotSink {
+  /** One batch of snapshots (a poll request's answer, or one pushed snapshot). Must not throw. */
+  onSnapshots(batch: Snapshot[]): void;
+}
+
 export interface QuoteSource {
   /** Begins delivering batches of snapshots for `symbols` (a poll cycle, or one pushed snapshot). */
-  start(symbols: string[], onBatch: (batch: Snapshot[]) => void): void;
+  start(symbols: string[], sink: SnapshotSink): void;
   /** Replaces the symbols asked for. */
   setSymbols(symbols: string[]): void;
   /** Resolves once nothing more will be delivered. */
@@ -37,12 +43,12 @@ export function replaySource(
   let newest = 0;
   return {
     finished: replay.finished,
-    start(symbols, onBatch) {
+    start(symbols, sink) {
       replay.start(
         symbols,
         (s) => {
           if (s.ts > newest) newest = s.ts;
-          onBatch([s]);
+          sink.onSnapshots([s]);
         },
         o.onState,
       );
