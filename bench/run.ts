@@ -16,7 +16,13 @@
  * - CPU per watched symbol per poll: the same child process, utime+stime from /proc over >= 20 s of
  *   1 s polls with moving books, divided by the codes requested (`--quick`: 10 s windows).
  *
- * Internal mode: `--rss-child <marketUrl> <dataDir>` is the child of the RSS measurement.
+ * Every row is measured `--runs N` times (default 3; `--quick`: once, 10 s CPU windows) and the
+ * median of the runs is reported. `--json` prints one object; the keys issue 15 names
+ * (cpuUsPerSymbolPoll, pollToOrderMsP50/P99, rssMbAt5000, rssMbAt10000, tencentParseRecordsPerSec)
+ * sit beside the older ones (cpuUsPerSymbolPollAt5000, quoteToOrderMsP50, ...), same figures.
+ * Single rows for working on one path: --cpu-only, --rss-only, --qmt-only.
+ * Experiment knobs (never used by the default run): BENCH_NODE_FLAGS (extra node flags for the
+ * guard child), BENCH_PROFILE_DIR (a CPU profile of it), BENCH_CPU_SECONDS, BENCH_THREADS.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -506,14 +512,15 @@ function codesRequested(requests: { url: string }[]): number {
   return requests.reduce((n, q) => n + decodeURIComponent(q.url).replace(/^.*q=/, '').split(',').length, 0);
 }
 
-async function benchRss(o: { sealed?: number; telegram?: boolean } = {}): Promise<{
+async function benchRss(o: { sealed?: number; telegram?: boolean; n?: number } = {}): Promise<{
   rssMb: number;
   peakMb: number;
   requestsPerCycle: number;
   cycles: number;
 }> {
   const market = await startTencentMarket();
-  const all = codes();
+  const n = o.n ?? N;
+  const all = codes(n);
   all.forEach((c, i) =>
     market.set(book(c.code, c.exchange, '10:00:00', i < (o.sealed ?? 0) ? 100_000 : null)),
   );
@@ -550,7 +557,7 @@ async function benchRss(o: { sealed?: number; telegram?: boolean } = {}): Promis
   // A cycle asks for each of the 5,000 codes once, so codes requested / 5,000 is the number of
   // cycles (partial ones counted by their fraction): requests per cycle without guessing boundaries.
   const codesAsked = codesRequested(market.requests);
-  const cycles = codesAsked / N;
+  const cycles = codesAsked / n;
   if (cycles < 3) throw new Error(`only ${cycles.toFixed(1)} poll cycles seen`);
   return {
     rssMb,
@@ -711,46 +718,98 @@ async function main(): Promise<number> {
     process.stdout.write(JSON.stringify(c) + '\n');
     return 0;
   }
-  log('parse…');
-  const parse = benchParse();
-  log('decision latency (5,000 symbols)…');
-  const decision = await benchDecision();
-  log('quote-to-order through loopback servers…');
-  const q2o = await benchQuoteToOrder();
-  log('qmt push-to-order through the QMT bridge process and `sealguard start`…');
-  const qmt = await benchQmtPushToOrder();
-  log('RSS and requests per cycle (`sealguard start` watching 5,000)…');
-  const rss = await benchRss();
-  log('RSS with 5,000 watched, 2,000 of them sealed, Telegram on…');
-  const rssSealed = await benchRss({ sealed: 2000, telegram: true });
-  const cpuWindowS = args.includes('--quick') ? 10 : 20;
-  log(`CPU per symbol per poll at 5,000 (books moving every 3 s, 1 in 10 sealed, ${cpuWindowS} s)…`);
-  const cpu5 = await benchCpu({ n: 5000, moveMs: 3000, sealedEvery: 10, seconds: cpuWindowS });
-  log('… at 10,000');
-  const cpu10 = await benchCpu({ n: 10_000, moveMs: 3000, sealedEvery: 10, seconds: cpuWindowS });
-  log('… at 5,000 with every book changing every poll (worst case)');
-  const cpuWorst = await benchCpu({ n: 5000, moveMs: 1000, sealedEvery: 10, seconds: cpuWindowS });
+  // Every row is measured `runs` times (default 3, `--quick` 1) and its median reported: one run
+  // of a 2-core box is too noisy to hold a budget against.
+  const quick = args.includes('--quick');
+  const runsArg = args.indexOf('--runs');
+  const runs = quick ? 1 : Math.max(1, Number(runsArg >= 0 ? args[runsArg + 1] : 3) || 3);
+  const times = async <T>(label: string, fn: () => Promise<T> | T): Promise<T[]> => {
+    const out: T[] = [];
+    for (let r = 0; r < runs; r++) {
+      log(`${label}${runs > 1 ? ` (${r + 1}/${runs})` : ''}…`);
+      out.push(await fn());
+    }
+    return out;
+  };
+  const parses = await times('parse', benchParse);
+  const decisions = await times('decision latency (5,000 symbols)', benchDecision);
+  const q2os = await times('poll-to-order through loopback servers', () => benchQuoteToOrder(10));
+  const qmts = await times('qmt push-to-order through the QMT bridge process and `sealguard start`', () =>
+    benchQmtPushToOrder(),
+  );
+  const rsss = await times('RSS and requests per cycle (`sealguard start` watching 5,000)', () => benchRss());
+  const rssSealeds = await times('RSS with 5,000 watched, 2,000 of them sealed, Telegram on', () =>
+    benchRss({ sealed: 2000, telegram: true }),
+  );
+  const rss10s = await times('RSS with 10,000 watched', () => benchRss({ n: 10_000 }));
+  const cpuWindowS = quick ? 10 : 15;
+  const cpu5s = await times(
+    `CPU per symbol per poll at 5,000 (books moving every 3 s, 1 in 10 sealed, ${cpuWindowS} s)`,
+    () => benchCpu({ n: 5000, moveMs: 3000, sealedEvery: 10, seconds: cpuWindowS }),
+  );
+  const cpu10s = await times('… at 10,000', () =>
+    benchCpu({ n: 10_000, moveMs: 3000, sealedEvery: 10, seconds: cpuWindowS }),
+  );
+  const cpuWorsts = await times('… at 5,000 with every book changing every poll (worst case)', () =>
+    benchCpu({ n: 5000, moveMs: 1000, sealedEvery: 10, seconds: cpuWindowS }),
+  );
+  const med = (xs: number[]): number => pct(xs, 50);
+  const parse = med(parses);
+  const decision = {
+    p50: med(decisions.map((d) => d.p50)),
+    p99: med(decisions.map((d) => d.p99)),
+    batchMs: med(decisions.map((d) => d.batchMs)),
+  };
+  const q2oP50 = med(q2os.map((q) => pct(q, 50)));
+  const q2oP99 = med(q2os.map((q) => pct(q, 99)));
+  const q2oMax = Math.max(...q2os.flat());
+  const q2oRuns = q2os.reduce((n, q) => n + q.length, 0);
+  const qmtRuns = qmts.filter((q): q is NonNullable<typeof q> => q !== null);
+  const qmt = qmtRuns.length
+    ? {
+        p50: med(qmtRuns.map((q) => pct(q.total, 50))),
+        p99: med(qmtRuns.map((q) => pct(q.total, 99))),
+        guardP50: med(qmtRuns.map((q) => pct(q.guard, 50))),
+        guardP99: med(qmtRuns.map((q) => pct(q.guard, 99))),
+        runs: qmtRuns.reduce((n, q) => n + q.total.length, 0),
+      }
+    : null;
+  const rss = {
+    rssMb: med(rsss.map((r) => r.rssMb)),
+    peakMb: med(rsss.map((r) => r.peakMb)),
+    requestsPerCycle: Math.max(...rsss.map((r) => r.requestsPerCycle)),
+  };
+  const rssSealed = med(rssSealeds.map((r) => r.rssMb));
+  const rss10 = med(rss10s.map((r) => r.rssMb));
+  const cpu5 = { cpuUs: med(cpu5s.map((c) => c.cpuUs)), cores: med(cpu5s.map((c) => c.cores)) };
+  const cpu10 = med(cpu10s.map((c) => c.cpuUs));
+  const cpuWorst = med(cpuWorsts.map((c) => c.cpuUs));
   const result = {
+    runs,
     tencentParseRecordsPerSec: Math.round(parse),
     decisionP50Ms: round3(decision.p50),
     decisionP99Ms: round3(decision.p99),
     decisionBatch5000Ms: round3(decision.batchMs),
-    quoteToOrderMsP50: round3(pct(q2o, 50)),
-    quoteToOrderMsMax: round3(Math.max(...q2o)),
-    quoteToOrderRuns: q2o.length,
-    qmtPushToOrderMsP50: qmt ? round3(pct(qmt.total, 50)) : null,
-    qmtPushToOrderMsP99: qmt ? round3(pct(qmt.total, 99)) : null,
-    qmtStreamToOrderMsP50: qmt ? round3(pct(qmt.guard, 50)) : null,
-    qmtStreamToOrderMsP99: qmt ? round3(pct(qmt.guard, 99)) : null,
-    qmtPushToOrderRuns: qmt ? qmt.total.length : 0,
+    pollToOrderMsP50: round3(q2oP50),
+    pollToOrderMsP99: round3(q2oP99),
+    quoteToOrderMsP50: round3(q2oP50),
+    quoteToOrderMsMax: round3(q2oMax),
+    quoteToOrderRuns: q2oRuns,
+    qmtPushToOrderMsP50: qmt ? round3(qmt.p50) : null,
+    qmtPushToOrderMsP99: qmt ? round3(qmt.p99) : null,
+    qmtStreamToOrderMsP50: qmt ? round3(qmt.guardP50) : null,
+    qmtStreamToOrderMsP99: qmt ? round3(qmt.guardP99) : null,
+    qmtPushToOrderRuns: qmt ? qmt.runs : 0,
     rssMbAt5000: Math.round(rss.rssMb * 10) / 10,
     rssMbPeakAt5000: Math.round(rss.peakMb * 10) / 10,
-    rssMbAt5000Sealed2000Telegram: Math.round(rssSealed.rssMb * 10) / 10,
+    rssMbAt5000Sealed2000Telegram: Math.round(rssSealed * 10) / 10,
+    rssMbAt10000: Math.round(rss10 * 10) / 10,
     requestsPerCycleAt5000: rss.requestsPerCycle,
+    cpuUsPerSymbolPoll: round3(cpu5.cpuUs),
     cpuUsPerSymbolPollAt5000: round3(cpu5.cpuUs),
     cpuCoresAt5000: round3(cpu5.cores),
-    cpuUsPerSymbolPollAt10000: round3(cpu10.cpuUs),
-    cpuUsPerSymbolPollAt5000AllChanging: round3(cpuWorst.cpuUs),
+    cpuUsPerSymbolPollAt10000: round3(cpu10),
+    cpuUsPerSymbolPollAt5000AllChanging: round3(cpuWorst),
     benchSeconds: Math.round((performance.now() - started) / 100) / 10,
   };
   if (json) {
@@ -761,8 +820,8 @@ async function main(): Promise<number> {
     {
       name: 'Tencent parse (records/s, one core)',
       value: result.tencentParseRecordsPerSec.toLocaleString('en-US'),
-      budget: '>= 300,000',
-      pass: parse >= 300_000,
+      budget: '>= 1,000,000',
+      pass: parse >= 1_000_000,
     },
     { name: 'Decision per symbol p50 (ms)', value: String(result.decisionP50Ms), budget: '-', pass: null },
     {
@@ -778,13 +837,19 @@ async function main(): Promise<number> {
       pass: null,
     },
     {
-      name: `Quote-to-order p50 (ms, ${q2o.length} runs)`,
-      value: String(result.quoteToOrderMsP50),
-      budget: 'same poll cycle',
-      pass: Math.max(...q2o) < 200,
+      name: `Poll-to-order p50 (ms, ${q2oRuns} runs)`,
+      value: String(result.pollToOrderMsP50),
+      budget: '< 3',
+      pass: q2oP50 < 3,
     },
     {
-      name: `qmt push-to-order p50 (ms${qmt ? `, ${qmt.total.length} runs` : ', no python3: skipped'})`,
+      name: '  poll-to-order p99 (ms)',
+      value: String(result.pollToOrderMsP99),
+      budget: 'same poll cycle',
+      pass: q2oMax < 200,
+    },
+    {
+      name: `qmt push-to-order p50 (ms${qmt ? `, ${qmt.runs} runs` : ', no python3: skipped'})`,
       value: String(result.qmtPushToOrderMsP50 ?? '-'),
       budget: '-',
       pass: null,
@@ -793,7 +858,7 @@ async function main(): Promise<number> {
       name: 'qmt push-to-order p99 (ms)',
       value: String(result.qmtPushToOrderMsP99 ?? '-'),
       budget: '< 50',
-      pass: qmt ? pct(qmt.total, 99) < 50 : null,
+      pass: qmt ? qmt.p99 < 50 : null,
     },
     {
       name: '  of which SealGuard: stream event to sell POST p99 (ms)',
@@ -804,8 +869,8 @@ async function main(): Promise<number> {
     {
       name: 'RSS with 5,000 watched (MB)',
       value: String(result.rssMbAt5000),
-      budget: '< 150',
-      pass: rss.rssMb < 150,
+      budget: '< 110',
+      pass: rss.rssMb < 110,
     },
     {
       name: '  RSS peak incl. start-up (MB)',
@@ -817,7 +882,13 @@ async function main(): Promise<number> {
       name: 'RSS, 5,000 watched, 2,000 sealed, Telegram (MB)',
       value: String(result.rssMbAt5000Sealed2000Telegram),
       budget: '< 150',
-      pass: rssSealed.rssMb < 150,
+      pass: rssSealed < 150,
+    },
+    {
+      name: 'RSS with 10,000 watched (MB)',
+      value: String(result.rssMbAt10000),
+      budget: '< 150',
+      pass: rss10 < 150,
     },
     {
       name: 'Requests per poll cycle at 5,000',
@@ -827,7 +898,7 @@ async function main(): Promise<number> {
     },
     {
       name: 'CPU per symbol per poll at 5,000 (µs)',
-      value: String(result.cpuUsPerSymbolPollAt5000),
+      value: String(result.cpuUsPerSymbolPoll),
       budget: '<= 5',
       pass: cpu5.cpuUs <= 5,
     },
@@ -841,7 +912,7 @@ async function main(): Promise<number> {
       name: 'CPU per symbol per poll at 10,000 (µs)',
       value: String(result.cpuUsPerSymbolPollAt10000),
       budget: '<= 5',
-      pass: cpu10.cpuUs <= 5,
+      pass: cpu10 <= 5,
     },
     {
       name: 'CPU per symbol per poll, every book changing (µs)',
@@ -859,7 +930,7 @@ async function main(): Promise<number> {
       `${r.name.padEnd(w[0]!)}  ${r.value.padStart(w[1]!)}  ${r.budget.padEnd(w[2]!)}  ${r.pass === null ? '' : r.pass ? 'pass' : 'FAIL'}\n`,
     );
   }
-  process.stdout.write(`(${result.benchSeconds} s)\n`);
+  process.stdout.write(`(medians of ${runs} run${runs > 1 ? 's' : ''}; ${result.benchSeconds} s)\n`);
   return rows.every((r) => r.pass !== false) ? 0 : 1;
 }
 

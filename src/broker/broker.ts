@@ -153,4 +153,11 @@ export interface Broker {
  */
 export interface QuoteSink {
   onQuotes(batch: readonly Snapshot[]): void;
+  /** Read quotes from the engine's one snapshot cache instead of keeping a copy of its own. */
+  quoteFrom?(book: SnapshotBook): void;
+}
+
+/** Where the last snapshot of each symbol is kept (the guard's market book). */
+export interface SnapshotBook {
+  lastSnapshot(symbol: string): Snapshot | undefined;
 }

@@ -28,6 +28,7 @@ import type {
   OrderStatus,
   Position,
   QuoteSink,
+  SnapshotBook,
   SellRequest,
 } from './broker.ts';
 import { BrokerError } from './broker.ts';
@@ -104,7 +105,9 @@ const OPEN: ReadonlySet<string> = new Set(['submitted', 'partially_filled']);
 export class PaperBroker implements Broker, QuoteSink {
   readonly name = 'paper';
   private readonly listeners = new Set<(o: Order) => void>();
+  /** The quotes seen, unless the engine's book is read instead (quoteFrom). */
   private readonly lastSeen = new Map<string, Snapshot>();
+  private book: SnapshotBook | undefined;
   /**
    * Symbols with an open order, rebuilt after each change of the state: onQuote sees every
    * snapshot of every watched symbol, and scanning all orders for each was O(orders) per quote.
@@ -156,7 +159,7 @@ export class PaperBroker implements Broker, QuoteSink {
 
   /** Remembers the quote; true when it may fill an order. */
   private see(s: Snapshot): boolean {
-    this.lastSeen.set(s.symbol, s);
+    if (this.book === undefined) this.lastSeen.set(s.symbol, s);
     const d = this.store.data;
     this.openSymbols ??= new Set(d.orders.filter((o) => OPEN.has(o.status)).map((o) => o.symbol));
     return this.openSymbols.has(s.symbol) || d.taken[s.symbol] !== undefined;
@@ -326,7 +329,12 @@ export class PaperBroker implements Broker, QuoteSink {
   }
 
   private quote(symbol: string): Snapshot | undefined {
-    return this.opts.quotes?.(symbol) ?? this.lastSeen.get(symbol);
+    return this.opts.quotes?.(symbol) ?? this.book?.lastSnapshot(symbol) ?? this.lastSeen.get(symbol);
+  }
+
+  quoteFrom(book: SnapshotBook): void {
+    this.book = book;
+    this.lastSeen.clear();
   }
 
   /** Runs one change (after the day rollover), writes only when something changed, then notifies. */

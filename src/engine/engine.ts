@@ -142,6 +142,9 @@ export async function createEngine(o: EngineOptions): Promise<Engine> {
     onSymbols: () => source?.setSymbols(polled()),
   });
 
+  // One snapshot cache: the paper broker fills against the guard's last snapshots.
+  o.sink?.quoteFrom?.(guard);
+
   // Stocks sold out today stay polled until the close: the daily summary judges a sale by it.
   function polled(): string[] {
     const today = exchangeDate(clock.now());
