@@ -7,7 +7,6 @@ import type { Logger } from 'pino';
 import type { Broker, Position } from '../broker/broker.ts';
 import type { Clock } from '../domain/clock.ts';
 import { floorFromPrevClose } from '../domain/followThrough.ts';
-import { resolveLimits } from '../domain/limits.ts';
 import { formatTicks, toTicks } from '../domain/prices.ts';
 import { bookSealedUp, sealAmountUp } from '../domain/seal.ts';
 import {
@@ -20,8 +19,7 @@ import {
   type MonitorState,
 } from '../domain/sealMonitor.ts';
 import { phaseAt } from '../domain/session.ts';
-import { parseSymbol } from '../domain/symbols.ts';
-import { exchangeDate, exchangeDayNumber } from '../domain/time.ts';
+import { exchangeDate } from '../domain/time.ts';
 import type { TriggerConfig } from '../domain/triggers.ts';
 import type { Phase, Security, Snapshot, Ticks } from '../domain/types.ts';
 import type { EventBus } from './bus.ts';
@@ -29,6 +27,7 @@ import { MonitorJournal } from './monitorJournal.ts';
 import type { ConfirmDefault, Mode } from '../domain/modes.ts';
 import type { GuardEvent } from './events.ts';
 import { AccountBook } from './account.ts';
+import { MarketBook } from './marketBook.ts';
 import { NotWatchedError, UnknownCodeError, WatchBook } from './watchBook.ts';
 import { Executor, type MarketView } from './executor.ts';
 import { guardEventOf } from './translate.ts';
@@ -86,23 +85,6 @@ export interface StockView {
   triggers: TriggerConfig;
 }
 
-/**
- * What the guard keeps per symbol, found with one lookup per snapshot: the security, the last
- * snapshot, and the limits with the inputs they were resolved from.
- */
-interface Slot {
-  sec: Security;
-  last: Snapshot | undefined;
-  /** The snapshot object `limits` were last resolved for: the same object needs no check. */
-  limitsFrom: Snapshot | undefined;
-  dayNo: number;
-  prevClose: Ticks;
-  limitUp: Snapshot['limitUp'];
-  limitDown: Snapshot['limitDown'];
-  name: string;
-  limits: { up: Ticks; down: Ticks } | null;
-}
-
 /** A trigger of this batch and the market facts it fired on. */
 interface Trigger {
   symbol: string;
@@ -112,8 +94,8 @@ interface Trigger {
 
 export class Guard {
   readonly executor: Executor;
-  private readonly slots = new Map<string, Slot>();
-  private readonly mismatchReported = new Set<string>();
+  /** Last snapshot, security and limits per symbol: the one snapshot cache. */
+  readonly market: MarketBook;
   private monitors = new Map<string, MonitorState>();
   private monitorsDay = '';
   private readonly dirty = new Set<string>();
@@ -126,6 +108,7 @@ export class Guard {
 
   constructor(private readonly o: GuardOptions) {
     this.journal = new MonitorJournal(o.dataDir);
+    this.market = new MarketBook({ publish: (e) => this.publish(e), now: () => this.now() });
     const account = (this.account =
       o.account ??
       new AccountBook({
@@ -142,7 +125,7 @@ export class Guard {
       defaultMode: o.defaultMode,
       defaultTriggers: o.defaultTriggers,
       ...(o.lookup ? { lookup: o.lookup } : {}),
-      quotedName: (symbol) => this.slots.get(symbol)?.last?.name,
+      quotedName: (symbol) => this.market.lastSnapshot(symbol)?.name,
     });
     if (o.onSymbols) this.watchBook.onChange(o.onSymbols);
     account.onChange(() => this.watchBook.changed());
@@ -216,27 +199,7 @@ export class Guard {
   // ---- watch list -------------------------------------------------------------------------
 
   sec(symbol: string): Security {
-    return this.slot(symbol).sec;
-  }
-
-  /** The symbol's slot, made on first sight; throws on a malformed code (as parseSymbol). */
-  private slot(symbol: string): Slot {
-    let slot = this.slots.get(symbol);
-    if (slot === undefined) {
-      slot = {
-        sec: parseSymbol(symbol),
-        last: undefined,
-        limitsFrom: undefined,
-        dayNo: NaN,
-        prevClose: 0,
-        limitUp: undefined,
-        limitDown: undefined,
-        name: '',
-        limits: null,
-      };
-      this.slots.set(symbol, slot);
-    }
-    return slot;
+    return this.market.slot(symbol).sec;
   }
 
   /** Temporary (issue 15 S7): the watch book's own methods, for callers not moved yet. */
@@ -297,44 +260,6 @@ export class Guard {
 
   // ---- market -----------------------------------------------------------------------------
 
-  /** Limits resolve once per symbol and day (again only if the quote's inputs to them change). */
-  private limitsFor(slot: Slot, s: Snapshot): { up: Ticks; down: Ticks } | null {
-    if (slot.limitsFrom === s) return slot.limits;
-    const dayNo = exchangeDayNumber(s.ts);
-    if (
-      slot.dayNo === dayNo &&
-      slot.prevClose === s.prevClose &&
-      slot.limitUp === s.limitUp &&
-      slot.limitDown === s.limitDown &&
-      slot.name === s.name
-    ) {
-      slot.limitsFrom = s;
-      return slot.limits;
-    }
-    const sec = slot.sec;
-    const day = exchangeDate(s.ts);
-    const r = resolveLimits(sec, s, day);
-    if (r?.mismatch && !this.mismatchReported.has(`${day}|${sec.id}`)) {
-      this.mismatchReported.add(`${day}|${sec.id}`);
-      this.publish({
-        type: 'LimitMismatch',
-        at: this.now(),
-        symbol: sec.id,
-        name: s.name,
-        published: `${formatTicks(r.up, sec.decimals)}/${formatTicks(r.down, sec.decimals)}`,
-        computed: `${r.computedUp === null ? '-' : formatTicks(r.computedUp, sec.decimals)}/${r.computedDown === null ? '-' : formatTicks(r.computedDown, sec.decimals)}`,
-      });
-    }
-    slot.limits = r ? { up: r.up, down: r.down } : null;
-    slot.limitsFrom = s;
-    slot.dayNo = dayNo;
-    slot.prevClose = s.prevClose;
-    slot.limitUp = s.limitUp;
-    slot.limitDown = s.limitDown;
-    slot.name = s.name;
-    return slot.limits;
-  }
-
   /**
    * One cycle's snapshots. Decisions for every symbol are made before anything is awaited, then
    * triggers go to the executor at once: the sell leaves in the cycle that showed the weakness.
@@ -369,24 +294,17 @@ export class Guard {
     };
     let changed = false;
     for (const s of snaps) {
-      let slot = this.slots.get(s.symbol);
-      if (slot === undefined) {
-        try {
-          slot = this.slot(s.symbol);
-        } catch {
-          continue;
-        }
-      }
-      slot.last = s;
+      const slot = this.market.see(s);
+      if (slot === undefined) continue;
       if (!watched.has(s.symbol)) continue;
       const st0 = this.monitors.get(s.symbol);
       if (st0 !== undefined && st0.lastTs !== null && s.ts <= st0.lastTs) {
         // A repeat (polled faster than the exchange's 3 s): most need nothing but the time.
-        ctx.limits = this.limitsFor(slot, s);
+        ctx.limits = this.market.limitsFor(slot, s);
         if (repeatStep(st0, s, ctx)) continue;
       }
       const sec = slot.sec;
-      const limits = this.limitsFor(slot, s);
+      const limits = this.market.limitsFor(slot, s);
       let st = st0;
       if (!st) {
         st = initialMonitorState(s.symbol, today);
@@ -521,9 +439,9 @@ export class Guard {
     } catch {
       return undefined;
     }
-    const slot = this.slots.get(symbol);
+    const slot = this.market.find(symbol);
     const s = slot?.last;
-    const limits = slot && s ? this.limitsFor(slot, s) : null;
+    const limits = slot && s ? this.market.limitsFor(slot, s) : null;
     const w = this.o.stores.settings.data.watches[symbol];
     const pos = this.account.position(symbol);
     const view: MarketView = {
@@ -543,15 +461,15 @@ export class Guard {
   }
 
   lastSnapshot(symbol: string): Snapshot | undefined {
-    return this.slots.get(symbol)?.last;
+    return this.market.lastSnapshot(symbol);
   }
 
   /** Everything /list shows about one stock. */
   view(symbol: string): StockView {
-    const slot = this.slot(symbol);
+    const slot = this.market.slot(symbol);
     const sec = slot.sec;
     const s = slot.last;
-    const limits = s ? this.limitsFor(slot, s) : null;
+    const limits = s ? this.market.limitsFor(slot, s) : null;
     const m = this.monitors.get(symbol);
     const w = this.o.stores.settings.data.watches[symbol];
     const pos = this.account.position(symbol);
