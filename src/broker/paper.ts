@@ -149,7 +149,18 @@ export class PaperBroker implements Broker, QuoteSink {
     // Most quotes concern no paper order: decided without a promise per quote, and the day
     // (does the state roll over?) once per batch, not per quote.
     const newDay = this.store.data.tradingDay !== exchangeDate(this.opts.clock.now());
+    // With the engine's book as the quote cache and nothing open or taken, no quote matters.
+    if (!newDay && this.book !== undefined && this.idle()) return;
     for (const s of batch) if (this.see(s) || newDay) void this.fill(s);
+  }
+
+  /** No open paper order and nothing taken from the book today. */
+  private idle(): boolean {
+    const d = this.store.data;
+    this.openSymbols ??= new Set(d.orders.filter((o) => OPEN.has(o.status)).map((o) => o.symbol));
+    if (this.openSymbols.size > 0) return false;
+    for (const _ in d.taken) return false;
+    return true;
   }
 
   onQuote(s: Snapshot): Promise<void> {

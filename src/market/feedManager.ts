@@ -118,6 +118,7 @@ export class FeedManager implements QuoteSource {
   private continuousSince = -Infinity;
   /** The stream's latest snapshot per symbol, kept only for the unit cross-check. */
   private readonly streamLast = new Map<string, Snapshot>();
+  private batchCache: { symbols: string[]; size: number; batches: string[][] } | undefined;
   private streamDisabled = false;
   private unitCheck: Promise<void> | null = null;
   private lastUnitCheckAt = -Infinity;
@@ -370,13 +371,24 @@ export class FeedManager implements QuoteSource {
   }
 
   /**
+   * The same symbols give the same batch arrays from cycle to cycle (the adapters keep what they
+   * derive from a batch, such as its URL, by the array).
+   */
+  private batchesOf(symbols: string[], size: number): string[][] {
+    const c = this.batchCache;
+    if (c && c.symbols === symbols && c.size === size) return c.batches;
+    const batches: string[][] = [];
+    for (let i = 0; i < symbols.length; i += size) batches.push(symbols.slice(i, i + size));
+    this.batchCache = { symbols, size, batches };
+    return batches;
+  }
+
+  /**
    * Polls `symbols` from one source in batches, bounded concurrency. Returns the symbols of the
    * batches it failed, and the (valid) symbols it answered without.
    */
   private async pollAll(h: Health, symbols: string[]): Promise<{ failed: string[]; missing: string[] }> {
-    const size = Math.max(1, h.feed.maxBatch);
-    const batches: string[][] = [];
-    for (let i = 0; i < symbols.length; i += size) batches.push(symbols.slice(i, i + size));
+    const batches = this.batchesOf(symbols, Math.max(1, h.feed.maxBatch));
     const failed: string[] = [];
     const missing: string[] = [];
     let next = 0;

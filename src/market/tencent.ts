@@ -2,6 +2,7 @@
  * Tencent polling feed: GET {base}/q=sz002116,sh600519 (base default http://qt.gtimg.cn, or
  * TENCENT_QUOTE_URL). GBK body, parsed by tencentParse.ts. quotes.md §1.
  */
+import type { Security } from '../domain/types.ts';
 import type { FetchResult, PollingFeed } from './feed.ts';
 import { prefixedCode } from './codes.ts';
 import type { HttpOptions } from './httpClient.ts';
@@ -25,6 +26,7 @@ export class TencentFeed implements PollingFeed {
   private readonly base: string;
   /** Records unchanged since the last poll come back as the same snapshot, unparsed. */
   private readonly memo = new RecordMemo();
+  private readonly requests = new WeakMap<string[], { valid: Security[]; invalid: string[]; url: string }>();
 
   constructor(private readonly opts: TencentOptions = {}) {
     this.base = opts.baseUrl || TENCENT_DEFAULT_URL;
@@ -38,10 +40,17 @@ export class TencentFeed implements PollingFeed {
 
   async fetch(symbols: string[], signal?: AbortSignal, deadlineMs?: number): Promise<FetchResult> {
     checkBatch(this.name, symbols, this.maxBatch);
-    const { valid, invalid } = splitValid(symbols);
-    if (valid.length === 0) return { snapshots: [], missing: invalid };
+    // FeedManager asks with the same batch arrays every cycle: their split and URL are kept.
+    let req = this.requests.get(symbols);
+    if (req === undefined) {
+      const { valid, invalid } = splitValid(symbols);
+      req = { valid, invalid, url: this.url(valid.map(prefixedCode)) };
+      this.requests.set(symbols, req);
+    }
+    const { valid, invalid, url } = req;
+    if (valid.length === 0) return { snapshots: [], missing: [...invalid] };
     const opts = deadlineMs === undefined ? this.opts : { ...this.opts, deadlineMs };
-    const { body, timing } = await getAnswer(this.name, this.url(valid.map(prefixedCode)), opts, signal);
+    const { body, timing } = await getAnswer(this.name, url, opts, signal);
     // Records always start "v_"; anything else (an HTML error page, "Forbidden") is a failure.
     if (body.indexOf('v_') < 0) {
       throw new QuoteHttpError(
