@@ -33,6 +33,46 @@ function isKey(b: Uint8Array, from: number, to: number): boolean {
   return true;
 }
 
+/** Marker bytes per marker: a string needle makes Buffer.indexOf encode it on every call. */
+const markers = new Map<string, Buffer>();
+const EQ_QUOTE = Buffer.from('="', 'latin1');
+const EQ = 0x3d;
+
+function isKeyByte(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95 || (c >= 65 && c <= 90);
+}
+
+// Keys repeat every poll. `sz002116`-shaped keys (2 lowercase letters, 6 digits) map one to one
+// onto a number, so the string is made once per key rather than once per record; reusing the same
+// string also lets the parsers' Map lookups use its cached hash.
+const keyStrings = new Map<number, string>();
+
+function keyAt(b: Buffer, from: number, to: number): string {
+  if (to - from === 8) {
+    const l1 = b[from]! - 97;
+    const l2 = b[from + 1]! - 97;
+    if (l1 >= 0 && l1 < 26 && l2 >= 0 && l2 < 26) {
+      let n = l1 * 26 + l2;
+      let i = from + 2;
+      for (; i < to; i++) {
+        const d = b[i]! - 48;
+        if (d < 0 || d > 9) break;
+        n = n * 10 + d;
+      }
+      if (i === to) {
+        let key = keyStrings.get(n);
+        if (key === undefined) {
+          key = b.toString('latin1', from, to);
+          if (keyStrings.size > 50_000) keyStrings.clear();
+          keyStrings.set(n, key);
+        }
+        return key;
+      }
+    }
+  }
+  return b.toString('latin1', from, to);
+}
+
 /**
  * Calls `onRecord(key, start, end)` for each well-framed record (fields in bytes [start, end)),
  * and `onBroken(key)` for a record with no closing quote on its line.
@@ -44,22 +84,35 @@ export function forEachRecord(
   onBroken: (key: string) => void,
 ): void {
   const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let needle = markers.get(marker);
+  if (needle === undefined) {
+    needle = Buffer.from(marker, 'latin1');
+    markers.set(marker, needle);
+  }
   const len = b.length;
   let pos = 0;
+  // The first newline at or after `pos`, kept across records (each line is searched once).
+  let nl = -2;
   while (pos < len) {
-    const m = b.indexOf(marker, pos, 'latin1');
+    const m = b.indexOf(needle, pos);
     if (m < 0) return;
-    const keyStart = m + marker.length;
-    const eq = b.indexOf('="', keyStart, 'latin1');
-    if (eq < 0) return;
-    if (!isKey(b, keyStart, eq)) {
-      pos = keyStart;
-      continue;
+    const keyStart = m + needle.length;
+    // The usual case read in place: key bytes straight up to '="'. Anything else takes the
+    // general search, which gives the same answer for it.
+    let eq = keyStart;
+    while (eq < len && eq - keyStart <= 24 && isKeyByte(b[eq]!)) eq++;
+    if (!(eq > keyStart && eq - keyStart <= 24 && b[eq] === EQ && b[eq + 1] === QUOTE)) {
+      eq = b.indexOf(EQ_QUOTE, keyStart);
+      if (eq < 0) return;
+      if (!isKey(b, keyStart, eq)) {
+        pos = keyStart;
+        continue;
+      }
     }
-    const key = b.toString('latin1', keyStart, eq);
+    const key = keyAt(b, keyStart, eq);
     const start = eq + 2;
     const end = b.indexOf(QUOTE, start);
-    const nl = b.indexOf(NL, start);
+    if (nl !== -1 && nl < start) nl = b.indexOf(NL, start);
     if (end < 0 || (nl >= 0 && nl < end)) {
       onBroken(key);
       pos = nl >= 0 ? nl : len;

@@ -24,11 +24,15 @@ import { bytesEqual, scanCompactStamp, scanFixed, scanInt } from './scan.ts';
 
 const TILDE = 126;
 const SLASH = 47;
-/** Highest field index we read (48 = limit-down). */
-const LAST_FIELD = 48;
-// One scratch array reused for every record: field k spans [starts[k], ends[k]).
-const starts = new Int32Array(LAST_FIELD + 1);
-const ends = new Int32Array(LAST_FIELD + 1);
+const ZERO = 48;
+const NINE = 57;
+const DOT = 46;
+const TOO_FEW = 'too few fields';
+// Scratch reused for every record: field k spans [starts[k], ends[k]) and, when it is a number
+// parseRecord reads, vals[k] holds it (NaN for garbage, as scan.ts reads it).
+const starts = new Int32Array(49);
+const ends = new Int32Array(49);
+const vals = new Float64Array(49);
 
 export type TencentStatus = QuoteStatus;
 
@@ -49,44 +53,53 @@ function statusOf(s: Uint8Array, from: number, to: number): QuoteStatus | null {
   }
 }
 
-function levels(s: Uint8Array, first: number, decimals: number, out: Level[]): boolean {
-  for (let j = 0; j < 5; j++) {
-    const p = first + 2 * j;
-    const price = scanFixed(s, starts[p]!, ends[p]!, decimals);
-    const lots = scanInt(s, starts[p + 1]!, ends[p + 1]!);
-    if (Number.isNaN(price) || Number.isNaN(lots) || price < 0) return false;
+/**
+ * One side of the book from vals[first..first+9] (price, lots pairs); null when a level is
+ * garbage. Levels with no price or no volume are left out.
+ */
+function levels(first: number): Level[] | null {
+  let whole = true;
+  for (let j = first; j < first + 10; j += 2) {
+    const price = vals[j]!;
+    const lots = vals[j + 1]!;
+    if (Number.isNaN(price) || Number.isNaN(lots) || price < 0) return null;
+    if (!(price > 0 && lots > 0)) whole = false;
+  }
+  const v = vals;
+  // A full five-level side, the usual case, as one literal: pushing onto [] allocates a
+  // 17-slot backing store per side, which was a tenth of the parse.
+  if (whole) {
+    return [
+      [v[first]!, v[first + 1]! * 100],
+      [v[first + 2]!, v[first + 3]! * 100],
+      [v[first + 4]!, v[first + 5]! * 100],
+      [v[first + 6]!, v[first + 7]! * 100],
+      [v[first + 8]!, v[first + 9]! * 100],
+    ];
+  }
+  const out: Level[] = [];
+  for (let j = first; j < first + 10; j += 2) {
+    const price = v[j]!;
+    const lots = v[j + 1]!;
     if (price > 0 && lots > 0) out.push([price, lots * 100]);
   }
-  return true;
+  return out;
 }
 
-/** Locates fields 0..48; false when the record has fewer fields than that. */
-function locateFields(s: Uint8Array, start: number, end: number, gbk: boolean): boolean {
-  let i = start;
-  for (let k = 0; k <= LAST_FIELD; k++) {
-    starts[k] = i;
-    let stop = -1;
-    if (k === 1 && gbk) {
-      // The name may hold a GBK trail byte equal to '~'.
-      stop = gbkFieldEnd(s, i, end, TILDE);
-    } else {
-      for (let j = i; j < end; j++) {
-        if (s[j] === TILDE) {
-          stop = j;
-          break;
-        }
-      }
-    }
-    if (stop < 0) {
-      if (k < LAST_FIELD) return false;
-      ends[k] = end;
-      return true;
-    }
-    ends[k] = stop;
-    i = stop + 1;
-  }
-  return true;
+/** What parseRecord takes from field k: its byte range only, or also its number. */
+const RANGE = 0;
+const PRICE = 1; // in the security's decimals
+const INT = 2;
+const CAP = 3; // 2 decimals (亿元)
+const KIND = new Uint8Array(49); // RANGE unless set below
+for (const k of [3, 4, 5, 33, 34]) KIND[k] = PRICE;
+for (let k = 9; k <= 28; k += 2) {
+  KIND[k] = PRICE;
+  KIND[k + 1] = INT;
 }
+KIND[6] = INT;
+KIND[44] = CAP;
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
 function parseRecord(
   s: Uint8Array,
@@ -96,20 +109,75 @@ function parseRecord(
   enc: NameEncoding,
   source: string,
 ): Snapshot | string {
-  if (!locateFields(s, start, end, enc === 'gb18030')) return 'too few fields';
+  const d = sec.decimals;
+  let i = start;
+  while (i < end && s[i] !== TILDE) i++;
+  if (i === end) return TOO_FEW;
+  // The name (field 1) may hold a GBK trail byte equal to '~'.
+  const nameStart = ++i;
+  if (enc === 'gb18030') i = gbkFieldEnd(s, i, end, TILDE);
+  else while (i < end && s[i] !== TILDE) i++;
+  if (i < 0 || i === end) return TOO_FEW;
+  const nameEnd = i++;
+  // Fields 2..48 in one pass, numbers read while their closing '~' is looked for, so no byte is
+  // visited twice (a pass noting every '~' and number reads after it cost half as much again).
+  // Only plain unsigned decimals are read here; anything else goes to scan.ts's readers over the
+  // whole field, so every number reads exactly as scanFixed/scanInt say.
+  for (let k = 2; ; k++) {
+    const from = i;
+    const kind = KIND[k]!;
+    if (kind === RANGE) {
+      while (i < end && s[i] !== TILDE) i++;
+      starts[k] = from;
+      ends[k] = i;
+    } else {
+      const dec = kind === PRICE ? d : kind === CAP ? 2 : 0;
+      let n = 0;
+      let frac = 0;
+      let c = 0;
+      for (; i < end; i++) {
+        c = s[i]!;
+        if (c < ZERO || c > NINE) break;
+        n = n * 10 + (c - ZERO);
+      }
+      let plain = i > from;
+      if (plain && i < end && c === DOT) {
+        if (kind === INT) plain = false;
+        else {
+          for (i++; i < end && frac < dec; i++) {
+            c = s[i]!;
+            if (c < ZERO || c > NINE) break;
+            n = n * 10 + (c - ZERO);
+            frac++;
+          }
+        }
+      }
+      if (plain && (i === end || s[i] === TILDE)) {
+        for (; frac < dec; frac++) n *= 10;
+        vals[k] = n > MAX_SAFE ? NaN : n;
+      } else {
+        while (i < end && s[i] !== TILDE) i++;
+        vals[k] = kind === INT ? scanInt(s, from, i) : scanFixed(s, from, i, dec);
+      }
+    }
+    if (k === 48) break;
+    if (i === end) return TOO_FEW;
+    i++;
+  }
+  let last = vals[3]!;
+  const prevClose = vals[4]!;
+  const open = vals[5]!;
+  const rawVolume = vals[6]!;
+  const high = vals[33]!;
+  const low = vals[34]!;
+  const cap = vals[44]!;
+
   if (!bytesEqual(s, starts[2]!, ends[2]!, sec.code)) return 'code field does not match the key';
   const status = statusOf(s, starts[40]!, ends[40]!);
   if (status === null) return 'unknown trading status (field 40)';
   const ts = scanCompactStamp(s, starts[30]!, ends[30]!);
   if (Number.isNaN(ts)) return 'bad timestamp';
 
-  const d = sec.decimals;
-  let last = scanFixed(s, starts[3]!, ends[3]!, d);
-  const prevClose = scanFixed(s, starts[4]!, ends[4]!, d);
-  const open = scanFixed(s, starts[5]!, ends[5]!, d);
-  const high = scanFixed(s, starts[33]!, ends[33]!, d);
-  const low = scanFixed(s, starts[34]!, ends[34]!, d);
-  const rawVolume = scanInt(s, starts[6]!, ends[6]!);
   if (!(last >= 0 && prevClose >= 0 && open >= 0 && high >= 0 && low >= 0 && rawVolume >= 0))
     return 'bad price or volume';
   const volume = sec.board === 'star' ? rawVolume : rawVolume * 100;
@@ -117,9 +185,9 @@ function parseRecord(
   // Snapshot contract says last is 0 when nothing traded today.
   if (volume === 0) last = 0;
 
-  const bids: Level[] = [];
-  const asks: Level[] = [];
-  if (!levels(s, 9, d, bids) || !levels(s, 19, d, asks)) return 'bad order book';
+  const bids = levels(9);
+  const asks = bids && levels(19);
+  if (!bids || !asks) return 'bad order book';
 
   // Field 35 is "price/volume/amount" with the amount in yuan.
   let amount = NaN;
@@ -135,7 +203,7 @@ function parseRecord(
   const limitDown = limitField(s, 48, d);
   if (Number.isNaN(limitUp) || Number.isNaN(limitDown)) return 'bad limit price';
 
-  const name = nameAt(s, starts[1]!, ends[1]!, sec.id, enc);
+  const name = nameAt(s, nameStart, nameEnd, sec.id, enc);
   const snap: Snapshot = {
     symbol: sec.id,
     name,
@@ -156,7 +224,6 @@ function parseRecord(
   if (limitUp !== undefined) snap.limitUp = limitUp;
   if (limitDown !== undefined) snap.limitDown = limitDown;
   // Field 44 is the float market cap in 亿元 (1e8) with 2 decimals: hundredths x 1e6 yuan.
-  const cap = scanFixed(s, starts[44]!, ends[44]!, 2);
   if (cap > 0) snap.floatMarketCap = cap * 1_000_000;
   return snap;
 }
@@ -166,6 +233,8 @@ function limitField(s: Uint8Array, k: number, d: 2 | 3): number | null | undefin
   if (starts[k] === ends[k]) return undefined;
   const v = scanFixed(s, starts[k]!, ends[k]!, d);
   if (Number.isNaN(v)) return NaN;
+  // Well inside (1 tick, 10,000 yuan) no sentinel test can say yes: skip its float arithmetic.
+  if (v >= 2 && v < 9_999 * tickScale(d)) return v;
   return isNoLimitSentinel(v / tickScale(d), d) ? null : v;
 }
 
