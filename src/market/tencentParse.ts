@@ -204,6 +204,31 @@ function parseRecord(
   if (Number.isNaN(limitUp) || Number.isNaN(limitDown)) return 'bad limit price';
 
   const name = nameAt(s, nameStart, nameEnd, sec.id, enc);
+  // Field 44 is the float market cap in 亿元 (1e8) with 2 decimals: hundredths x 1e6 yuan.
+  if (limitUp != null && limitDown != null && cap > 0) {
+    // The usual record, built whole: adding the three optional fields one by one gives the object
+    // a second property store and three shape changes, per record. Same keys, same order.
+    return {
+      symbol: sec.id,
+      name,
+      source,
+      ts,
+      status,
+      decimals: d,
+      last,
+      prevClose,
+      open,
+      high,
+      low,
+      bids,
+      asks,
+      volume,
+      amount,
+      limitUp,
+      limitDown,
+      floatMarketCap: cap * 1_000_000,
+    };
+  }
   const snap: Snapshot = {
     symbol: sec.id,
     name,
@@ -223,7 +248,6 @@ function parseRecord(
   };
   if (limitUp !== undefined) snap.limitUp = limitUp;
   if (limitDown !== undefined) snap.limitDown = limitDown;
-  // Field 44 is the float market cap in 亿元 (1e8) with 2 decimals: hundredths x 1e6 yuan.
   if (cap > 0) snap.floatMarketCap = cap * 1_000_000;
   return snap;
 }
