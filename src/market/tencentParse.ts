@@ -91,6 +91,7 @@ const RANGE = 0;
 const PRICE = 1; // in the security's decimals
 const INT = 2;
 const CAP = 3; // 2 decimals (亿元)
+const LIMIT = 4; // a price whose range is kept too: an empty limit field means "not published"
 const KIND = new Uint8Array(49); // RANGE unless set below
 for (const k of [3, 4, 5, 33, 34]) KIND[k] = PRICE;
 for (let k = 9; k <= 28; k += 2) {
@@ -99,6 +100,8 @@ for (let k = 9; k <= 28; k += 2) {
 }
 KIND[6] = INT;
 KIND[44] = CAP;
+KIND[47] = LIMIT;
+KIND[48] = LIMIT;
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
 function parseRecord(
@@ -131,20 +134,21 @@ function parseRecord(
       starts[k] = from;
       ends[k] = i;
     } else {
-      const dec = kind === PRICE ? d : kind === CAP ? 2 : 0;
+      const dec = kind === INT ? 0 : kind === CAP ? 2 : d;
       let n = 0;
       let frac = 0;
-      let c = 0;
-      for (; i < end; i++) {
+      // No `i < end` in the digit loops: s[end] is the record's closing '"', which stops them.
+      let c: number;
+      for (; ; i++) {
         c = s[i]!;
         if (c < ZERO || c > NINE) break;
         n = n * 10 + (c - ZERO);
       }
       let plain = i > from;
-      if (plain && i < end && c === DOT) {
+      if (plain && c === DOT) {
         if (kind === INT) plain = false;
         else {
-          for (i++; i < end && frac < dec; i++) {
+          for (i++; frac < dec; i++) {
             c = s[i]!;
             if (c < ZERO || c > NINE) break;
             n = n * 10 + (c - ZERO);
@@ -158,6 +162,10 @@ function parseRecord(
       } else {
         while (i < end && s[i] !== TILDE) i++;
         vals[k] = kind === INT ? scanInt(s, from, i) : scanFixed(s, from, i, dec);
+      }
+      if (kind === LIMIT) {
+        starts[k] = from;
+        ends[k] = i;
       }
     }
     if (k === 48) break;
@@ -199,8 +207,8 @@ function parseRecord(
     amount = Number.isNaN(wan) ? 0 : wan * 10_000;
   }
 
-  const limitUp = limitField(s, 47, d);
-  const limitDown = limitField(s, 48, d);
+  const limitUp = limitField(47, d);
+  const limitDown = limitField(48, d);
   if (Number.isNaN(limitUp) || Number.isNaN(limitDown)) return 'bad limit price';
 
   const name = nameAt(s, nameStart, nameEnd, sec.id, enc);
@@ -253,9 +261,9 @@ function parseRecord(
 }
 
 /** undefined = field empty (not published); null = a no-limit sentinel such as -1; NaN = garbage. */
-function limitField(s: Uint8Array, k: number, d: 2 | 3): number | null | undefined {
+function limitField(k: number, d: 2 | 3): number | null | undefined {
   if (starts[k] === ends[k]) return undefined;
-  const v = scanFixed(s, starts[k]!, ends[k]!, d);
+  const v = vals[k]!;
   if (Number.isNaN(v)) return NaN;
   // Well inside (1 tick, 10,000 yuan) no sentinel test can say yes: skip its float arithmetic.
   if (v >= 2 && v < 9_999 * tickScale(d)) return v;
