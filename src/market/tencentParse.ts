@@ -86,23 +86,32 @@ function levels(first: number): Level[] | null {
   return out;
 }
 
-/** What parseRecord takes from field k: its byte range only, or also its number. */
-const RANGE = 0;
-const PRICE = 1; // in the security's decimals
-const INT = 2;
-const CAP = 3; // 2 decimals (亿元)
-const LIMIT = 4; // a price whose range is kept too: an empty limit field means "not published"
-const KIND = new Uint8Array(49); // RANGE unless set below
-for (const k of [3, 4, 5, 33, 34]) KIND[k] = PRICE;
-for (let k = 9; k <= 28; k += 2) {
-  KIND[k] = PRICE;
-  KIND[k + 1] = INT;
-}
-KIND[6] = INT;
-KIND[44] = CAP;
-KIND[47] = LIMIT;
-KIND[48] = LIMIT;
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+/*
+ * How parseRecord reads field k, per security decimals: RANGE = only its byte range (starts/ends),
+ * else a number with (how & 7) decimals, read as scanInt reads it when AS_INT is set, and with
+ * its range kept too when KEEP_RANGE is (an empty limit field means "not published"). One table
+ * lookup per field: branching on a field kind cost more.
+ */
+const RANGE = -1;
+const AS_INT = 8;
+const KEEP_RANGE = 16;
+function fieldTable(d: 2 | 3): Int8Array {
+  const t = new Int8Array(49).fill(RANGE);
+  for (const k of [3, 4, 5, 33, 34]) t[k] = d; // last, prevClose, open, high, low
+  t[6] = AS_INT; // volume
+  for (let k = 9; k <= 28; k += 2) {
+    t[k] = d; // book price
+    t[k + 1] = AS_INT; // book lots
+  }
+  t[44] = 2; // float market cap, 亿元
+  t[47] = d | KEEP_RANGE; // limit up
+  t[48] = d | KEEP_RANGE; // limit down
+  return t;
+}
+const HOW2 = fieldTable(2);
+const HOW3 = fieldTable(3);
 
 function parseRecord(
   s: Uint8Array,
@@ -113,6 +122,7 @@ function parseRecord(
   source: string,
 ): Snapshot | string {
   const d = sec.decimals;
+  const how_ = d === 2 ? HOW2 : HOW3;
   let i = start;
   while (i < end && s[i] !== TILDE) i++;
   if (i === end) return TOO_FEW;
@@ -128,13 +138,13 @@ function parseRecord(
   // whole field, so every number reads exactly as scanFixed/scanInt say.
   for (let k = 2; ; k++) {
     const from = i;
-    const kind = KIND[k]!;
-    if (kind === RANGE) {
+    const how = how_[k]!;
+    if (how === RANGE) {
       while (i < end && s[i] !== TILDE) i++;
       starts[k] = from;
       ends[k] = i;
     } else {
-      const dec = kind === INT ? 0 : kind === CAP ? 2 : d;
+      const dec = how & 7;
       let n = 0;
       let frac = 0;
       // No `i < end` in the digit loops: s[end] is the record's closing '"', which stops them.
@@ -146,7 +156,7 @@ function parseRecord(
       }
       let plain = i > from;
       if (plain && c === DOT) {
-        if (kind === INT) plain = false;
+        if (how & AS_INT) plain = false;
         else {
           for (i++; frac < dec; i++) {
             c = s[i]!;
@@ -161,9 +171,9 @@ function parseRecord(
         vals[k] = n > MAX_SAFE ? NaN : n;
       } else {
         while (i < end && s[i] !== TILDE) i++;
-        vals[k] = kind === INT ? scanInt(s, from, i) : scanFixed(s, from, i, dec);
+        vals[k] = how & AS_INT ? scanInt(s, from, i) : scanFixed(s, from, i, dec);
       }
-      if (kind === LIMIT) {
+      if (how & KEEP_RANGE) {
         starts[k] = from;
         ends[k] = i;
       }
