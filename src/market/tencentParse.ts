@@ -158,15 +158,22 @@ function parseRecord(
       if (plain && c === DOT) {
         if (how & AS_INT) plain = false;
         else {
-          for (i++; frac < dec; i++) {
+          // Past `dec`, fraction digits may only be zeros.
+          for (i++; ; i++) {
             c = s[i]!;
             if (c < ZERO || c > NINE) break;
-            n = n * 10 + (c - ZERO);
-            frac++;
+            if (frac < dec) {
+              n = n * 10 + (c - ZERO);
+              frac++;
+            } else if (c !== ZERO) {
+              plain = false;
+              break;
+            }
           }
         }
       }
-      if (plain && (i === end || s[i] === TILDE)) {
+      // Each loop above stops with c = s[i]; s[end] is '"', not '~'.
+      if (plain && (c === TILDE || i === end)) {
         for (; frac < dec; frac++) n *= 10;
         vals[k] = n > MAX_SAFE ? NaN : n;
       } else {
