@@ -42,35 +42,52 @@ function isKeyByte(c: number): boolean {
   return (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95 || (c >= 65 && c <= 90);
 }
 
-// Keys repeat every poll. `sz002116`-shaped keys (2 lowercase letters, 6 digits) map one to one
-// onto a number, so the string is made once per key rather than once per record; reusing the same
-// string also lets the parsers' Map lookups use its cached hash.
-const keyStrings = new Map<number, string>();
+/** A response key ("sz002116") and what a parser keeps about it. */
+export interface KeyEntry<T> {
+  readonly key: string;
+  readonly data: T;
+}
 
-function keyAt(b: Buffer, from: number, to: number): string {
-  if (to - from === 8) {
-    const l1 = b[from]! - 97;
-    const l2 = b[from + 1]! - 97;
-    if (l1 >= 0 && l1 < 26 && l2 >= 0 && l2 < 26) {
-      let n = l1 * 26 + l2;
-      let i = from + 2;
-      for (; i < to; i++) {
-        const d = b[i]! - 48;
-        if (d < 0 || d > 9) break;
-        n = n * 10 + d;
-      }
-      if (i === to) {
-        let key = keyStrings.get(n);
-        if (key === undefined) {
-          key = b.toString('latin1', from, to);
-          if (keyStrings.size > 50_000) keyStrings.clear();
-          keyStrings.set(n, key);
+/**
+ * Keys repeat every poll, and a parser wants the same things about a key each time (its
+ * Security, its last name). `sz002116`-shaped keys (2 lowercase letters, 6 digits) map one to one
+ * onto a number, so one lookup by that number, with no string made, finds the key and all of it.
+ * Other keys (`pv_none_match`, garbage) get a fresh entry each time.
+ */
+export class KeyTable<T> {
+  private readonly byNumber = new Map<number, KeyEntry<T>>();
+
+  constructor(private readonly make: (key: string) => T) {}
+
+  at(b: Buffer, from: number, to: number): KeyEntry<T> {
+    if (to - from === 8) {
+      const l1 = b[from]! - 97;
+      const l2 = b[from + 1]! - 97;
+      if (l1 >= 0 && l1 < 26 && l2 >= 0 && l2 < 26) {
+        let n = l1 * 26 + l2;
+        let i = from + 2;
+        for (; i < to; i++) {
+          const d = b[i]! - 48;
+          if (d < 0 || d > 9) break;
+          n = n * 10 + d;
         }
-        return key;
+        if (i === to) {
+          let e = this.byNumber.get(n);
+          if (e === undefined) {
+            e = this.fresh(b.toString('latin1', from, to));
+            if (this.byNumber.size > 50_000) this.byNumber.clear();
+            this.byNumber.set(n, e);
+          }
+          return e;
+        }
       }
     }
+    return this.fresh(b.toString('latin1', from, to));
   }
-  return b.toString('latin1', from, to);
+
+  private fresh(key: string): KeyEntry<T> {
+    return { key, data: this.make(key) };
+  }
 }
 
 /**
@@ -93,13 +110,15 @@ function markerAt(b: Buffer, needle: Buffer, pos: number): number {
 
 /**
  * Calls `onRecord(key, start, end)` for each well-framed record (fields in bytes [start, end)),
- * and `onBroken(key)` for a record with no closing quote on its line.
+ * and `onBroken(key)` for a record with no closing quote on its line; `key` is the record's
+ * entry in `keys`.
  */
-export function forEachRecord(
+export function forEachRecord<T>(
   bytes: Uint8Array,
   marker: string,
-  onRecord: (key: string, start: number, end: number) => void,
-  onBroken: (key: string) => void,
+  keys: KeyTable<T>,
+  onRecord: (key: KeyEntry<T>, start: number, end: number) => void,
+  onBroken: (key: KeyEntry<T>) => void,
 ): void {
   const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let needle = markers.get(marker);
@@ -127,7 +146,7 @@ export function forEachRecord(
         continue;
       }
     }
-    const key = keyAt(b, keyStart, eq);
+    const key = keys.at(b, keyStart, eq);
     const start = eq + 2;
     const end = b.indexOf(QUOTE, start);
     if (nl !== -1 && nl < start) nl = b.indexOf(NL, start);

@@ -7,10 +7,16 @@
 import type { Level, QuoteStatus, Security, Snapshot } from '../domain/types.ts';
 import { securityFromPrefixed } from './codes.ts';
 import type { NameEncoding } from './gbk.ts';
-import { bodyBytes, nameAt } from './gbk.ts';
+import { bodyBytes, NameCache } from './gbk.ts';
 import type { ParseOutcome } from './quoteBody.ts';
-import { forEachRecord } from './quoteBody.ts';
+import { forEachRecord, KeyTable } from './quoteBody.ts';
 import { beijingToEpoch, scanDigits, scanFixed, scanInt } from './scan.ts';
+
+interface KeyInfo {
+  sec: Security | null;
+  name: NameCache;
+}
+const keys = new KeyTable<KeyInfo>((key) => ({ sec: securityFromPrefixed(key), name: new NameCache() }));
 
 const COMMA = 44;
 const ZERO = 48;
@@ -163,6 +169,7 @@ function parseRecord(
   start: number,
   end: number,
   sec: Security,
+  names: NameCache,
   enc: NameEncoding,
   source: string,
 ): Snapshot | string | null {
@@ -189,7 +196,7 @@ function parseRecord(
   if (!bids || !asks) return 'bad order book';
   return {
     symbol: sec.id,
-    name: nameAt(b, starts[0]!, ends[0]!, sec.id, enc),
+    name: names.read(b, starts[0]!, ends[0]!, enc),
     source,
     ts,
     status,
@@ -213,18 +220,19 @@ export function parseSina(body: string | Uint8Array, source = 'sina'): ParseOutc
   forEachRecord(
     b,
     'hq_str_',
-    (key, start, end) => {
-      const sec = securityFromPrefixed(key);
+    keys,
+    ({ key, data }, start, end) => {
+      const sec = data.sec;
       if (!sec) {
         out.rejected.push({ key, reason: 'not a stock code SealGuard knows' });
         return;
       }
-      const r = end === start ? null : parseRecord(b, start, end, sec, enc, source);
+      const r = end === start ? null : parseRecord(b, start, end, sec, data.name, enc, source);
       if (r === null) out.empty.push(sec.id);
       else if (typeof r === 'string') out.rejected.push({ key: sec.id, reason: r });
       else out.snapshots.push(r);
     },
-    (key) => out.rejected.push({ key: securityFromPrefixed(key)?.id ?? key, reason: 'unterminated record' }),
+    ({ key, data }) => out.rejected.push({ key: data.sec?.id ?? key, reason: 'unterminated record' }),
   );
   return out;
 }

@@ -16,9 +16,9 @@ import { tickScale } from '../domain/prices.ts';
 import type { Level, QuoteStatus, Security, Snapshot } from '../domain/types.ts';
 import { securityFromPrefixed } from './codes.ts';
 import type { NameEncoding } from './gbk.ts';
-import { bodyBytes, gbkFieldEnd, nameAt } from './gbk.ts';
+import { bodyBytes, gbkFieldEnd, NameCache } from './gbk.ts';
 import type { ParseOutcome } from './quoteBody.ts';
-import { forEachRecord } from './quoteBody.ts';
+import { forEachRecord, KeyTable } from './quoteBody.ts';
 import type { RecordMemo } from './recordMemo.ts';
 import { bytesEqual, scanCompactStamp, scanFixed, scanInt } from './scan.ts';
 
@@ -35,6 +35,12 @@ const ends = new Int32Array(49);
 const vals = new Float64Array(49);
 
 export type TencentStatus = QuoteStatus;
+
+interface KeyInfo {
+  sec: Security | null;
+  name: NameCache;
+}
+const keys = new KeyTable<KeyInfo>((key) => ({ sec: securityFromPrefixed(key), name: new NameCache() }));
 
 function statusOf(s: Uint8Array, from: number, to: number): QuoteStatus | null {
   while (from < to && s[from] === 32) from++;
@@ -118,6 +124,7 @@ function parseRecord(
   start: number,
   end: number,
   sec: Security,
+  names: NameCache,
   enc: NameEncoding,
   source: string,
 ): Snapshot | string {
@@ -228,7 +235,7 @@ function parseRecord(
   const limitDown = limitField(48, d);
   if (Number.isNaN(limitUp) || Number.isNaN(limitDown)) return 'bad limit price';
 
-  const name = nameAt(s, nameStart, nameEnd, sec.id, enc);
+  const name = names.read(s, nameStart, nameEnd, enc);
   // Field 44 is the float market cap in 亿元 (1e8) with 2 decimals: hundredths x 1e6 yuan.
   if (limitUp != null && limitDown != null && cap > 0) {
     // The usual record, built whole: adding the three optional fields one by one gives the object
@@ -299,7 +306,8 @@ export function parseTencent(body: string | Uint8Array, source = 'tencent', memo
   forEachRecord(
     s,
     'v_',
-    (key, start, end) => {
+    keys,
+    ({ key, data }, start, end) => {
       if (key === 'pv_none_match') return;
       // The bytes are those that gave this snapshot last time: it is the same snapshot.
       const same = buf && end > start ? memo!.unchanged(key, buf, start, end) : undefined;
@@ -307,7 +315,7 @@ export function parseTencent(body: string | Uint8Array, source = 'tencent', memo
         out.snapshots.push(same);
         return;
       }
-      const sec = securityFromPrefixed(key);
+      const sec = data.sec;
       if (!sec) {
         out.rejected.push({ key, reason: 'not a stock code SealGuard knows' });
         return;
@@ -317,7 +325,7 @@ export function parseTencent(body: string | Uint8Array, source = 'tencent', memo
         out.empty.push(sec.id);
         return;
       }
-      const r = parseRecord(s, start, end, sec, enc, source);
+      const r = parseRecord(s, start, end, sec, data.name, enc, source);
       if (typeof r === 'string') {
         memo?.forget(key);
         out.rejected.push({ key: sec.id, reason: r });
@@ -326,7 +334,7 @@ export function parseTencent(body: string | Uint8Array, source = 'tencent', memo
         out.snapshots.push(r);
       }
     },
-    (key) => out.rejected.push({ key: securityFromPrefixed(key)?.id ?? key, reason: 'unterminated record' }),
+    ({ key, data }) => out.rejected.push({ key: data.sec?.id ?? key, reason: 'unterminated record' }),
   );
   return out;
 }
