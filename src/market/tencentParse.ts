@@ -95,16 +95,18 @@ function levels(first: number): Level[] | null {
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
 /*
- * How parseRecord reads field k, per security decimals: RANGE = only its byte range (starts/ends),
- * else a number with (how & 7) decimals, read as scanInt reads it when AS_INT is set, and with
- * its range kept too when KEEP_RANGE is (an empty limit field means "not published"). One table
- * lookup per field: branching on a field kind cost more.
+ * How parseRecord reads field k, per security decimals: SKIP = passed over, RANGE = only its
+ * byte range (starts/ends), else a number with (how & 7) decimals, read as scanInt reads it when
+ * AS_INT is set, and with its range kept too when KEEP_RANGE is (an empty limit field means "not
+ * published"). One table lookup per field: branching on a field kind cost more.
  */
+const SKIP = -2;
 const RANGE = -1;
 const AS_INT = 8;
 const KEEP_RANGE = 16;
 function fieldTable(d: 2 | 3): Int8Array {
-  const t = new Int8Array(49).fill(RANGE);
+  const t = new Int8Array(49).fill(SKIP);
+  for (const k of [2, 30, 35, 37, 40]) t[k] = RANGE; // code, time, amount, 万元 amount, status
   for (const k of [3, 4, 5, 33, 34]) t[k] = d; // last, prevClose, open, high, low
   t[6] = AS_INT; // volume
   for (let k = 9; k <= 28; k += 2) {
@@ -146,10 +148,12 @@ function parseRecord(
   for (let k = 2; ; k++) {
     const from = i;
     const how = how_[k]!;
-    if (how === RANGE) {
+    if (how < 0) {
       while (i < end && s[i] !== TILDE) i++;
-      starts[k] = from;
-      ends[k] = i;
+      if (how === RANGE) {
+        starts[k] = from;
+        ends[k] = i;
+      }
     } else {
       const dec = how & 7;
       let n = 0;
