@@ -12,33 +12,28 @@ const decoders: Record<NameEncoding, InstanceType<typeof TextDecoder>> = {
   'utf-8': new TextDecoder('utf-8'),
 };
 
-interface CachedName {
-  raw: Uint8Array;
-  name: string;
-}
-const cache = new Map<string, CachedName>();
-
 /**
- * The name in bytes [from, to), cached per symbol: names repeat every poll, and comparing a few
- * bytes is far cheaper than decoding them again.
+ * The last name read for one security, with its bytes: names repeat every poll, and comparing a
+ * few bytes is far cheaper than decoding them again.
  */
-export function nameAt(b: Uint8Array, from: number, to: number, symbol: string, enc: NameEncoding): string {
-  const hit = cache.get(symbol);
-  if (hit && hit.raw.length === to - from) {
-    let same = true;
-    for (let i = 0; i < hit.raw.length; i++) {
-      if (hit.raw[i] !== b[from + i]) {
-        same = false;
-        break;
-      }
+export class NameCache {
+  private raw: Uint8Array | null = null;
+  private enc: NameEncoding = 'gb18030';
+  private name = '';
+
+  /** The name in bytes [from, to). */
+  read(b: Uint8Array, from: number, to: number, enc: NameEncoding): string {
+    const raw = this.raw;
+    if (raw !== null && raw.length === to - from && enc === this.enc) {
+      let i = 0;
+      while (i < raw.length && raw[i] === b[from + i]) i++;
+      if (i === raw.length) return this.name;
     }
-    if (same) return hit.name;
+    this.raw = b.slice(from, to);
+    this.enc = enc;
+    this.name = decoders[enc].decode(this.raw);
+    return this.name;
   }
-  const raw = b.slice(from, to);
-  const name = decoders[enc].decode(raw);
-  if (cache.size > 50_000) cache.clear();
-  cache.set(symbol, { raw, name });
-  return name;
 }
 
 /**

@@ -33,33 +33,123 @@ function isKey(b: Uint8Array, from: number, to: number): boolean {
   return true;
 }
 
+/** Marker bytes per marker: a string needle makes Buffer.indexOf encode it on every call. */
+const markers = new Map<string, Buffer>();
+const EQ_QUOTE = Buffer.from('="', 'latin1');
+const EQ = 0x3d;
+
+function isKeyByte(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95 || (c >= 65 && c <= 90);
+}
+
+/** A response key ("sz002116") and what a parser keeps about it. */
+export interface KeyEntry<T> {
+  readonly key: string;
+  readonly data: T;
+}
+
+/**
+ * Keys repeat every poll, and a parser wants the same things about a key each time (its
+ * Security, its last name). `sz002116`-shaped keys (2 lowercase letters, 6 digits) map one to one
+ * onto a number, so one lookup by that number, with no string made, finds the key and all of it.
+ * Other keys (`pv_none_match`, garbage) get a fresh entry each time.
+ */
+export class KeyTable<T> {
+  private readonly byNumber = new Map<number, KeyEntry<T>>();
+
+  constructor(private readonly make: (key: string) => T) {}
+
+  at(b: Buffer, from: number, to: number): KeyEntry<T> {
+    if (to - from === 8) {
+      const l1 = b[from]! - 97;
+      const l2 = b[from + 1]! - 97;
+      if (l1 >= 0 && l1 < 26 && l2 >= 0 && l2 < 26) {
+        let n = l1 * 26 + l2;
+        let i = from + 2;
+        for (; i < to; i++) {
+          const d = b[i]! - 48;
+          if (d < 0 || d > 9) break;
+          n = n * 10 + d;
+        }
+        if (i === to) {
+          let e = this.byNumber.get(n);
+          if (e === undefined) {
+            e = this.fresh(b.toString('latin1', from, to));
+            if (this.byNumber.size > 50_000) this.byNumber.clear();
+            this.byNumber.set(n, e);
+          }
+          return e;
+        }
+      }
+    }
+    return this.fresh(b.toString('latin1', from, to));
+  }
+
+  private fresh(key: string): KeyEntry<T> {
+    return { key, data: this.make(key) };
+  }
+}
+
+/**
+ * b.indexOf(needle, pos). Records follow one another, so the next marker is a few bytes on
+ * (after `";\n`, Sina's after `";\nvar `): those first bytes are tried here, since the native
+ * search costs more to set up than to run.
+ */
+function markerAt(b: Buffer, needle: Buffer, pos: number): number {
+  const n = needle.length;
+  const first = needle[0]!;
+  const near = Math.min(pos + 16, b.length - n + 1);
+  for (let i = pos; i < near; i++) {
+    if (b[i] !== first) continue;
+    let j = 1;
+    while (j < n && b[i + j] === needle[j]) j++;
+    if (j === n) return i;
+  }
+  return near < pos ? -1 : b.indexOf(needle, near);
+}
+
 /**
  * Calls `onRecord(key, start, end)` for each well-framed record (fields in bytes [start, end)),
- * and `onBroken(key)` for a record with no closing quote on its line.
+ * and `onBroken(key)` for a record with no closing quote on its line; `key` is the record's
+ * entry in `keys`.
  */
-export function forEachRecord(
+export function forEachRecord<T>(
   bytes: Uint8Array,
   marker: string,
-  onRecord: (key: string, start: number, end: number) => void,
-  onBroken: (key: string) => void,
+  keys: KeyTable<T>,
+  onRecord: (key: KeyEntry<T>, start: number, end: number) => void,
+  onBroken: (key: KeyEntry<T>) => void,
 ): void {
   const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let needle = markers.get(marker);
+  if (needle === undefined) {
+    needle = Buffer.from(marker, 'latin1');
+    markers.set(marker, needle);
+  }
   const len = b.length;
   let pos = 0;
+  // The first newline at or after `pos`, kept across records (each line is searched once).
+  let nl = -2;
   while (pos < len) {
-    const m = b.indexOf(marker, pos, 'latin1');
+    const m = markerAt(b, needle, pos);
     if (m < 0) return;
-    const keyStart = m + marker.length;
-    const eq = b.indexOf('="', keyStart, 'latin1');
-    if (eq < 0) return;
-    if (!isKey(b, keyStart, eq)) {
-      pos = keyStart;
-      continue;
+    const keyStart = m + needle.length;
+    // The usual case read in place: key bytes straight up to '="'. Anything else takes the
+    // general search, which gives the same answer for it.
+    let eq = keyStart;
+    while (eq < len && eq - keyStart <= 24 && isKeyByte(b[eq]!)) eq++;
+    if (!(eq > keyStart && eq - keyStart <= 24 && b[eq] === EQ && b[eq + 1] === QUOTE)) {
+      eq = b.indexOf(EQ_QUOTE, keyStart);
+      if (eq < 0) return;
+      if (!isKey(b, keyStart, eq)) {
+        pos = keyStart;
+        continue;
+      }
     }
-    const key = b.toString('latin1', keyStart, eq);
+    const key = keys.at(b, keyStart, eq);
     const start = eq + 2;
     const end = b.indexOf(QUOTE, start);
-    const nl = b.indexOf(NL, start);
+    if (nl !== -1 && nl < start) nl = b.indexOf(NL, start);
     if (end < 0 || (nl >= 0 && nl < end)) {
       onBroken(key);
       pos = nl >= 0 ? nl : len;
