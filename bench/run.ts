@@ -711,6 +711,14 @@ async function main(): Promise<number> {
     process.stdout.write(JSON.stringify({ plain, sealed }) + '\n');
     return 0;
   }
+  if (args.includes('--q2o-only')) {
+    // Just the loopback poll-to-POST row, with enough runs for a p99: for working on that path.
+    const q = await benchQuoteToOrder(30);
+    process.stdout.write(
+      JSON.stringify({ p50: round3(pct(q, 50)), p99: round3(pct(q, 99)), samples: q.map(round3) }) + '\n',
+    );
+    return 0;
+  }
   if (args.includes('--cpu-only')) {
     // Just the 5,000 CPU row, with the split between the JS thread and V8's helpers (GC, JIT).
     const seconds = Number(process.env.BENCH_CPU_SECONDS) || 10;

@@ -182,6 +182,7 @@ export class Guard {
     this.timers = [];
     if (this.persistTimer) clearTimeout(this.persistTimer);
     await this.persistMonitors();
+    await this.journal.close();
   }
 
   async tick(): Promise<void> {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -13,9 +13,8 @@ import { basename, dirname, join } from 'node:path';
  */
 export async function writeFileDurable(file: string, text: string | Uint8Array): Promise<void> {
   const dir = dirname(file);
-  await mkdir(dir, { recursive: true });
   const tmp = join(dir, tempName(file));
-  const handle = await open(tmp, 'wx', 0o600);
+  const handle = await openTemp(dir, tmp);
   try {
     try {
       await handle.writeFile(text);
@@ -29,6 +28,27 @@ export async function writeFileDurable(file: string, text: string | Uint8Array):
     throw error;
   }
   await syncDirectory(dir);
+}
+
+/**
+ * Directories this process has made or found. The order intent's write sits between a trigger
+ * and its sell, and a mkdir before every write was one more event-loop round trip (~0.3 ms
+ * there); a directory removed since is made again when the open says ENOENT.
+ */
+const knownDirs = new Set<string>();
+
+async function openTemp(dir: string, tmp: string): Promise<FileHandle> {
+  if (knownDirs.has(dir)) {
+    try {
+      return await open(tmp, 'wx', 0o600);
+    } catch (error) {
+      if (!isErrno(error, 'ENOENT')) throw error;
+      knownDirs.delete(dir);
+    }
+  }
+  await mkdir(dir, { recursive: true });
+  knownDirs.add(dir);
+  return open(tmp, 'wx', 0o600);
 }
 
 /** Temp files of a write that was killed midway; they are never the committed state. */

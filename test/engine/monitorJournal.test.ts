@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -28,5 +28,17 @@ describe('the seal-monitor journal', () => {
     // The next append after the torn line starts a fresh line and is read normally.
     await j.append(DAY, [{ ...initialMonitorState('002116.SZ', DAY), segment: 4 }]);
     expect((await j.load(DAY)).get('002116.SZ')?.segment).toBe(4);
+  });
+
+  it('a journal replaced between appends is written at its path, not into the file that was moved away', async () => {
+    const j = new MonitorJournal(mkdtempSync(join(tmpdir(), 'sg-journal-')));
+    await j.append(DAY, [{ ...initialMonitorState('002116.SZ', DAY), segment: 1 }]);
+    renameSync(j.file(DAY), `${j.file(DAY)}.old`);
+    appendFileSync(j.file(DAY), ''); // a new, empty journal where the old one was
+    await j.append(DAY, [{ ...initialMonitorState('600519.SH', DAY), segment: 2 }]);
+    const got = await j.load(DAY);
+    expect(got.get('600519.SH')?.segment).toBe(2);
+    expect(got.has('002116.SZ')).toBe(false);
+    await j.close();
   });
 });
