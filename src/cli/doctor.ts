@@ -10,30 +10,22 @@ import { constants, copyFileSync, existsSync, mkdtempSync, rmSync, statSync } fr
 import { access, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import axios from 'axios';
-import WebSocket from 'ws';
-import { pino } from 'pino';
 import { ConfigError, isDemo, loadConfig, type Config } from '../config.ts';
 import { EasytraderBroker } from '../broker/easytrader.ts';
 import { checkBroker } from '../broker/factory.ts';
 import type { CheckResult } from '../domain/check.ts';
 import { PaperBroker } from '../broker/paper.ts';
-import { proxyAgent } from '../chat/telegram.ts';
-import { WecomApp } from '../chat/wecom/app.ts';
 import { marketCalendar } from '../domain/calendar.ts';
 import { clockFromSpec, type Clock } from '../domain/clock.ts';
-import { formatTicks } from '../domain/prices.ts';
 import { formatBytes } from '../domain/bytes.ts';
 import { exchangeDate } from '../domain/time.ts';
 import { openGuardStores } from '../engine/state.ts';
-import { isPollingSource, pollingFeed } from '../market/sources.ts';
-import { skewText } from '../market/clockWatch.ts';
-import type { ResponseTiming } from '../market/httpClient.ts';
 import { processAlive, readHealthFile } from '../store/healthFile.ts';
 import { LOW_DISK_BYTES, readDiskSpace, type DiskReading } from '../store/diskSpace.ts';
 import { describeHolder, runningHolder } from '../store/lock.ts';
 import { readCalendarFiles } from '../store/calendarStore.ts';
-import { SINA_ORIGIN, SINA_WS_URL, toSinaCode } from '../market/sinaWs.ts';
+import { checkSource } from '../market/check.ts';
+import { checkTelegram, checkWecom } from '../chat/check.ts';
 
 const HELP = `Usage: sealguard doctor [--timeout <ms>]
 
@@ -42,11 +34,11 @@ quote source in QUOTE_SOURCES, the broker, Telegram and WeCom, and the exchange 
 line per check with a fix under each failure. Changes nothing. Exit code 0 when every check passes.
   --timeout <ms>   deadline per network check (default 8000)`;
 
-/** A well-known, always-listed code: 浦发银行. */
-const PROBE_SYMBOL = '600000.SH';
 const STORE_FILES = ['settings.json', 'orders.json', 'actions.json'] as const;
 
 export type { CheckResult };
+// Kept importable from here (tests and scripts asked doctor for it before it moved to chat/).
+export { checkWecom };
 
 export interface DoctorOptions {
   /** Per network check, ms. */
@@ -274,260 +266,6 @@ async function checkStores(config: Config): Promise<CheckResult> {
   };
 }
 
-async function checkSource(
-  config: Config,
-  name: string,
-  clock: Clock,
-  timeoutMs: number,
-  wallNow: () => number = Date.now,
-): Promise<CheckResult> {
-  const label = `quotes ${name}`;
-  if (name === 'sina-ws') return checkSinaWs(config.quotes.sinaWsUrl ?? SINA_WS_URL, timeoutMs);
-  if (name === 'qmt') return checkBridgeStream(config, timeoutMs);
-  // Inbound: the PTrade strategy posts to the relay, so there is nothing to call from here; the
-  // running guard's health (shown below) says whether its posts arrive.
-  if (name === 'ptrade')
-    return { name: label, ok: true, detail: 'posted by the PTrade strategy to the relay (nothing to probe)' };
-  if (!isPollingSource(name))
-    return { name: label, ok: false, detail: 'unknown source', fix: 'fix QUOTE_SOURCES' };
-  const feed = pollingFeed(name, {
-    TENCENT_QUOTE_URL: config.quotes.tencentUrl,
-    SINA_QUOTE_URL: config.quotes.sinaUrl,
-    EASTMONEY_QUOTE_URL: config.quotes.eastmoneyUrl,
-  });
-  const started = performance.now();
-  try {
-    const r = await feed.fetch([PROBE_SYMBOL], undefined, timeoutMs);
-    const ms = Math.round(performance.now() - started);
-    const skew = dateSkew(r.timing, wallNow);
-    if (skew !== null && Math.abs(skew) >= CLOCK_SKEW_ALERT_MS) {
-      return {
-        name: label,
-        ok: false,
-        detail: `answered in ${ms} ms, but its Date header says the ${skewText(skew)}`,
-        fix: "set the host's time (enable NTP, e.g. timedatectl set-ntp true); the running guard follows the exchange's time meanwhile, but signatures and logs do not",
-      };
-    }
-    const s = r.snapshots.find((x) => x.symbol === PROBE_SYMBOL);
-    if (!s) {
-      return {
-        name: label,
-        ok: false,
-        detail: `answered in ${ms} ms but had no record for ${PROBE_SYMBOL}`,
-        fix: `the source may have changed its format; put another source first in QUOTE_SOURCES and report it`,
-      };
-    }
-    return {
-      name: label,
-      ok: true,
-      detail: `${PROBE_SYMBOL} ${s.name} ${formatTicks(s.last, s.decimals)} in ${ms} ms; ${ageText(clock.now() - s.ts)}`,
-    };
-  } catch (err) {
-    const urlKey = { tencent: 'TENCENT_QUOTE_URL', sina: 'SINA_QUOTE_URL', eastmoney: 'EASTMONEY_QUOTE_URL' }[
-      name
-    ];
-    return {
-      name: label,
-      ok: false,
-      detail: (err as Error).message,
-      fix: `check this machine's internet access to ${name} (or ${urlKey}); behind a firewall put a reachable source first in QUOTE_SOURCES`,
-    };
-  }
-}
-
-const CLOCK_SKEW_ALERT_MS = 5_000;
-
-/** Source clock minus host wall clock from one answer's Date header (second resolution: ±1 s). */
-function dateSkew(t: ResponseTiming | undefined, wallNow: () => number): number | null {
-  if (!t || t.serverDate === null) return null;
-  const wallAtMid = wallNow() - (performance.now() - (t.sentAt + t.receivedAt) / 2);
-  return t.serverDate + 500 - wallAtMid;
-}
-
-/** The bridge's quote stream answers with an event for the probe symbol. */
-async function checkBridgeStream(config: Config, timeoutMs: number): Promise<CheckResult> {
-  const { BridgeQuoteStream } = await import('../market/bridgeQuotes.ts');
-  const started = performance.now();
-  const q = new BridgeQuoteStream({ url: config.broker.url ?? '', token: config.broker.token ?? '' });
-  let why = 'no answer';
-  try {
-    const first = await new Promise<{ name: string; last: string } | null>((resolve) => {
-      const t = setTimeout(() => resolve(null), timeoutMs);
-      q.start(
-        [PROBE_SYMBOL],
-        (s) => {
-          clearTimeout(t);
-          resolve({ name: s.name, last: formatTicks(s.last, s.decimals) });
-        },
-        (state, detail) => {
-          if (state === 'closed' && detail) why = detail;
-        },
-      );
-    });
-    const ms = Math.round(performance.now() - started);
-    if (first) return { name: 'quotes qmt', ok: true, detail: `${PROBE_SYMBOL} ${first.last} in ${ms} ms` };
-    return {
-      name: 'quotes qmt',
-      ok: false,
-      detail: `GET /v1/quotes/stream gave no event for ${PROBE_SYMBOL} within ${timeoutMs} ms (${why})`,
-      fix: "start the bridge's quote service on the trading PC (BRIDGE_NOT_READY means the terminal's market data is disconnected), or put a web source first in QUOTE_SOURCES",
-    };
-  } finally {
-    await q.stop();
-  }
-}
-
-function ageText(ms: number): string {
-  if (ms < 0) return 'quote time is ahead of the market clock';
-  if (ms < 120_000) return `quote ${(ms / 1000).toFixed(1)} s old`;
-  return `quote ${Math.round(ms / 60_000)} min old (normal outside trading hours)`;
-}
-
-function checkSinaWs(base: string, timeoutMs: number): Promise<CheckResult> {
-  const name = 'quotes sina-ws';
-  const fix = 'check access to hq.sinajs.cn (or SINA_WS_URL); the polling sources keep working without it';
-  return new Promise((resolve) => {
-    const started = performance.now();
-    let openedMs = 0;
-    const ws = new WebSocket(`${base}?list=${toSinaCode(PROBE_SYMBOL)}`, {
-      origin: SINA_ORIGIN,
-      handshakeTimeout: timeoutMs,
-    });
-    const done = (r: CheckResult) => {
-      clearTimeout(timer);
-      ws.removeAllListeners();
-      ws.on('error', () => {});
-      ws.terminate();
-      resolve(r);
-    };
-    const timer = setTimeout(
-      () =>
-        done({
-          name,
-          ok: false,
-          detail: openedMs
-            ? `connected in ${openedMs} ms but no message within ${timeoutMs} ms`
-            : `no connection within ${timeoutMs} ms`,
-          fix,
-        }),
-      timeoutMs,
-    );
-    ws.on('open', () => (openedMs = Math.round(performance.now() - started)));
-    ws.on('message', (data) => {
-      const ms = Math.round(performance.now() - started);
-      const text = Buffer.isBuffer(data) ? data.toString('utf8') : String(data);
-      const hasRecord = /(sh|sz|bj)\d{6}=/.test(text);
-      done({
-        name,
-        ok: true,
-        detail: `connected in ${openedMs} ms, first message after ${ms} ms${hasRecord ? '' : ' (no quote record in it yet)'}`,
-      });
-    });
-    ws.on('error', (err) => done({ name, ok: false, detail: err.message, fix }));
-    ws.on('close', (code) =>
-      done({ name, ok: false, detail: `closed by the server (${code}) before any message`, fix }),
-    );
-  });
-}
-
-async function checkTelegram(tg: NonNullable<Config['telegram']>, timeoutMs: number): Promise<CheckResult> {
-  const name = 'telegram';
-  const root = (tg.apiRoot ?? 'https://api.telegram.org').replace(/\/+$/, '');
-  const agent = tg.proxy ? proxyAgent(tg.proxy) : undefined;
-  try {
-    const res = await axios.get(`${root}/bot${tg.token}/getMe`, {
-      timeout: timeoutMs,
-      validateStatus: () => true,
-      proxy: false,
-      ...(agent ? { httpAgent: agent, httpsAgent: agent } : {}),
-    });
-    const body = res.data as { ok?: boolean; result?: { username?: string }; description?: string };
-    if (res.status === 200 && body?.ok) {
-      return {
-        name,
-        ok: true,
-        detail: `bot @${body.result?.username ?? '?'}; allowed users ${tg.allowedUsers.join(', ')}${tg.proxy ? ' (via proxy)' : ''}`,
-      };
-    }
-    if (res.status === 401 || res.status === 404) {
-      return {
-        name,
-        ok: false,
-        detail: `getMe refused the token (${res.status} ${body?.description ?? ''})`.trim(),
-        fix: 'copy the token again from @BotFather into TELEGRAM_BOT_TOKEN (or /revoke and use the new one)',
-      };
-    }
-    return {
-      name,
-      ok: false,
-      detail: `getMe answered HTTP ${res.status}`,
-      fix: 'check TELEGRAM_API_ROOT/TELEGRAM_PROXY; try again later if Telegram is having trouble',
-    };
-  } catch (err) {
-    return {
-      name,
-      ok: false,
-      detail: `cannot reach ${tg.apiRoot ? 'TELEGRAM_API_ROOT' : 'api.telegram.org'}${tg.proxy ? ' through TELEGRAM_PROXY' : ''}: ${(err as Error).message}`,
-      fix: tg.proxy
-        ? 'check that the proxy in TELEGRAM_PROXY is running and reachable'
-        : 'Telegram is blocked from mainland China: set TELEGRAM_PROXY (e.g. socks5://127.0.0.1:1080) or use WeCom',
-    };
-  }
-}
-
-/** WeCom refuses nothing on our clock, but our callback check does: ±300 s of WeCom's timestamp. */
-const WECOM_WINDOW_MS = 300_000;
-
-export async function checkWecom(
-  w: NonNullable<Config['wecom']>,
-  timeoutMs: number,
-  wallNow: () => number = Date.now,
-): Promise<CheckResult> {
-  const name = 'wecom';
-  const app = new WecomApp({
-    corpId: w.corpId,
-    agentId: w.agentId,
-    secret: w.secret,
-    logger: pino({ level: 'silent' }),
-    timeoutMs,
-    clock: { now: wallNow },
-    ...(w.apiRoot ? { apiRoot: w.apiRoot } : {}),
-  });
-  try {
-    await app.accessToken();
-  } catch (err) {
-    const msg = (err as Error).message;
-    const code = (err as { errcode?: number }).errcode;
-    const fix =
-      code === 60020
-        ? "add this machine's egress IP to the app's 企业可信IP (应用管理 → the app → 企业可信IP), then run doctor again"
-        : code === 40001 || code === 40013 || code === 40091
-          ? 'WECOM_CORP_ID or WECOM_SECRET is wrong: copy them again from the admin console (我的企业 → 企业ID; 应用管理 → the app → Secret)'
-          : 'check access to qyapi.weixin.qq.com (or WECOM_API_ROOT) from this machine';
-    return { name, ok: false, detail: msg, fix };
-  }
-  const base = `gettoken ok (agent ${w.agentId}); allowed users ${w.allowedUsers.join(', ') || '(none)'}${w.callback ? '; callbacks on' : ''}`;
-  const skew = app.clockSkew();
-  if (!skew)
-    return { name, ok: true, detail: `${base}; clock skew not measured (no Date header in the answer)` };
-  const s = skew.skewMs / 1000;
-  const clock = `host clock ${s >= 0 ? '+' : '-'}${Math.abs(s).toFixed(1)} s vs qyapi Date header (±${(skew.uncertaintyMs / 1000).toFixed(1)} s)`;
-  if (Math.abs(skew.skewMs) - skew.uncertaintyMs > WECOM_WINDOW_MS) {
-    return {
-      name,
-      ok: false,
-      detail: `${base}; ${clock}: beyond the ±${WECOM_WINDOW_MS / 1000} s window, so every WeCom callback (commands, card taps) is refused`,
-      fix: "sync this machine's clock (timedatectl set-ntp true, or chronyc makestep; on Windows: w32tm /resync), then run doctor again",
-    };
-  }
-  return { name, ok: true, detail: `${base}; ${clock}` };
-}
-
-/**
- * The calendar in use: which years the installed chinese-days covers (read at run time, so an
- * updated package shows here at once), the user's own days in DATA_DIR/calendar.json, and the
- * warning the guard gives from 1 December and on every provisional day.
- */
 export async function checkCalendar(clock: Clock, dataDir?: string): Promise<CheckResult> {
   const name = 'calendar';
   const today = exchangeDate(clock.now());
