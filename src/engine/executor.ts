@@ -167,6 +167,8 @@ export class Executor {
   private readonly unknown = new Map<string, Unknown>();
   /** Intents whose latest state could not be written yet (newer than the store's). */
   private readonly overlay = new Map<string, Intent>();
+  /** Intents in the write-ahead log whose orders.json rewrite has not landed yet. */
+  private readonly walPending = new Set<string>();
   /** Sells whose intent could not be written: nothing was sent; retried each tick. */
   private readonly unrecorded = new Map<string, SellArgs & { day: string }>();
   /** Confirms that could not be written: shown without a button; retried each tick. */
@@ -454,15 +456,23 @@ export class Executor {
       const key = `disk:intent:${symbol}`;
       // The intent and what the caller needs durable (the seal journal) are written side by side;
       // both are on disk before the broker call. The journal's writer never rejects.
+      const log = this.o.stores.intentLog;
+      // Counted before the append is queued: a reset queued behind it must see it pending.
+      if (log) this.walPending.add(id);
       const [written] = await Promise.all([
-        this.tryWrite(key, () =>
-          this.o.stores.orders.update((d) => {
-            d.intents[id] = intent;
-          }),
+        this.tryWrite(
+          key,
+          log
+            ? () => log.append([JSON.stringify(intent)])
+            : () =>
+                this.o.stores.orders.update((d) => {
+                  d.intents[id] = intent;
+                }),
         ),
         gate.durable,
       ]);
       if (written !== true) {
+        this.walPending.delete(id);
         // Without its intent on disk an order could be sent twice after a restart: not sending.
         this.unrecorded.set(id, { ...args, day });
         const why = `cannot record the order intent: ${written}`;
@@ -474,6 +484,12 @@ export class Executor {
       }
       if (this.unrecorded.delete(id))
         this.diskResolved(key, `order intent for ${v.name} ${symbol} recorded; selling now`);
+      if (log) {
+        // On disk in the log; orders.json follows without holding up the broker call (a failed
+        // rewrite stays in the overlay and is retried each tick, like any order update).
+        this.overlay.set(id, intent);
+        void this.flushIntent(id);
+      }
       const sent = await this.send(id, gate.dispatched);
       return sent ? { kind: 'intent', intent: sent } : { kind: 'nothing' };
     } finally {
@@ -641,6 +657,11 @@ export class Executor {
       return false;
     }
     if (this.overlay.get(id) === next) this.overlay.delete(id);
+    if (this.walPending.delete(id) && this.walPending.size === 0)
+      // Everything the log held is in orders.json now: it can start empty again.
+      void this.o.stores.intentLog
+        ?.resetWhen(() => this.walPending.size === 0)
+        .catch((err: unknown) => this.o.log.warn({ err: this.errText(err) }, 'intent log reset failed'));
     return true;
   }
 

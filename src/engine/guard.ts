@@ -183,6 +183,7 @@ export class Guard {
     if (this.persistTimer) clearTimeout(this.persistTimer);
     await this.persistMonitors();
     await this.journal.close();
+    await this.o.stores.intentLog?.close();
   }
 
   async tick(): Promise<void> {

@@ -5,7 +5,9 @@
  * an append-only journal instead (monitorJournal.ts).
  */
 import { z } from 'zod';
+import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { AppendLog } from '../store/appendLog.ts';
 import { ORDER_STATUSES } from '../broker/broker.ts';
 import { CONFIRM_DEFAULTS, MODES } from '../domain/modes.ts';
 import { TRIGGER_BOUNDS, type TriggerKey } from '../domain/triggers.ts';
@@ -168,6 +170,54 @@ export interface GuardStores {
   settings: JsonStore<Settings>;
   orders: JsonStore<OrdersState>;
   actions: JsonStore<ActionsState>;
+  /**
+   * The order intents' write-ahead log (orders.wal.jsonl): a new intent is appended here (one
+   * write, one fsync) before its broker call, and orders.json follows in the background. Without
+   * it (rigs that build their own stores) the intent goes to orders.json first, as before.
+   */
+  intentLog?: AppendLog;
+}
+
+/** The write-ahead log next to orders.json. */
+export function intentLogFile(dataDir: string): string {
+  return join(dataDir, 'orders.wal.jsonl');
+}
+
+/**
+ * Takes back into orders.json every intent the log holds that orders.json lacks (a process that
+ * died after the log's fsync and before orders.json's rewrite), then empties the log. A line that
+ * does not read as an intent is left out, never guessed at; an intent orders.json already has is
+ * never overwritten (orders.json then holds the later state of it).
+ */
+export async function recoverIntentLog(
+  log: AppendLog,
+  orders: JsonStore<OrdersState>,
+): Promise<{ recovered: string[]; unreadable: number }> {
+  const recovered: Intent[] = [];
+  let unreadable = 0;
+  for (const line of await log.lines()) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      unreadable++;
+      continue;
+    }
+    const r = intentSchema.safeParse(parsed);
+    if (!r.success) {
+      unreadable++;
+      continue;
+    }
+    if (!orders.data.intents[r.data.clientOrderId]) recovered.push(r.data);
+  }
+  if (recovered.length > 0)
+    await orders.update((d) => {
+      for (const i of recovered) d.intents[i.clientOrderId] ??= i;
+    });
+  // Lines that are not intents are kept aside, never thrown away: they are somebody's data.
+  if (unreadable > 0) await copyFile(log.file, `${log.file}.unreadable-${Date.now()}`);
+  await log.resetWhen(() => true);
+  return { recovered: recovered.map((i) => i.clientOrderId), unreadable };
 }
 
 export async function openGuardStores(dataDir: string): Promise<GuardStores> {
@@ -191,5 +241,7 @@ export async function openGuardStores(dataDir: string): Promise<GuardStores> {
       defaults: () => ({ actions: {} }),
     }),
   ]);
-  return { settings, orders, actions };
+  const intentLog = new AppendLog(intentLogFile(dataDir));
+  await recoverIntentLog(intentLog, orders);
+  return { settings, orders, actions, intentLog };
 }

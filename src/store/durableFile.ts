@@ -88,3 +88,12 @@ async function syncDirectory(dir: string): Promise<void> {
 export function isErrno(error: unknown, ...codes: string[]): boolean {
   return error instanceof Error && codes.includes((error as NodeJS.ErrnoException).code ?? '');
 }
+
+/**
+ * Writes `bytes` at the end of an open file and fsyncs it: a line of a write-ahead log on disk.
+ * (Its own function so that a test can make it fail as a full disk does, like writeFileDurable.)
+ */
+export async function appendDurable(fh: FileHandle, bytes: Uint8Array): Promise<void> {
+  await fh.write(bytes, 0, bytes.length, null);
+  await fh.sync();
+}

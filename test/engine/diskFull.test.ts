@@ -32,6 +32,16 @@ vi.mock('../../src/store/durableFile.ts', async (importOriginal) => {
         });
       return real.writeFileDurable(file, text);
     },
+    // The order intents' write-ahead log (src/store/appendLog.ts) appends through this one.
+    appendDurable: async (...args: Parameters<typeof real.appendDurable>): Promise<void> => {
+      if (injected.full)
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), {
+          errno: -28,
+          code: 'ENOSPC',
+          syscall: 'write',
+        });
+      return real.appendDurable(...args);
+    },
   };
 });
 
