@@ -289,7 +289,7 @@ export class DaySummaries {
     try {
       charts = await this.charts(report);
     } catch (err) {
-      this.o.log?.warn({ err: String(err) }, 'seal charts could not be written');
+      this.o.log?.warn({ err }, 'seal charts could not be written');
     }
     const e: GuardEvent = {
       type: 'DailySummary',
