@@ -20,6 +20,7 @@ import { parseSymbol } from './domain/symbols.ts';
 import { parseExchangeTime } from './domain/time.ts';
 import { parsePublicKey } from './broker/eastmoneyRsa.ts';
 import type { Shares, Yuan } from './domain/types.ts';
+import { SealGuardError } from './domain/errors.ts';
 
 export const QUOTE_SOURCES = ['tencent', 'sina', 'eastmoney', 'sina-ws', 'qmt', 'ptrade'] as const;
 export const BROKERS = ['paper', 'bridge', 'ptrade', 'easytrader', 'eastmoney'] as const;
@@ -94,7 +95,7 @@ export interface Config {
   warnings: string[];
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends SealGuardError {
   override name = 'ConfigError';
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -102,7 +103,7 @@ export class ConfigError extends Error {
 }
 
 /** A rule a value broke; its message completes "<KEY>: ...". */
-class Bad extends Error {}
+class Bad extends SealGuardError {}
 
 type Parser<T> = (raw: string) => T;
 

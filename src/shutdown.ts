@@ -39,7 +39,7 @@ export async function runStopSteps(
     const outcome = await within(step.run, ms);
     if (outcome === 'timeout')
       log.warn({ step: step.name, ms }, 'shutdown: step did not finish in time, left behind');
-    else if (outcome !== 'ok') log.warn({ step: step.name, err: String(outcome) }, 'shutdown: step failed');
+    else if (outcome !== 'ok') log.warn({ step: step.name, err: outcome }, 'shutdown: step failed');
   }
 }
 

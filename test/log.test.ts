@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
 import { child, createLogger } from '../src/log.ts';
+import { StoreError } from '../src/store/errors.ts';
 
 const BOT_TOKEN = '7012345678:AAHk2b-Secret_Value_0123456789abcdef';
 const BROKER_TOKEN = 'br0ker-t0ken-\\"quoted';
@@ -43,6 +44,30 @@ describe('logger', () => {
     expect(JSON.parse(text().split('\n')[0]!).err.message).toBe(
       "Network request for 'sendMessage' failed! https://api.telegram.org/bot***/sendMessage",
     );
+  });
+
+  it('logs our own error with its stack, its context and its cause, a secret in it still masked', () => {
+    const { logger, text } = capture();
+    const cause = new Error(`ECONNRESET on https://api.telegram.org/bot${BOT_TOKEN}/getMe`);
+    const err = new StoreError(`/data/orders.json`, `bridge said: bad token ${BROKER_TOKEN}`, undefined, {
+      cause,
+      context: { symbol: '600519.SH', clientOrderId: 'sg-1', token: 'named-like-a-secret' },
+    });
+    logger.error({ err }, 'orders could not be saved');
+    expect(text()).not.toContain(BOT_TOKEN);
+    expect(text()).not.toContain('br0ker-t0ken');
+    expect(text()).not.toContain('named-like-a-secret');
+    const line = JSON.parse(text()) as { err: Record<string, unknown> };
+    expect(line.err).toMatchObject({
+      type: 'StoreError',
+      name: 'StoreError',
+      file: '/data/orders.json',
+      context: { file: '/data/orders.json', symbol: '600519.SH', clientOrderId: 'sg-1', token: '***' },
+    });
+    // The stack is the thrower's, with the cause's after it, both masked.
+    expect(line.err.stack).toMatch(/^StoreError: \/data\/orders\.json: bridge said: bad token \*\*\*/);
+    expect(line.err.stack).toContain('test/log.test.ts');
+    expect(line.err.stack).toContain('caused by: Error: ECONNRESET on https://api.telegram.org/bot***/getMe');
   });
 
   it('never prints a known secret nested in an object, nor fields named like secrets', () => {

@@ -7,6 +7,7 @@
  * quantities as integer shares, symbols as canonical ids ("002116.SZ").
  */
 import type { Snapshot } from '../domain/types.ts';
+import { SealGuardError } from '../domain/errors.ts';
 
 /** The bridge protocol's order vocabulary; every adapter normalizes into it. */
 export const ORDER_STATUSES = [
@@ -98,7 +99,7 @@ export type BrokerErrorCode =
   | 'OUTCOME_UNKNOWN'
   | 'NETWORK';
 
-export class BrokerError extends Error {
+export class BrokerError extends SealGuardError {
   override name = 'BrokerError';
   constructor(
     readonly code: BrokerErrorCode,

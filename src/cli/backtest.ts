@@ -7,6 +7,7 @@ import { parseAmount } from '../domain/amounts.ts';
 import { TRIGGER_BOUNDS, type TriggerConfig } from '../domain/triggers.ts';
 import { InputError } from '../domain/types.ts';
 import { formatBacktest, readRecording, runBacktest, type Recording } from '../engine/backtest.ts';
+import { SealGuardError } from '../domain/errors.ts';
 
 const USAGE = `Usage: sealguard backtest <recording.jsonl[.gz]>... [options]
 
@@ -91,7 +92,7 @@ export function parseBacktestArgs(args: string[]): {
   return { file: positionals[0] as string, files: positionals, triggers, json: v.json === true };
 }
 
-class HelpRequested extends Error {}
+class HelpRequested extends SealGuardError {}
 
 export async function run(args: string[]): Promise<number> {
   let opts;

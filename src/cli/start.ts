@@ -92,7 +92,7 @@ export async function runApp(config: Config, opts: { demo: boolean; demoSpeed?: 
       try {
         await app.stop();
       } catch (err) {
-        app.log.error({ err: String(err) }, 'error while stopping');
+        app.log.error({ err }, 'error while stopping');
       }
       process.off('SIGINT', handler);
       process.off('SIGTERM', handler);

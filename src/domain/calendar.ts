@@ -18,9 +18,10 @@
  */
 import { holidayData, type HolidayData } from './holidayData.ts';
 import { addDays, parseDate, weekdayOf } from './time.ts';
+import { SealGuardError } from './errors.ts';
 
 /** Kept for callers that still catch it; the calendar itself no longer throws it. */
-export class CalendarError extends Error {
+export class CalendarError extends SealGuardError {
   override name = 'CalendarError';
 }
 

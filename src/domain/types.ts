@@ -3,6 +3,7 @@
  * shares, money is integer yuan, times are epoch milliseconds (rendered in exchange time,
  * Asia/Shanghai, by domain/time.ts). Adapters convert the outside world into these at the edge.
  */
+import { SealGuardError } from './errors.ts';
 
 export type Exchange = 'SH' | 'SZ' | 'BJ';
 
@@ -81,6 +82,6 @@ export type Phase =
   | 'closing-auction'; // 14:57–15:00
 
 /** Thrown for bad user or feed input; the message names the input and is safe to show a user. */
-export class InputError extends Error {
+export class InputError extends SealGuardError {
   override name = 'InputError';
 }

@@ -13,51 +13,30 @@ import { formatTicks, toTicks } from '../domain/prices.ts';
 import { tryParseSymbol } from '../domain/symbols.ts';
 import { sealAmountUp } from '../domain/seal.ts';
 import { phaseAt } from '../domain/session.ts';
-import { describeEvidence, type TriggerEvidence } from '../domain/triggers.ts';
+import { describeEvidence } from '../domain/triggers.ts';
 import { exchangeDate, exchangeTs } from '../domain/time.ts';
 import type { Snapshot } from '../domain/types.ts';
-import type { EventLog, LoggedEvent } from '../store/eventLog.ts';
+import type { EventLog } from '../store/eventLog.ts';
 import type { SealPoint } from './chart.ts';
 import type { GuardEvent } from './events.ts';
 import type { Guard } from './guard.ts';
 import type { FollowChain } from '../domain/followThrough.ts';
 import { chainText } from './followThrough.ts';
 import type { Intent } from './state.ts';
+import {
+  CLOSE,
+  COST,
+  HOLDINGS,
+  readDayLines,
+  SEAL_SAMPLE,
+  type CloseLine,
+  type HoldingsLine,
+  type RecorderLine,
+  type SealSampleLine,
+} from './dayLines.ts';
 
-/** Event-log line types this module writes next to the guard events. */
-export const SEAL_SAMPLE = 'SealSample';
-export const CLOSE = 'Close';
-export const HOLDINGS = 'Holdings';
-export const COST = 'Cost';
-
-export interface SealSampleLine extends LoggedEvent {
-  type: typeof SEAL_SAMPLE;
-  symbol: string;
-  name: string;
-  /** Seal on the book now, yuan; 0 while the board is open. */
-  seal: number;
-  seg: number;
-  segPeak: number;
-  dayPeak: number;
-  last: string;
-  limitUp?: string;
-}
-
-export interface CloseLine extends LoggedEvent {
-  type: typeof CLOSE;
-  symbol: string;
-  name: string;
-  last: string;
-  prevClose: string;
-  limitUp?: string;
-  /** The last quote showed the board sealed at limit-up. */
-  sealed?: boolean;
-}
-
-export interface HoldingsLine extends LoggedEvent {
-  type: typeof HOLDINGS;
-  positions: { symbol: string; name?: string; quantity: number; sellable: number; avgCost?: string }[];
-}
+export { CLOSE, COST, HOLDINGS, SEAL_SAMPLE } from './dayLines.ts';
+export type { CloseLine, CostLine, HoldingsLine, SealSampleLine } from './dayLines.ts';
 
 export interface DayRecorderOptions {
   guard: Guard;
@@ -161,7 +140,7 @@ export class DayRecorder {
 
   private tail: Promise<void> = Promise.resolve();
 
-  private append(line: LoggedEvent): Promise<void> {
+  private append(line: RecorderLine): Promise<void> {
     const p = this.o.eventLog.append(line).catch((err: unknown) => {
       // History is best effort: report the first failure, never disturb the trading path.
       if (!this.failed) this.o.onError?.(err);
@@ -240,11 +219,14 @@ export interface DayReport {
   date: string;
   stocks: StockReport[];
   incidents: Incident[];
+  /** Event-log lines left out as unknown or ill-formed (a torn write, an older version's line). */
+  skipped: number;
 }
 
 export interface CollectInput {
   date: string;
-  events: LoggedEvent[];
+  /** The day's event-log lines as read from the file; each is checked before it is used. */
+  events: readonly unknown[];
   intents: Intent[];
   /** Follow-through chains of the day (orders.json `follow`), told with their first sell. */
   chains?: FollowChain[];
@@ -257,10 +239,7 @@ export interface CollectInput {
   sealedNow?: Map<string, boolean>;
 }
 
-const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
-
-/** Builds the day's report; tolerant of odd lines (history is written by older versions too). */
+/** Builds the day's report; lines that do not read as a known, well-formed type are counted and left out. */
 export function collectDay(input: CollectInput): DayReport {
   const stocks = new Map<string, StockReport>();
   const stock = (symbol: string, name: string): StockReport => {
@@ -285,103 +264,91 @@ export function collectDay(input: CollectInput): DayReport {
   const holdings = new Map<string, { quantity: number; avgCost?: string }>();
   const lastTrigger = new Map<string, TriggerReport>();
 
-  const events = [...input.events].sort((a, b) => a.ts - b.ts);
+  const { lines, skipped } = readDayLines(input.events);
+  const events = lines.sort((a, b) => a.ts - b.ts);
   for (const e of events) {
-    const symbol = str(e.symbol);
-    const name = str(e.name);
     const at = e.ts;
     switch (e.type) {
       case 'SealFormed':
       case 'Resealed': {
-        const r = stock(symbol, name);
-        if (e.type === 'SealFormed' && typeof e.limitUp === 'string' && e.limitUp) r.limitUp = e.limitUp;
-        const seg = segment(r, num(e.segment), at);
-        seg.peak = Math.max(seg.peak, num(e.sealAmount));
+        const r = stock(e.symbol, e.name);
+        if (e.type === 'SealFormed' && e.limitUp) r.limitUp = e.limitUp;
+        const seg = segment(r, e.segment, at);
+        seg.peak = Math.max(seg.peak, e.sealAmount);
         break;
       }
       case 'SealWeakening': {
-        const r = stock(symbol, name);
-        const seg = segment(r, num(e.segment), at);
-        seg.peak = Math.max(seg.peak, num(e.segmentPeak), num(e.sealAmount));
+        const r = stock(e.symbol, e.name);
+        const seg = segment(r, e.segment, at);
+        seg.peak = Math.max(seg.peak, e.segmentPeak, e.sealAmount);
         break;
       }
       case 'BoardBroken': {
-        const r = stock(symbol, name);
-        const seg = segment(r, num(e.segment), at);
+        const r = stock(e.symbol, e.name);
+        const seg = segment(r, e.segment, at);
         seg.broke = at;
-        seg.brokeLast = str(e.last);
+        seg.brokeLast = e.last;
         break;
       }
       case 'SellTriggered': {
-        const r = stock(symbol, name);
-        const ev = e.evidence as TriggerEvidence | undefined;
-        if (typeof e.limitUp === 'string' && e.limitUp) r.limitUp = e.limitUp;
-        let evidence = '';
-        if (ev && typeof ev === 'object') {
-          const seg = segment(r, num(ev.segment), at);
-          seg.peak = Math.max(seg.peak, num(ev.segmentPeak));
-          r.dayPeak = Math.max(r.dayPeak, num(ev.dayPeak));
-          try {
-            evidence = describeEvidence(ev);
-          } catch {
-            evidence = str(ev.rule);
-          }
-        }
-        const t: TriggerReport = { at, rule: str(ev?.rule), evidence, mode: str(e.mode) };
-        if (typeof e.noSellReason === 'string') t.noSellReason = e.noSellReason;
+        const r = stock(e.symbol, e.name);
+        const ev = e.evidence;
+        if (e.limitUp) r.limitUp = e.limitUp;
+        const seg = segment(r, ev.segment, at);
+        seg.peak = Math.max(seg.peak, ev.segmentPeak);
+        r.dayPeak = Math.max(r.dayPeak, ev.dayPeak);
+        const t: TriggerReport = { at, rule: ev.rule, evidence: describeEvidence(ev), mode: e.mode };
+        if (e.noSellReason !== undefined) t.noSellReason = e.noSellReason;
         r.triggers.push(t);
-        lastTrigger.set(symbol, t);
+        lastTrigger.set(e.symbol, t);
         break;
       }
       case 'ActionResolved':
       case 'ConfirmExpired': {
-        const t = lastTrigger.get(symbol);
+        const t = lastTrigger.get(e.symbol);
         if (t)
           t.outcome =
             e.type === 'ActionResolved'
-              ? str(e.outcome)
+              ? e.outcome
               : `no answer, default ${e.applied === 'sell' ? 'SELL' : 'HOLD'}`;
         break;
       }
       case SEAL_SAMPLE: {
-        const r = stock(symbol, name);
-        const seal = num(e.seal);
-        r.series.push({ ts: at, seal });
-        r.dayPeak = Math.max(r.dayPeak, num(e.dayPeak));
-        if (num(e.seg) > 0) {
-          const seg = segment(r, num(e.seg), at);
-          seg.peak = Math.max(seg.peak, num(e.segPeak), seal);
+        const r = stock(e.symbol, e.name);
+        r.series.push({ ts: at, seal: e.seal });
+        r.dayPeak = Math.max(r.dayPeak, e.dayPeak);
+        if (e.seg > 0) {
+          const seg = segment(r, e.seg, at);
+          seg.peak = Math.max(seg.peak, e.segPeak, e.seal);
         }
-        if (typeof e.limitUp === 'string' && !r.limitUp) r.limitUp = e.limitUp;
-        if (typeof e.last === 'string' && e.last) {
+        if (e.limitUp !== undefined && !r.limitUp) r.limitUp = e.limitUp;
+        if (e.last) {
           r.close = e.last;
           r.closeTs = at;
         }
         break;
       }
       case CLOSE:
-        closes.set(symbol, e as CloseLine);
+        closes.set(e.symbol, e);
         break;
       case HOLDINGS:
         // Each line is the whole account at that moment: a stock no longer listed was sold out.
         for (const h of holdings.values()) h.quantity = 0;
-        for (const p of (Array.isArray(e.positions) ? e.positions : []) as HoldingsLine['positions']) {
+        for (const p of e.positions) {
           const prev = holdings.get(p.symbol);
           const avgCost = p.avgCost ?? prev?.avgCost;
-          holdings.set(p.symbol, { quantity: num(p.quantity), ...(avgCost ? { avgCost } : {}) });
+          holdings.set(p.symbol, { quantity: p.quantity, ...(avgCost ? { avgCost } : {}) });
         }
         break;
-      case COST: {
-        const avgCost = str(e.avgCost);
-        if (avgCost) holdings.set(symbol, { quantity: num(e.quantity), avgCost });
+      case COST:
+        if (e.avgCost) holdings.set(e.symbol, { quantity: e.quantity, avgCost: e.avgCost });
         break;
-      }
       case 'FeedStale': {
-        const syms = Array.isArray(e.symbols) ? (e.symbols as string[]) : [];
+        const syms = e.symbols;
         incidents.push({
           at,
           kind: 'FeedStale',
-          text: `quotes stale 行情停滞 (${str(e.source)}): ${syms.slice(0, 3).join(', ')}${syms.length > 3 ? ` +${syms.length - 3}` : ''}`,
+          text: `quotes stale 行情停滞 (${e.source}): ${syms.slice(0, 3).join(', ')}${syms.length > 3 ? ` +${syms.length - 3}` : ''}`,
         });
         break;
       }
@@ -389,11 +356,11 @@ export function collectDay(input: CollectInput): DayReport {
         incidents.push({
           at,
           kind: 'SourceChanged',
-          text: `quote source 行情源 ${str(e.from)} → ${str(e.to)}: ${str(e.reason)}`,
+          text: `quote source 行情源 ${e.from} → ${e.to}: ${e.reason}`,
         });
         break;
       case 'BrokerDown':
-        incidents.push({ at, kind: 'BrokerDown', text: `broker down 券商断开: ${str(e.message)}` });
+        incidents.push({ at, kind: 'BrokerDown', text: `broker down 券商断开: ${e.message}` });
         break;
       case 'BrokerUp':
         incidents.push({ at, kind: 'BrokerUp', text: 'broker back 券商恢复' });
@@ -402,7 +369,7 @@ export function collectDay(input: CollectInput): DayReport {
         incidents.push({
           at,
           kind: 'LimitMismatch',
-          text: `${name} ${symbol}: published limits ${str(e.published)} ≠ computed ${str(e.computed)}`,
+          text: `${e.name} ${e.symbol}: published limits ${e.published} ≠ computed ${e.computed}`,
         });
         break;
       default:
@@ -441,7 +408,7 @@ export function collectDay(input: CollectInput): DayReport {
   // Every held and watched stock has a line, with or without events: a held stock is never
   // missing from the summary (past dates: from the recorded holdings and closes).
   for (const [symbol, h] of holdings) if (h.quantity > 0) stock(symbol, names.get(symbol) ?? '');
-  for (const c of closes.values()) stock(c.symbol, str(c.name));
+  for (const c of closes.values()) stock(c.symbol, c.name);
   for (const w of input.watched ?? []) stock(w.symbol, w.name);
 
   for (const r of stocks.values()) {
@@ -496,5 +463,6 @@ export function collectDay(input: CollectInput): DayReport {
       (a, b) => rank(a) - rank(b) || order(a) - order(b) || a.symbol.localeCompare(b.symbol),
     ),
     incidents,
+    skipped,
   };
 }

@@ -97,7 +97,7 @@ export interface Engine {
 export async function createEngine(o: EngineOptions): Promise<Engine> {
   const { clock, health, log, stores } = o;
   const bus = new EventBus({
-    onError: (sub, err) => log.warn({ subscriber: sub, err: String(err) }, 'event subscriber failed'),
+    onError: (sub, err) => log.warn({ subscriber: sub, err }, 'event subscriber failed'),
   });
   const calendar = o.calendar
     ? await MarketDays.open({
@@ -159,7 +159,7 @@ export async function createEngine(o: EngineOptions): Promise<Engine> {
         guard,
         eventLog,
         now: () => clock.now(),
-        onError: (err) => log.warn({ err: String(err) }, 'day history could not be written'),
+        onError: (err) => log.warn({ err }, 'day history could not be written'),
       })
     : undefined;
   const summaries =

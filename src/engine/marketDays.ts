@@ -69,7 +69,7 @@ export class MarketDays {
       this.observe(snaps);
     } catch (err) {
       // The calendar must never disturb the trading path; a failure here only delays a decision.
-      this.o.log?.warn({ err: String(err) }, 'calendar observation failed');
+      this.o.log?.warn({ err }, 'calendar observation failed');
     }
   }
 
@@ -102,7 +102,7 @@ export class MarketDays {
         doc.days[d.date] = obs;
       })
       .catch((err: unknown) =>
-        this.o.log?.warn({ err: String(err) }, 'calendar observation could not be saved (kept in memory)'),
+        this.o.log?.warn({ err }, 'calendar observation could not be saved (kept in memory)'),
       );
     this.o.bus?.publish({
       type: 'Info',

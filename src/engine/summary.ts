@@ -19,7 +19,8 @@ import type { Snapshot } from '../domain/types.ts';
 import type { EventLog } from '../store/eventLog.ts';
 import type { EventBus } from './bus.ts';
 import { sealChartPng } from './chart.ts';
-import { CLOSE, collectDay, type DayRecorder, type DayReport, type StockReport } from './dayReport.ts';
+import { CLOSE, readDayLine } from './dayLines.ts';
+import { collectDay, type DayRecorder, type DayReport, type StockReport } from './dayReport.ts';
 import type { GuardEvent } from './events.ts';
 import type { Guard } from './guard.ts';
 
@@ -193,7 +194,7 @@ export class DaySummaries {
     const events = await this.o.eventLog.readDay(date);
     const intents = Object.values(this.o.guard.stores.orders.data.intents).filter((i) => i.day === date);
     const chains = Object.values(this.o.guard.stores.orders.data.follow ?? {}).filter((c) => c.day === date);
-    if (date !== today) return collectDay({ date, events, intents, chains });
+    if (date !== today) return this.told(collectDay({ date, events, intents, chains }));
     const quotes = new Map<string, Snapshot>();
     const sealedNow = new Map<string, boolean>();
     const watched: { symbol: string; name: string }[] = [];
@@ -209,16 +210,28 @@ export class DaySummaries {
         name: q?.name ?? g.stores.settings.data.watches[s]?.name ?? g.position(s)?.name ?? '',
       });
     }
-    return collectDay({
-      date,
-      events,
-      intents,
-      chains,
-      positions: this.livePositions(),
-      quotes,
-      watched,
-      sealedNow,
-    });
+    return this.told(
+      collectDay({
+        date,
+        events,
+        intents,
+        chains,
+        positions: this.livePositions(),
+        quotes,
+        watched,
+        sealedNow,
+      }),
+    );
+  }
+
+  /** Says when history lines were left out, so a thin report can be traced to its file. */
+  private told(report: DayReport): DayReport {
+    if (report.skipped > 0)
+      this.o.log?.warn(
+        { date: report.date, skipped: report.skipped, file: this.o.eventLog.fileFor(report.date) },
+        'day report: left out event-log lines of an unknown type or shape',
+      );
+    return report;
   }
 
   /** GuardApi's summary provider: today's or a past date's summary as text. */
@@ -276,7 +289,7 @@ export class DaySummaries {
     try {
       charts = await this.charts(report);
     } catch (err) {
-      this.o.log?.warn({ err: String(err) }, 'seal charts could not be written');
+      this.o.log?.warn({ err }, 'seal charts could not be written');
     }
     const e: GuardEvent = {
       type: 'DailySummary',
@@ -381,9 +394,10 @@ export class DaySummaries {
     let prev = date;
     for (let i = 0; i < 5 && out.size === 0; i++) {
       prev = prevTradingDay(prev);
-      for (const e of await this.o.eventLog.readDay(prev))
-        if (e.type === CLOSE && typeof e.symbol === 'string' && typeof e.last === 'string')
-          out.set(e.symbol, e.last);
+      for (const raw of await this.o.eventLog.readDay(prev)) {
+        const e = readDayLine(raw);
+        if (e?.type === CLOSE) out.set(e.symbol, e.last);
+      }
       if (!dayInfo(prev).provisional) break;
     }
     for (const symbol of this.o.guard.watchedSymbols()) {

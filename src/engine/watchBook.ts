@@ -11,11 +11,12 @@ import { mergeTriggerConfig, type TriggerConfig } from '../domain/triggers.ts';
 import type { JsonStore } from '../store/jsonStore.ts';
 import type { AccountBook } from './account.ts';
 import type { Settings, TriggerOverrides, Watch } from './state.ts';
+import { SealGuardError } from '../domain/errors.ts';
 
-export class UnknownCodeError extends Error {
+export class UnknownCodeError extends SealGuardError {
   override name = 'UnknownCodeError';
 }
-export class NotWatchedError extends Error {
+export class NotWatchedError extends SealGuardError {
   override name = 'NotWatchedError';
 }
 

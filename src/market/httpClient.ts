@@ -15,6 +15,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import axios from 'axios';
+import { SealGuardError } from '../domain/errors.ts';
 
 export interface HttpOptions {
   /** Idle timeout per attempt, ms. */
@@ -53,7 +54,7 @@ export interface HttpAnswer {
 
 export type QuoteHttpFailure = 'deadline' | 'too-large' | 'network' | 'status' | 'empty' | 'cancelled';
 
-export class QuoteHttpError extends Error {
+export class QuoteHttpError extends SealGuardError {
   override name = 'QuoteHttpError';
   constructor(
     readonly source: string,

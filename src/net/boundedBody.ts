@@ -5,8 +5,9 @@
  * does by default once the response ends) lets a client stream an endless body at full CPU.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SealGuardError } from '../domain/errors.ts';
 
-export class BodyError extends Error {
+export class BodyError extends SealGuardError {
   override name = 'BodyError';
   constructor(
     /** 413 too large, 408 too slow, 400 the client aborted. */

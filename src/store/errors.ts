@@ -1,10 +1,11 @@
 import type { z } from 'zod';
+import { SealGuardError, type SealGuardErrorOptions } from '../domain/errors.ts';
 
 /**
  * A store file that cannot be used as it is. The message names the file, says what is wrong and
  * what happened to the file, so an operator can fix it by hand without reading code.
  */
-export class StoreError extends Error {
+export class StoreError extends SealGuardError {
   override name = 'StoreError';
   readonly file: string;
 
@@ -12,9 +13,9 @@ export class StoreError extends Error {
     file: string,
     problem: string,
     outcome = 'The file was left untouched.',
-    options?: ErrorOptions,
+    options?: SealGuardErrorOptions,
   ) {
-    super(`${file}: ${problem}. ${outcome}`, options);
+    super(`${file}: ${problem}. ${outcome}`, { ...options, context: { file, ...options?.context } });
     this.file = file;
   }
 }

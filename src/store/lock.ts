@@ -26,6 +26,7 @@ import {
 } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { SealGuardError } from '../domain/errors.ts';
 
 export const LOCK_FILE = 'sealguard.lock';
 
@@ -39,7 +40,7 @@ export interface LockHolder {
   command: string;
 }
 
-export class LockError extends Error {
+export class LockError extends SealGuardError {
   override name = 'LockError';
   constructor(
     message: string,

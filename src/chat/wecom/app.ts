@@ -11,6 +11,7 @@ import type { HealthBoard } from '../../engine/health.ts';
 import { systemClock, type WallClock } from './clock.ts';
 import { WECOM_API_ROOT } from './robot.ts';
 import { splitUtf8 } from './split.ts';
+import { SealGuardError } from '../../domain/errors.ts';
 
 /** App text and markdown content are capped at 2048 bytes (doc 90236). */
 export const APP_MAX_BYTES = 2048;
@@ -23,7 +24,7 @@ const TASK_ID = /^[0-9A-Za-z_\-@]{1,128}$/;
 /** media/upload: "所有文件size必须大于5个字节", images up to 10 MB, JPG or PNG (doc 90253). */
 const IMAGE_MAX_BYTES = 10 * 1024 * 1024;
 
-export class WecomApiError extends Error {
+export class WecomApiError extends SealGuardError {
   override name = 'WecomApiError';
   constructor(
     readonly api: string,

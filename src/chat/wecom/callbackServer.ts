@@ -14,6 +14,7 @@ import { BodyError, closeAfterResponse, readBoundedBody, skipBody } from '../../
 import { ReplayMemory } from './replayMemory.ts';
 import { SeenSet } from './seenSet.ts';
 import { XmlError, xmlFields } from './xml.ts';
+import { SealGuardError } from '../../domain/errors.ts';
 
 export const WECOM_CALLBACK_PATH = '/wecom/callback';
 /** WeCom's envelopes are a few KB (a 2048-byte text encrypts to ~3 KB); 64 KB is ample. */
@@ -58,7 +59,7 @@ interface Delivery {
   dedupeKey: string;
 }
 
-class Refused extends Error {
+class Refused extends SealGuardError {
   constructor(
     readonly status: number,
     message: string,
@@ -105,7 +106,7 @@ export class WecomCallbackServer {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname !== WECOM_CALLBACK_PATH) return false;
     void this.serve(req, res, url).catch((e: unknown) => {
-      this.log.warn({ err: (e as Error).message }, 'wecom callback failed');
+      this.log.warn({ err: e }, 'wecom callback failed');
       if (!res.headersSent) reply(res, 500, '');
     });
     return true;

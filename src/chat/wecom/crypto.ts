@@ -9,6 +9,7 @@
  * out as a WecomCryptoError carrying the official error code, never a raw OpenSSL/RangeError.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { SealGuardError } from '../../domain/errors.ts';
 
 /** The official ierror.py codes we can produce. */
 export const WecomCryptoCode = {
@@ -21,7 +22,7 @@ export const WecomCryptoCode = {
 } as const;
 export type WecomCryptoCode = (typeof WecomCryptoCode)[keyof typeof WecomCryptoCode];
 
-export class WecomCryptoError extends Error {
+export class WecomCryptoError extends SealGuardError {
   override name = 'WecomCryptoError';
   constructor(
     readonly code: WecomCryptoCode,

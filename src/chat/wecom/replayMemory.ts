@@ -80,7 +80,7 @@ export class ReplayMemory {
         if (this.lines > 2 * (this.sets.nonce.size + this.sets.delivery.size) + 1000) this.compact(now);
       } catch (e) {
         // A full or read-only disk must not stop callbacks; the memory still holds in this process.
-        this.o.logger?.warn({ err: (e as Error).message }, 'wecom replay memory could not be saved');
+        this.o.logger?.warn({ err: e }, 'wecom replay memory could not be saved');
       }
     }
     return true;

@@ -9,12 +9,13 @@
  * external anything (a `<!DOCTYPE` or `<!ENTITY` is refused outright), only the five predefined
  * entities and character references, bounded depth and element count.
  */
+import { SealGuardError } from '../../domain/errors.ts';
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 const MAX_DEPTH = 16;
 const MAX_ELEMENTS = 2000;
 const NAME = /^[A-Za-z_][A-Za-z0-9_.-]*/;
 
-export class XmlError extends Error {
+export class XmlError extends SealGuardError {
   override name = 'XmlError';
 }
 
