@@ -6,6 +6,7 @@
  * the errors' codes tell "never left this host" from "sent, answer lost" — the one distinction
  * order placement depends on.
  */
+import { SealGuardError } from '../domain/errors.ts';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
@@ -16,7 +17,7 @@ export interface JsonResponse {
   text: string;
 }
 
-export class TransportError extends Error {
+export class TransportError extends SealGuardError {
   override name = 'TransportError';
   constructor(
     message: string,
