@@ -30,6 +30,7 @@ import type { Security, Snapshot, Ticks } from '../domain/types.ts';
 import { formatExchangeTime } from '../domain/time.ts';
 import type { EventBus } from './bus.ts';
 import type { ConfirmDefault, Mode } from '../domain/modes.ts';
+import { DayRollover } from './dayRollover.ts';
 import { decide } from './decide.ts';
 import { HealthBoard } from './health.ts';
 import { FollowThrough, REPLACE_AFTER_MS, REPLACE_MAX } from './followThrough.ts';
@@ -178,10 +179,19 @@ export class Executor {
   /** Confirms whose deadline was restarted at their prompt's first delivery. */
   private readonly delivered = new Set<string>();
   readonly followThrough: FollowThrough;
+  /** Earlier days out of the stores this walks every tick (orders.json, actions.json). */
+  private readonly rollover: DayRollover;
 
   constructor(private readonly o: ExecutorOptions) {
     this.health = o.health ?? new HealthBoard();
     this.redact = o.redact ?? ((t) => t);
+    this.rollover = new DayRollover({
+      stores: o.stores,
+      health: this.health,
+      log: o.log,
+      clock: o.clock,
+      redact: this.redact,
+    });
     this.followThrough = new FollowThrough({
       broker: o.broker,
       stores: o.stores,
@@ -700,6 +710,8 @@ export class Executor {
   async tick(): Promise<void> {
     const today = exchangeDate(this.now());
     await this.retryWrites(today);
+    // After the retries: an update held back for an earlier day's intent is archived with it.
+    await this.rollover.run(today);
     for (const intent of this.intents()) {
       if (intent.day !== today || intent.state === 'final' || intent.state === 'failed') continue;
       if (this.placing.has(intent.clientOrderId)) continue;
@@ -938,7 +950,8 @@ export class Executor {
 
   /**
    * At start: pending confirms from an earlier run are closed (a tap on them must change nothing),
-   * and unfinished intents of today are left for tick() to reconcile by id.
+   * unfinished intents of today are left for tick() to reconcile by id, and earlier days' records
+   * are archived (after the closing, so an archived confirm says it was closed).
    */
   async recover(): Promise<{ expired: number; reconciling: number }> {
     let expired = 0;
@@ -961,6 +974,7 @@ export class Executor {
       }
     });
     const today = exchangeDate(this.now());
+    await this.rollover.run(today);
     const reconciling = this.intents().filter(
       (i) => i.day === today && (i.state === 'intent' || i.state === 'unknown' || i.state === 'placed'),
     ).length;
@@ -998,7 +1012,7 @@ export class Executor {
 
   /**
    * Every intent, the overlay's version where one is pending, without copying the store: the
-   * check before each sell walks these, and history is not pruned yet (issue 15 S9).
+   * check before each sell walks these. The store holds today's (earlier days are archived).
    */
   private *eachIntent(): Generator<Intent> {
     const stored = this.o.stores.orders.data.intents;

@@ -1,8 +1,9 @@
 /**
  * The guard's durable state, one lowdb file per concern so a hot file (orders) never rewrites a
  * cold one (settings): settings.json (watches, modes, triggers, pause), orders.json (sell intents,
- * written before any broker call), actions.json (pending confirms). Today's seal segments live in
- * an append-only journal instead (monitorJournal.ts).
+ * written before any broker call), actions.json (pending confirms). orders.json and actions.json
+ * hold today's records; earlier days' are moved to history/YYYY-MM-DD.json (dayRollover.ts).
+ * Today's seal segments live in an append-only journal instead (monitorJournal.ts).
  */
 import { z } from 'zod';
 import { copyFile } from 'node:fs/promises';
@@ -11,6 +12,7 @@ import { AppendLog } from '../store/appendLog.ts';
 import { ORDER_STATUSES } from '../broker/broker.ts';
 import { CONFIRM_DEFAULTS, MODES } from '../domain/modes.ts';
 import { TRIGGER_BOUNDS, type TriggerKey } from '../domain/triggers.ts';
+import { DayFiles } from '../store/dayFiles.ts';
 import { openJsonStore, type JsonStore } from '../store/jsonStore.ts';
 
 export const modeSchema = z.enum(MODES);
@@ -166,6 +168,33 @@ export type PendingAction = z.infer<typeof actionSchema>;
 export const actionsSchema = z.object({ actions: z.record(z.string(), actionSchema) });
 export type ActionsState = z.infer<typeof actionsSchema>;
 
+/** One earlier trading day's intents, follow-through chains and confirms, as archived. */
+export const dayArchiveSchema = z
+  .object({
+    day: z.string(),
+    intents: z.record(z.string(), intentSchema),
+    follow: z.record(z.string(), followChainSchema),
+    actions: z.record(z.string(), actionSchema),
+    /**
+     * Records that were not finished when their day was archived, id -> why. Nothing in SealGuard
+     * changes an archived record, and the note says so where it matters (an order whose outcome
+     * was never seen, a confirm never answered).
+     */
+    unfinished: z.record(z.string(), z.string()),
+  })
+  .superRefine((a, ctx) => {
+    // A record filed under the wrong day would be missing where it belongs and shown where not.
+    for (const [kind, records] of [
+      ['intents', a.intents],
+      ['follow', a.follow],
+      ['actions', a.actions],
+    ] as const)
+      for (const [id, r] of Object.entries(records))
+        if (r.day !== a.day)
+          ctx.addIssue({ code: 'custom', path: [kind, id, 'day'], message: `is ${r.day}, not ${a.day}` });
+  });
+export type DayArchive = z.infer<typeof dayArchiveSchema>;
+
 export interface GuardStores {
   settings: JsonStore<Settings>;
   orders: JsonStore<OrdersState>;
@@ -176,6 +205,18 @@ export interface GuardStores {
    * it (rigs that build their own stores) the intent goes to orders.json first, as before.
    */
   intentLog?: AppendLog;
+  /** Earlier days, one file each (DATA_DIR/history/); nothing reads them every tick. */
+  history: DayFiles<DayArchive>;
+}
+
+export function openHistory(dataDir: string): DayFiles<DayArchive> {
+  return new DayFiles({
+    dir: join(dataDir, 'history'),
+    schema: dayArchiveSchema,
+    version: 1,
+    empty: (day) => ({ day, intents: {}, follow: {}, actions: {}, unfinished: {} }),
+    dayOf: (a) => a.day,
+  });
 }
 
 /** The write-ahead log next to orders.json. */
@@ -187,11 +228,13 @@ export function intentLogFile(dataDir: string): string {
  * Takes back into orders.json every intent the log holds that orders.json lacks (a process that
  * died after the log's fsync and before orders.json's rewrite), then empties the log. A line that
  * does not read as an intent is left out, never guessed at; an intent orders.json already has is
- * never overwritten (orders.json then holds the later state of it).
+ * never overwritten (orders.json then holds the later state of it), and neither is one already in
+ * its day's archive (orders.json held it until the archive took its later state).
  */
 export async function recoverIntentLog(
   log: AppendLog,
   orders: JsonStore<OrdersState>,
+  history?: DayFiles<DayArchive>,
 ): Promise<{ recovered: string[]; unreadable: number }> {
   const recovered: Intent[] = [];
   let unreadable = 0;
@@ -208,7 +251,9 @@ export async function recoverIntentLog(
       unreadable++;
       continue;
     }
-    if (!orders.data.intents[r.data.clientOrderId]) recovered.push(r.data);
+    if (orders.data.intents[r.data.clientOrderId]) continue;
+    if (history && (await archived(history, r.data))) continue;
+    recovered.push(r.data);
   }
   if (recovered.length > 0)
     await orders.update((d) => {
@@ -218,6 +263,17 @@ export async function recoverIntentLog(
   if (unreadable > 0) await copyFile(log.file, `${log.file}.unreadable-${Date.now()}`);
   await log.resetWhen(() => true);
   return { recovered: recovered.map((i) => i.clientOrderId), unreadable };
+}
+
+/** In its day's archive; an archive that cannot be read holds nothing for this (take it back). */
+async function archived(history: DayFiles<DayArchive>, i: Intent): Promise<boolean> {
+  let read;
+  try {
+    read = await history.read(i.day);
+  } catch {
+    return false;
+  }
+  return read.kind === 'found' && i.clientOrderId in read.data.intents;
 }
 
 export async function openGuardStores(dataDir: string): Promise<GuardStores> {
@@ -241,7 +297,8 @@ export async function openGuardStores(dataDir: string): Promise<GuardStores> {
       defaults: () => ({ actions: {} }),
     }),
   ]);
+  const history = openHistory(dataDir);
   const intentLog = new AppendLog(intentLogFile(dataDir));
-  await recoverIntentLog(intentLog, orders);
-  return { settings, orders, actions, intentLog };
+  await recoverIntentLog(intentLog, orders, history);
+  return { settings, orders, actions, intentLog, history };
 }
