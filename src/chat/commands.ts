@@ -9,10 +9,11 @@ import { parseSymbol } from '../domain/symbols.ts';
 import { MODES, isMode, type Mode } from '../domain/modes.ts';
 import { TRIGGER_BOUNDS, describeTriggers, type TriggerKey } from '../domain/triggers.ts';
 import { InputError } from '../domain/types.ts';
-import type { GuardApi } from '../engine/api.ts';
+import type { Order } from '../broker/broker.ts';
+import type { GuardApi, OrdersView } from '../engine/api.ts';
 import { calendarLines } from '../engine/marketDays.ts';
 import { NotWatchedError, UnknownCodeError } from '../engine/guard.ts';
-import type { TriggerOverrides } from '../engine/state.ts';
+import type { Intent, TriggerOverrides } from '../engine/state.ts';
 import { reply, type Reply } from './reply.ts';
 
 /**
@@ -83,7 +84,12 @@ export const COMMANDS: CommandSpec[] = [
     example: '/positions',
   },
   { name: 'balance', args: '', help: 'account balance', example: '/balance' },
-  { name: 'orders', args: '', help: "today's sell orders", example: '/orders' },
+  {
+    name: 'orders',
+    args: '[YYYY-MM-DD]',
+    help: "today's sell orders, or an earlier day's from its archive",
+    example: '/orders',
+  },
   { name: 'summary', args: '[YYYY-MM-DD]', help: 'the day in review', example: '/summary' },
   { name: 'pause', args: '', help: 'pause automatic selling (alerts continue)', example: '/pause' },
   { name: 'resume', args: '', help: 'resume automatic selling', example: '/resume' },
@@ -358,18 +364,15 @@ async function dispatch(api: GuardApi, inv: Invocation): Promise<Reply> {
       );
     }
     case 'orders': {
-      const { orders, intents, follow } = await api.orders();
+      if (a.length > 1 || (a[0] && !/^\d{4}-\d{2}-\d{2}$/.test(a[0])))
+        usage('orders', 'orders takes an optional date YYYY-MM-DD');
+      const view = await api.orders(a[0]);
+      if (view.when === 'future')
+        return reply(`Orders ${view.day}`, `${view.day} is after today: no orders yet.`);
+      if (view.when === 'past') return pastOrdersReply(view);
+      const { orders, intents, follow } = view;
       if (orders.length === 0 && intents.length === 0) return reply('Orders today', 'No orders today.');
-      const lines = intents.flatMap((i) => {
-        const o = i.order ?? orders.find((x) => x.clientOrderId === i.clientOrderId);
-        const st = o
-          ? `${o.status} ${o.filledQuantity}/${o.quantity}${o.avgFillPrice ? ` @ ${o.avgFillPrice}` : ''}`
-          : i.state;
-        const what = i.attempt ? `replacement ${i.attempt}` : i.rule;
-        const line = `${i.name} ${i.symbol} sell ${i.quantity} @ ${i.limitPrice}: ${st} (${what})`;
-        const chain = follow[i.clientOrderId];
-        return chain ? [line, `  ↳ ${chain}`] : [line];
-      });
+      const lines = intents.flatMap((i) => intentLines(i, orders, follow));
       const known = new Set(intents.map((i) => i.clientOrderId));
       for (const o of orders)
         if (!known.has(o.clientOrderId))
@@ -426,6 +429,32 @@ async function dispatch(api: GuardApi, inv: Invocation): Promise<Reply> {
     default:
       return reply(undefined, `✗ Unknown command "/${head}". Send /help for the list.`);
   }
+}
+
+function intentLines(i: Intent, orders: Order[], follow: Record<string, string>, note?: string): string[] {
+  const o = i.order ?? orders.find((x) => x.clientOrderId === i.clientOrderId);
+  const st = o
+    ? `${o.status} ${o.filledQuantity}/${o.quantity}${o.avgFillPrice ? ` @ ${o.avgFillPrice}` : ''}`
+    : i.state;
+  const what = i.attempt ? `replacement ${i.attempt}` : i.rule;
+  const line = `${i.name} ${i.symbol} sell ${i.quantity} @ ${i.limitPrice}: ${st} (${what})`;
+  const chain = follow[i.clientOrderId];
+  return [line, ...(chain ? [`  ↳ ${chain}`] : []), ...(note ? [`  ⚠ ${note}`] : [])];
+}
+
+/** An earlier day's orders, from its archive and whatever of that day is still in orders.json. */
+function pastOrdersReply(v: OrdersView): Reply {
+  const title = `Orders ${v.day} 委托`;
+  const lines = v.intents.flatMap((i) => intentLines(i, v.orders, v.follow, v.unfinished?.[i.clientOrderId]));
+  if (typeof v.archive === 'object') {
+    const head = `✗ The order archive of ${v.day} cannot be read, nothing in it is shown: ${v.archive.problem}`;
+    if (lines.length === 0) return reply(title, head);
+    return { title, lines: [head, 'Still in orders.json for that day:'], pre: lines };
+  }
+  if (lines.length > 0) return { title, lines: [], pre: lines };
+  if (v.archive === 'none')
+    return reply(title, `No archive for ${v.day}: SealGuard recorded no orders or confirms that day.`);
+  return reply(title, `No orders on ${v.day}.`);
 }
 
 async function calendarReply(api: GuardApi, a: string[]): Promise<Reply> {

@@ -5,7 +5,8 @@
 import type { Account, Broker, BrokerLoginControl, Order, Position } from '../broker/broker.ts';
 import type { Clock } from '../domain/clock.ts';
 import { phaseAt } from '../domain/session.ts';
-import { exchangeDate, formatExchangeTime } from '../domain/time.ts';
+import { tryParseSymbol } from '../domain/symbols.ts';
+import { exchangeDate, formatExchangeTime, parseDate } from '../domain/time.ts';
 import type { Phase } from '../domain/types.ts';
 import type { SourceStatus } from '../market/source.ts';
 import type { EventBus, Listener } from './bus.ts';
@@ -15,6 +16,7 @@ import type { ResolveResult } from './executor.ts';
 import type { Guard, StockView } from './guard.ts';
 import type { DayRow } from './marketDays.ts';
 import { chainText } from './followThrough.ts';
+import { readPastDay } from './pastDay.ts';
 import type { Intent, PendingAction, TriggerOverrides, Watch } from './state.ts';
 
 export interface StatusInfo {
@@ -49,6 +51,21 @@ export interface CalendarProvider {
 
 export interface SummaryProvider {
   (date: string): Promise<string>;
+}
+
+/** One day's sell orders as /orders shows them. */
+export interface OrdersView {
+  orders: Order[];
+  intents: Intent[];
+  /** Each segment's follow-through in words, keyed by its first order's client order id. */
+  follow: Record<string, string>;
+  /** The day asked for (today when none was). */
+  day: string;
+  when: 'today' | 'past' | 'future';
+  /** An earlier day: its archive (DATA_DIR/history/<day>.json), none, or why it cannot be read. */
+  archive?: 'found' | 'none' | { file: string; problem: string };
+  /** Archived orders that were still open when their day ended, id -> why nothing changes them. */
+  unfinished?: Record<string, string>;
 }
 
 export interface GuardApiOptions {
@@ -123,8 +140,18 @@ export class GuardApi {
     return this.o.broker.account();
   }
 
-  async orders(): Promise<{ orders: Order[]; intents: Intent[]; follow: Record<string, string> }> {
-    const day = exchangeDate(this.now());
+  /**
+   * Today's orders (the broker's list, with our intents), or an earlier day's from its archive
+   * with no broker call: the broker only knows today's. Throws InputError for a malformed date.
+   */
+  async orders(date?: string): Promise<OrdersView> {
+    const today = exchangeDate(this.now());
+    if (date !== undefined && date !== today) {
+      parseDate(date);
+      if (date > today) return { orders: [], intents: [], follow: {}, day: date, when: 'future' };
+      return this.pastOrders(date);
+    }
+    const day = today;
     const intents = this.o.guard.executor.intentsOf(day);
     // Each segment's follow-through in words, keyed by its first order's client order id.
     const follow: Record<string, string> = {};
@@ -141,7 +168,24 @@ export class GuardApi {
     } catch {
       orders = intents.flatMap((i) => (i.order ? [i.order] : []));
     }
-    return { orders, intents, follow };
+    return { orders, intents, follow, day, when: 'today' };
+  }
+
+  private async pastOrders(day: string): Promise<OrdersView> {
+    const past = await readPastDay(this.o.guard.stores, day);
+    const follow: Record<string, string> = {};
+    for (const c of past.follow) {
+      if (c.steps.length < 2) continue;
+      // The day's limit-up and close are not kept with the chain: its steps are told without them.
+      follow[c.rootId] = chainText(c, tryParseSymbol(c.symbol)?.decimals ?? 2, null, null);
+    }
+    const orders = past.intents.flatMap((i) => (i.order ? [i.order] : []));
+    const unfinished: Record<string, string> = {};
+    for (const i of past.intents) {
+      const note = past.unfinished[i.clientOrderId];
+      if (note) unfinished[i.clientOrderId] = note;
+    }
+    return { orders, intents: past.intents, follow, day, when: 'past', archive: past.archive, unfinished };
   }
 
   async summary(date?: string): Promise<string> {

@@ -23,6 +23,7 @@ import { CLOSE, readDayLine } from './dayLines.ts';
 import { collectDay, type DayRecorder, type DayReport, type StockReport } from './dayReport.ts';
 import type { GuardEvent } from './events.ts';
 import type { Guard } from './guard.ts';
+import { readPastDay } from './pastDay.ts';
 
 const hms = (ts: number) => formatExchangeTime(ts).slice(11, 19);
 /** A report with more stocks than this lists the rest by name only (chat messages stay readable). */
@@ -188,13 +189,23 @@ export class DaySummaries {
   }
 
   async report(date: string): Promise<DayReport> {
+    return (await this.dayReport(date)).report;
+  }
+
+  /** The report, and for an earlier day whose archive cannot be read, why (its sells may be missing). */
+  private async dayReport(date: string): Promise<{ report: DayReport; archiveProblem?: string }> {
     parseDate(date);
     await this.o.recorder.flushed();
     const today = exchangeDate(this.o.clock.now());
     const events = await this.o.eventLog.readDay(date);
+    if (date !== today) {
+      // An earlier day's sells are in its archive (DATA_DIR/history), not in orders.json.
+      const past = await readPastDay(this.o.guard.stores, date);
+      const report = this.told(collectDay({ date, events, intents: past.intents, chains: past.follow }));
+      return typeof past.archive === 'object' ? { report, archiveProblem: past.archive.problem } : { report };
+    }
     const intents = Object.values(this.o.guard.stores.orders.data.intents).filter((i) => i.day === date);
     const chains = Object.values(this.o.guard.stores.orders.data.follow ?? {}).filter((c) => c.day === date);
-    if (date !== today) return this.told(collectDay({ date, events, intents, chains }));
     const quotes = new Map<string, Snapshot>();
     const sealedNow = new Map<string, boolean>();
     const watched: { symbol: string; name: string }[] = [];
@@ -210,18 +221,20 @@ export class DaySummaries {
         name: q?.name ?? g.stores.settings.data.watches[s]?.name ?? g.position(s)?.name ?? '',
       });
     }
-    return this.told(
-      collectDay({
-        date,
-        events,
-        intents,
-        chains,
-        positions: this.livePositions(),
-        quotes,
-        watched,
-        sealedNow,
-      }),
-    );
+    return {
+      report: this.told(
+        collectDay({
+          date,
+          events,
+          intents,
+          chains,
+          positions: this.livePositions(),
+          quotes,
+          watched,
+          sealedNow,
+        }),
+      ),
+    };
   }
 
   /** Says when history lines were left out, so a thin report can be traced to its file. */
@@ -236,8 +249,9 @@ export class DaySummaries {
 
   /** GuardApi's summary provider: today's or a past date's summary as text. */
   async text(date: string): Promise<string> {
-    const r = renderSummary(await this.report(date), this.o.clock.now());
-    return [r.title, ...r.lines].join('\n');
+    const { report, archiveProblem } = await this.dayReport(date);
+    const r = renderSummary(report, this.o.clock.now());
+    return [r.title, ...r.lines, ...archiveWarning(archiveProblem)].join('\n');
   }
 
   /** Writes one PNG per stock that sealed; returns what was written. */
@@ -283,8 +297,10 @@ export class DaySummaries {
       await this.o.recorder.recordCloses(date, [...symbols]);
       await this.o.recorder.recordHoldings(this.livePositions());
     }
-    const report = await this.report(date);
-    const { title, lines } = renderSummary(report, this.o.clock.now());
+    const { report, archiveProblem } = await this.dayReport(date);
+    const rendered = renderSummary(report, this.o.clock.now());
+    const { title } = rendered;
+    const lines = [...rendered.lines, ...archiveWarning(archiveProblem)];
     let charts: Awaited<ReturnType<DaySummaries['charts']>> = [];
     try {
       charts = await this.charts(report);
@@ -410,4 +426,10 @@ export class DaySummaries {
     }
     return out;
   }
+}
+
+function archiveWarning(problem: string | undefined): string[] {
+  return problem
+    ? [`⚠️ The day's order archive cannot be read, so its sells may be missing here: ${problem}`]
+    : [];
 }

@@ -11,9 +11,7 @@ import { isErrno } from './durableFile.ts';
 import { openJsonStore, StoreError } from './jsonStore.ts';
 
 export type DayFileRead<T> =
-  | { kind: 'found'; data: T }
-  | { kind: 'none' }
-  | { kind: 'unreadable'; file: string; problem: string };
+  { kind: 'found'; data: T } | { kind: 'none' } | { kind: 'unreadable'; file: string; problem: string };
 
 export interface DayFilesOptions<T> {
   dir: string;
