@@ -19,7 +19,8 @@ import type { GuardEvent } from '../../src/engine/events.ts';
 import type { Guard } from '../../src/engine/guard.ts';
 import { HealthBoard } from '../../src/engine/health.ts';
 import { openGuardStores } from '../../src/engine/state.ts';
-import { SYMBOL, t } from '../helpers/snapshots.ts';
+import { exchangeTs } from '../../src/domain/time.ts';
+import { DAY, SYMBOL } from '../helpers/snapshots.ts';
 
 export interface Harness {
   dir: string;
@@ -45,6 +46,8 @@ export interface HarnessOptions {
   /** Wraps the paper broker (to inject faults) before the guard sees it. */
   wrap?: (paper: PaperBroker) => Broker;
   start?: string;
+  /** The exchange date the clock starts on (default DAY, a Monday). */
+  day?: string;
   sellable?: number;
   /** Secrets to hide (the app passes redactor(config.secrets)). */
   redact?: (text: string) => string;
@@ -59,7 +62,7 @@ export const silent = pino({ level: 'silent' });
 export async function harness(o: HarnessOptions = {}): Promise<Harness> {
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'sg-guard-'));
   // Wall time stands still: the test moves the market clock explicitly with clock.set().
-  const clock = new SimClock(t(o.start ?? '10:00:00'), () => 0);
+  const clock = new SimClock(exchangeTs(o.day ?? DAY, o.start ?? '10:00:00'), () => 0);
   const paper = await PaperBroker.open({
     dataDir: dir,
     clock,
