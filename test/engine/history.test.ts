@@ -165,6 +165,22 @@ describe('archiving earlier days', () => {
     expect(shown).toEqual(Object.keys(before.orders.intents));
   });
 
+  it("an intent still in the write-ahead log after its day was archived is not taken back over the archive's later state", async () => {
+    const { dir, h } = await soldOnDay();
+    await stopped(h);
+    const [sold] = Object.values(live(dir).orders.intents);
+    expect(sold!.state).toBe('final');
+    // What the log held before the broker call; a crash before the log was emptied leaves it.
+    const { order: _order, ...logged } = { ...sold!, state: 'intent' as const };
+    const wal = join(dir, 'orders.wal.jsonl');
+    await stopped(await start({ dir, day: NEXT }));
+    expect(archived(dir, DAY).intents[sold!.clientOrderId]).toEqual(sold);
+    writeFileSync(wal, `${JSON.stringify(logged)}\n`);
+    await start({ dir, day: NEXT, start: '11:00:00' });
+    expect(live(dir).orders.intents).toEqual({});
+    expect(archived(dir, DAY).intents[sold!.clientOrderId]).toEqual(sold);
+  });
+
   it("tick's work with 60 earlier days of history is the same as with none", async () => {
     const { dir, h } = await soldOnDay();
     await stopped(h);
