@@ -4,6 +4,7 @@
  * nothing. Handlers talk to the engine's API only.
  */
 import { formatAmount, parseAmount } from '../domain/amounts.ts';
+import { SealGuardError } from '../domain/errors.ts';
 import { formatBytes } from '../domain/bytes.ts';
 import { parseSymbol } from '../domain/symbols.ts';
 import { MODES, isMode, type Mode } from '../domain/modes.ts';
@@ -129,7 +130,7 @@ export interface Invocation {
   text: string;
 }
 
-class UsageError extends Error {}
+class UsageError extends SealGuardError {}
 
 function usage(name: string, why: string): never {
   const spec = COMMANDS.find((c) => c.name === name);

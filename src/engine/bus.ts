@@ -16,6 +16,16 @@ interface Sub {
   queue: GuardEvent[];
   draining: boolean;
   dropped: number;
+  maxQueue: number;
+}
+
+export interface SubscribeOptions {
+  /**
+   * This subscriber's queue bound (default: the bus's). The day's record (the event log, the
+   * summary's collector) asks for a far larger one: what it drops is gone from the day's history,
+   * while a chat channel folds a storm into digests anyway.
+   */
+  maxQueue?: number;
 }
 
 export interface BusOptions {
@@ -23,6 +33,9 @@ export interface BusOptions {
   maxQueue?: number;
   onError?: (subscriber: string, err: unknown) => void;
 }
+
+/** Queue bound for the subscribers that keep the day's record (2,000 seals forming at once fit). */
+export const RECORD_QUEUE = 100_000;
 
 export class EventBus {
   private subs: Sub[] = [];
@@ -35,8 +48,15 @@ export class EventBus {
     this.onError = opts.onError ?? (() => {});
   }
 
-  subscribe(name: string, fn: Listener): () => void {
-    const sub: Sub = { name, fn, queue: [], draining: false, dropped: 0 };
+  subscribe(name: string, fn: Listener, o: SubscribeOptions = {}): () => void {
+    const sub: Sub = {
+      name,
+      fn,
+      queue: [],
+      draining: false,
+      dropped: 0,
+      maxQueue: o.maxQueue ?? this.maxQueue,
+    };
     this.subs.push(sub);
     return () => {
       this.subs = this.subs.filter((s) => s !== sub);
@@ -45,7 +65,7 @@ export class EventBus {
 
   publish(e: GuardEvent): void {
     for (const sub of this.subs) {
-      if (sub.queue.length >= this.maxQueue) {
+      if (sub.queue.length >= sub.maxQueue) {
         sub.queue.shift();
         sub.dropped++;
       }

@@ -21,7 +21,7 @@ import type { EventLog } from '../store/eventLog.ts';
 import { GuardApi, type DiskStatus } from './api.ts';
 import { AccountBook } from './account.ts';
 import type { WatchBook } from './watchBook.ts';
-import { EventBus } from './bus.ts';
+import { EventBus, RECORD_QUEUE } from './bus.ts';
 import { DayRecorder } from './dayReport.ts';
 import { Guard } from './guard.ts';
 import type { HealthBoard } from './health.ts';
@@ -203,7 +203,8 @@ export async function createEngine(o: EngineOptions): Promise<Engine> {
       resolved: kind === 'clear',
     });
   });
-  if (eventLog) bus.subscribe('event-log', (e) => eventLog.append({ ...e, ts: e.at }));
+  if (eventLog)
+    bus.subscribe('event-log', (e) => eventLog.append({ ...e, ts: e.at }), { maxQueue: RECORD_QUEUE });
   summaries?.start();
   const scheduler = summaries
     ? await Scheduler.open({

@@ -17,7 +17,7 @@ import { isRiskWarningName, parseSymbol } from '../domain/symbols.ts';
 import { addDays, exchangeDate, exchangeTs, formatExchangeTime, parseDate } from '../domain/time.ts';
 import type { Snapshot } from '../domain/types.ts';
 import type { EventLog } from '../store/eventLog.ts';
-import type { EventBus } from './bus.ts';
+import { RECORD_QUEUE, type EventBus } from './bus.ts';
 import { sealChartPng } from './chart.ts';
 import { CLOSE, readDayLine } from './dayLines.ts';
 import { collectDay, type DayRecorder, type DayReport, type StockReport } from './dayReport.ts';
@@ -178,7 +178,7 @@ export class DaySummaries {
 
   /** Lets the recorder see guard events (cost of a held stock at its first seal). */
   start(): () => void {
-    return this.o.bus.subscribe('day-report', (e) => this.o.recorder.onEvent(e));
+    return this.o.bus.subscribe('day-report', (e) => this.o.recorder.onEvent(e), { maxQueue: RECORD_QUEUE });
   }
 
   private livePositions(): Position[] {
