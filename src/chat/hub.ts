@@ -109,16 +109,6 @@ export class ChatHub {
 
   async stop(): Promise<void> {
     for (const u of this.unsubs.splice(0)) u();
-    // Input first: while the queued messages drain below, no tap or command may reach the guard.
-    await Promise.all(
-      this.channels.map((ch) =>
-        ch
-          .stopReceiving?.()
-          .catch((err: unknown) =>
-            this.log.warn({ err: errText(err), channel: ch.name }, 'channel stopReceiving failed'),
-          ),
-      ),
-    );
     const drainMs = this.o.drainMs ?? 2_000;
     await Promise.all(
       [...this.outboxes.entries()].map(([key, box]) => {
