@@ -9,7 +9,7 @@ import type { FollowStepKind } from '../domain/followThrough.ts';
 import { CONFIRM_DEFAULTS, MODES } from '../domain/modes.ts';
 import type { TriggerEvidence, TriggerRule } from '../domain/triggers.ts';
 import type { GuardEvent, GuardEventType } from './events.ts';
-import { orderSchema } from './state.ts';
+import { FOLLOW_STEP_KINDS, orderSchema } from './state.ts';
 
 /** Keys of T that may be absent. */
 type OptionalKeys<T> = { [K in keyof T]-?: object extends Pick<T, K> ? K : never }[keyof T];
@@ -30,16 +30,6 @@ const count = z.int();
 const stock = { at: epochMs, symbol: z.string(), name: z.string() };
 
 const TRIGGER_RULES = ['amount', 'dropFromPeak', 'dropInWindow', 'capRatio', 'onBreak'] as const;
-const FOLLOW_STEP_KINDS = [
-  'placed',
-  'broke',
-  'cancelRequested',
-  'cancelled',
-  'replaced',
-  'filled',
-  'exhausted',
-  'stopped',
-] as const;
 
 export const triggerEvidenceSchema = z.object({
   rule: z.enum(TRIGGER_RULES),

@@ -72,6 +72,18 @@ export const orderSchema = z.object({
   message: z.string().optional(),
 });
 
+/** The steps of a follow-through chain, on disk and in the event log alike. */
+export const FOLLOW_STEP_KINDS = [
+  'placed',
+  'broke',
+  'cancelRequested',
+  'cancelled',
+  'replaced',
+  'filled',
+  'exhausted',
+  'stopped',
+] as const;
+
 export const intentSchema = z.object({
   clientOrderId: z.string(),
   day: z.string(),
@@ -117,16 +129,7 @@ export const followChainSchema = z.object({
   steps: z.array(
     z.object({
       at: z.number(),
-      kind: z.enum([
-        'placed',
-        'broke',
-        'cancelRequested',
-        'cancelled',
-        'replaced',
-        'filled',
-        'exhausted',
-        'stopped',
-      ]),
+      kind: z.enum(FOLLOW_STEP_KINDS),
       attempt: z.number().int(),
       qty: z.number().int().optional(),
       price: z.number().int().optional(),
