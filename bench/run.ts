@@ -25,7 +25,7 @@
  * guard child), BENCH_PROFILE_DIR (a CPU profile of it), BENCH_CPU_SECONDS, BENCH_THREADS.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import iconv from 'iconv-lite';
@@ -488,7 +488,12 @@ function spawnWatchingGuard(
     process.execPath,
     [...startNodeOptions(), ...profile, ...extra, join(ROOT, 'bin/sealguard.js'), 'start'],
     {
-      stdio: ['pipe', 'ignore', 'inherit'],
+      // BENCH_CHILD_STDOUT=file: the child's stdout (where --trace-gc writes) goes there.
+      stdio: [
+        'pipe',
+        process.env.BENCH_CHILD_STDOUT ? openSync(process.env.BENCH_CHILD_STDOUT, 'w') : 'ignore',
+        'inherit',
+      ],
       env: {
         PATH: process.env.PATH,
         HOME: process.env.HOME,

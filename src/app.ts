@@ -272,6 +272,7 @@ async function startLocked(
       // outputs that may be waiting on servers that are gone.
       await runStopSteps(
         [
+          { name: 'chat input', run: () => hub.stopReceiving(), maxMs: 300 },
           ...stoppers.reverse().map((run, i) => ({ name: `input ${i + 1}`, run, maxMs: 1_000 })),
           { name: 'guard', run: () => engine.stop(), maxMs: 1_000 },
           { name: 'pending messages', run: () => bus.idle(), maxMs: 700 },

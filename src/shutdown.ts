@@ -46,8 +46,10 @@ export async function runStopSteps(
 async function within(run: () => Promise<void> | void, ms: number): Promise<'ok' | 'timeout' | unknown> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'timeout'>((resolve) => {
+    // Kept ref'd on purpose: once the inputs are stopped, a step waiting on a promise that owns no
+    // handle (a drain whose only timers are unref'd) would otherwise let Node exit mid-stop with
+    // code 13 (unsettled top-level await), skipping the lock release and the health file.
     timer = setTimeout(() => resolve('timeout'), ms);
-    timer.unref();
   });
   try {
     return await Promise.race([

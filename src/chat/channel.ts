@@ -31,6 +31,12 @@ export interface Channel {
   ready?(): boolean;
   /** Must not wait for the remote side: the guard starts without waiting for any channel. */
   start(): Promise<void>;
+  /**
+   * Stops taking commands and taps (the first step of a shutdown, before queued messages drain):
+   * a stopping guard must not act on input any more. Telegram stops polling; WeCom closes its
+   * callback server. stop() implies it.
+   */
+  stopReceiving?(): Promise<void>;
   stop(): Promise<void>;
   /**
    * Sends one notification (to `target` when the channel has targets); returns a reference to the

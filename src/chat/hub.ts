@@ -107,8 +107,26 @@ export class ChatHub {
         );
   }
 
+  /**
+   * Stops taking commands and taps: the first step of a shutdown, ahead of the guard's own stop,
+   * so a tap arriving while the guard stops is left for the next guard instead of acted on here.
+   */
+  async stopReceiving(): Promise<void> {
+    await Promise.all(
+      this.channels.map((ch) =>
+        ch
+          .stopReceiving?.()
+          .catch((err: unknown) =>
+            this.log.warn({ err: errText(err), channel: ch.name }, 'channel stopReceiving failed'),
+          ),
+      ),
+    );
+  }
+
   async stop(): Promise<void> {
     for (const u of this.unsubs.splice(0)) u();
+    // Input first: while the queued messages drain below, no tap or command may reach the guard.
+    await this.stopReceiving();
     const drainMs = this.o.drainMs ?? 2_000;
     await Promise.all(
       [...this.outboxes.entries()].map(([key, box]) => {

@@ -172,6 +172,8 @@ export class TelegramChannel implements Channel {
   private readonly policy: CallPolicy;
   private readonly health: HealthBoard | undefined;
   private readonly stopper = new AbortController();
+  /** Aborts the long poll: stopReceiving() (input off, sends still drain), or stop(). */
+  private readonly pollStopper = new AbortController();
   private me: UserFromGetMe | undefined;
   private connected = false;
   /** 401: the token is revoked or wrong; Telegram is off for this run. */
@@ -512,15 +514,21 @@ export class TelegramChannel implements Channel {
     let conflicts = 0;
     let failures = 0;
     const timeout = this.o.pollTimeoutS ?? 25;
-    while (!this.stopped && !this.dead) {
+    while (!this.stopped && !this.pollStopper.signal.aborted && !this.dead) {
       let updates: Update[];
       try {
         updates = await this.bot.api.getUpdates(
           { offset: this.offset, timeout, allowed_updates: ['message', 'callback_query'] },
-          sig(AbortSignal.any([this.stopper.signal, AbortSignal.timeout((timeout + 15) * 1000)])),
+          sig(
+            AbortSignal.any([
+              this.stopper.signal,
+              this.pollStopper.signal,
+              AbortSignal.timeout((timeout + 15) * 1000),
+            ]),
+          ),
         );
       } catch (err) {
-        if (this.stopped) return;
+        if (this.stopped || this.pollStopper.signal.aborted) return;
         if (isUnauthorized(err)) return this.onUnauthorized();
         let wait: number;
         if (isConflict(err)) {
@@ -554,9 +562,13 @@ export class TelegramChannel implements Channel {
             );
           }
         }
-        await sleep(wait, this.stopper.signal);
+        await sleep(wait, AbortSignal.any([this.stopper.signal, this.pollStopper.signal]));
         continue;
       }
+      // Stopped while the long poll was out: these updates are not ours to handle any more. Left
+      // unconfirmed (the offset stays), Telegram gives them to the next getUpdates: the guard
+      // that runs after us. Handled here, a tap on a confirm could sell from a stopped guard.
+      if (this.stopped || this.pollStopper.signal.aborted) return;
       conflicts = 0;
       failures = 0;
       this.connected = true;
@@ -574,10 +586,16 @@ export class TelegramChannel implements Channel {
     }
   }
 
+  async stopReceiving(): Promise<void> {
+    this.pollStopper.abort();
+    await this.polling;
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.stopper.abort();
+    this.pollStopper.abort();
     await this.polling;
     // Confirm the handled updates, as grammY's bot.stop() does, so a restart does not replay them.
     if (this.offset > 0 && !this.dead)

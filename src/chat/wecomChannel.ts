@@ -225,6 +225,10 @@ class WecomChannel implements Channel, WecomInbound {
     } else this.health.clear('wecom:clock');
   }
 
+  async stopReceiving(): Promise<void> {
+    await this.callback?.close();
+  }
+
   async stop(): Promise<void> {
     await this.callback?.close();
     // Bounded: a rate-limited robot queue must not hold the shutdown for a minute.
