@@ -6,7 +6,10 @@
  */
 import { bookSealedDown, bookSealedUp } from '../../src/domain/seal.ts';
 import { exchangeTs } from '../../src/domain/time.ts';
-import type { Level, Snapshot, Ticks } from '../../src/domain/types.ts';
+import type { Shares, Snapshot, Ticks } from '../../src/domain/types.ts';
+
+/** The simulator's own book level, changed in place as the queue moves (a Snapshot's is read-only). */
+type Level = [Ticks, Shares];
 import { sameMarket } from '../../src/market/recorder.ts';
 import { gauss, randInt, type Rng } from './rng.ts';
 import type { DemoSpec, Path } from './scenarios.ts';

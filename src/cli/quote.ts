@@ -48,7 +48,7 @@ function price(ticks: number, d: 2 | 3): string {
   return formatTicks(ticks, d);
 }
 
-function levels(ls: Level[], d: 2 | 3): [string, number][] {
+function levels(ls: readonly Level[], d: 2 | 3): [string, number][] {
   return ls.map(([p, v]) => [price(p, d), v]);
 }
 

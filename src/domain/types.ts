@@ -28,8 +28,11 @@ export type Shares = number;
 /** Integer yuan. */
 export type Yuan = number;
 
-/** One book level: [price in ticks, volume in shares]. */
-export type Level = [Ticks, Shares];
+/**
+ * One book level: [price in ticks, volume in shares]. Read-only, as are the sides of a Snapshot:
+ * parsers hand the previous snapshot's unchanged levels (and whole unchanged sides) to the next.
+ */
+export type Level = readonly [Ticks, Shares];
 
 export type QuoteStatus = 'normal' | 'suspended' | 'delisted' | 'not-listed';
 
@@ -54,8 +57,8 @@ export interface Snapshot {
   high: Ticks;
   low: Ticks;
   /** Best first; empty levels (price 0 or volume 0) are omitted, so an empty array = no orders on that side. */
-  bids: Level[];
-  asks: Level[];
+  bids: readonly Level[];
+  asks: readonly Level[];
   /** Cumulative traded volume today, shares. */
   volume: Shares;
   /** Cumulative turnover today, yuan. */

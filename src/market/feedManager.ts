@@ -116,6 +116,14 @@ export class FeedManager implements QuoteSource {
   private readonly stale = new Set<string>();
   /** Market time continuous trading last (re)started: quiet time outside it is nobody's fault. */
   private continuousSince = -Infinity;
+  /**
+   * No symbol can go stale before this market time: the earliest freshness among the non-stale,
+   * plus staleAfterMs, as of the last scan. Freshness only moves later (new symbols and fresh
+   * quotes are stamped `now`), so it stays a lower bound, and checkStale, run after every answer,
+   * walks the whole map only when something may be due instead of 10 times a second.
+   */
+  private staleScanDue = -Infinity;
+  private staleCheckedAt = -Infinity;
   /** The stream's latest snapshot per symbol, kept only for the unit cross-check. */
   private readonly streamLast = new Map<string, Snapshot>();
   private batchCache: { symbols: string[]; size: number; batches: string[][] } | undefined;
@@ -478,18 +486,30 @@ export class FeedManager implements QuoteSource {
     }
     if (!continuous) {
       this.continuousSince = Infinity;
+      this.staleScanDue = -Infinity;
       return;
     }
     if (this.continuousSince === Infinity) this.continuousSince = now;
+    // A clock stepped back (a corrected host clock, a test) makes the bound meaningless: rescan.
+    if (now < this.staleCheckedAt) this.staleScanDue = -Infinity;
+    this.staleCheckedAt = now;
+    if (now < this.staleScanDue) return;
     const fresh: string[] = [];
     let since = Infinity;
-    for (const [symbol, at] of this.lastFresh) {
-      const from = Math.max(at, this.continuousSince);
-      if (now - from > this.staleAfterMs && !this.stale.has(symbol)) {
+    let earliest = Infinity;
+    const continuousSince = this.continuousSince;
+    const staleAfterMs = this.staleAfterMs;
+    // forEach, not for-of: no [key, value] pair allocated per entry.
+    this.lastFresh.forEach((at, symbol) => {
+      if (this.stale.has(symbol)) return;
+      const from = Math.max(at, continuousSince);
+      if (now - from > staleAfterMs) {
         fresh.push(symbol);
         since = Math.min(since, at);
-      }
-    }
+      } else earliest = Math.min(earliest, from);
+    });
+    // With every symbol stale, the next one freshened is stamped now or later.
+    this.staleScanDue = Math.min(earliest, now) + staleAfterMs;
     if (fresh.length === 0) return;
     for (const s of fresh) this.stale.add(s);
     this.emit({ type: 'FeedStale', at: now, symbols: fresh, since, source: this.activeSource() });

@@ -13,6 +13,7 @@
 import type { Snapshot } from '../domain/types.ts';
 
 interface Entry {
+  key: string;
   bytes: Buffer;
   length: number;
   snapshot: Snapshot;
@@ -26,6 +27,8 @@ const SWEEP_EVERY = 256;
 export class RecordMemo {
   private readonly entries = new Map<string, Entry>();
   private generation = 0;
+  /** The entry unchanged() looked up last: previous() and remember() use it without a lookup. */
+  private looked: Entry | undefined;
 
   /** Call once per body before lookups: ages the entries and sweeps now and then. */
   beginBody(): void {
@@ -38,20 +41,29 @@ export class RecordMemo {
   /** The snapshot last parsed from exactly these bytes of `body`, or undefined. */
   unchanged(key: string, body: Buffer, start: number, end: number): Snapshot | undefined {
     const e = this.entries.get(key);
+    this.looked = e;
     if (e === undefined || e.length !== end - start) return undefined;
     if (body.compare(e.bytes, 0, e.length, start, end) !== 0) return undefined;
     e.seen = this.generation;
     return e.snapshot;
   }
 
+  /**
+   * The snapshot last remembered for the key unchanged() just looked up, though its bytes changed:
+   * the parser reuses its book levels where they are the same (a sealed book moves at bid1 only).
+   */
+  previous(): Snapshot | undefined {
+    return this.looked?.snapshot;
+  }
+
   /** Remembers the snapshot parsed from bytes [start, end) of `body`. */
   remember(key: string, body: Buffer, start: number, end: number, snapshot: Snapshot): void {
     const length = end - start;
-    let e = this.entries.get(key);
+    let e = this.looked !== undefined && this.looked.key === key ? this.looked : this.entries.get(key);
     if (e === undefined || e.bytes.length < length) {
       // Room for a record growing a little (a longer price, a name change) without a new buffer.
       const bytes = Buffer.allocUnsafeSlow(Math.max(64, Math.ceil((length * 1.25) / 64) * 64));
-      e = { bytes, length, snapshot, seen: this.generation };
+      e = { key, bytes, length, snapshot, seen: this.generation };
       this.entries.set(key, e);
     }
     body.copy(e.bytes, 0, start, end);
@@ -62,6 +74,7 @@ export class RecordMemo {
 
   /** Forgets a key (its record was rejected or empty: parse it afresh next time). */
   forget(key: string): void {
+    if (this.looked?.key === key) this.looked = undefined;
     this.entries.delete(key);
   }
 

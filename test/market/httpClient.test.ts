@@ -104,3 +104,39 @@ describe('getAnswer', () => {
     expect(timing.receivedAt).toBeGreaterThanOrEqual(timing.sentAt);
   });
 });
+
+describe('proxies from the environment (as axios reads them: <scheme>_proxy, then all_proxy)', () => {
+  const names = ['http_proxy', 'HTTP_PROXY', 'all_proxy', 'ALL_PROXY', 'no_proxy', 'NO_PROXY'];
+  let saved: Record<string, string | undefined> = {};
+  afterEach(() => {
+    for (const n of names) {
+      if (saved[n] === undefined) delete process.env[n];
+      else process.env[n] = saved[n];
+    }
+  });
+  const clear = () => {
+    saved = Object.fromEntries(names.map((n) => [n, process.env[n]]));
+    for (const n of names) delete process.env[n];
+  };
+  const body = 'v_sz002116="51~x~002116~10.02";\n';
+
+  it('HTTP_PROXY set: the quote request goes through the proxy (an absolute URI on its request line)', async () => {
+    clear();
+    server = await startQuoteServer((_req, res) => res.end(body));
+    process.env.HTTP_PROXY = server.url;
+    const a = await getAnswer('tencent', 'http://qt.gtimg.invalid/q=sz002116', { retries: 0 });
+    expect(a.body.toString()).toBe(body);
+    expect(server.requests[0]!.url).toBe('http://qt.gtimg.invalid/q=sz002116');
+  });
+
+  it('ALL_PROXY alone also applies; with none set the request goes straight to the server', async () => {
+    clear();
+    server = await startQuoteServer((_req, res) => res.end(body));
+    process.env.ALL_PROXY = server.url;
+    await getAnswer('tencent', 'http://qt.gtimg.invalid/q=sz002116', { retries: 0 });
+    expect(server.requests[0]!.url).toBe('http://qt.gtimg.invalid/q=sz002116');
+    delete process.env.ALL_PROXY;
+    await getAnswer('tencent', `${server.url}/q=sz002116`, { retries: 0 });
+    expect(server.requests[1]!.url).toBe('/q=sz002116');
+  });
+});

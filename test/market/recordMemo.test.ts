@@ -50,6 +50,26 @@ describe('unchanged records (RecordMemo)', () => {
     expect(changed.snapshots.filter((s, k) => s !== again[k])).toEqual([now]);
   });
 
+  it('a changed record keeps the levels that did not change: the same tuples, the same untouched side', () => {
+    const memo = new RecordMemo();
+    const first = parseTencent(gbk(ROWS), 'tencent', memo).snapshots;
+    const next = parseTencent(gbk(ROWS.map((r) => moved(r, 3))), 'tencent', memo).snapshots;
+    let checked = 0;
+    for (const now of next) {
+      const before = first.find((s) => s.symbol === now.symbol)!;
+      if (now === before || before.bids.length < 2) continue;
+      // moved() changes bid1's volume and the time: bid1 is new, the rest is shared.
+      expect(now.bids[0]).not.toBe(before.bids[0]);
+      expect(now.bids[0]![1] - before.bids[0]![1]).toBe(300);
+      for (let k = 1; k < now.bids.length; k++) expect(now.bids[k]).toBe(before.bids[k]);
+      expect(now.asks).toBe(before.asks);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(500);
+    // Shared, and still equal to a parse from nothing.
+    expect(next).toEqual(parseTencent(gbk(ROWS.map((r) => moved(r, 3)))).snapshots);
+  });
+
   it('a record that was rejected or empty is read afresh, never served from memory', () => {
     const memo = new RecordMemo();
     const row = ROWS.find((r) => moved(r, 1) !== r)!;
