@@ -66,7 +66,9 @@ export class RecordMemo {
       e = { key, bytes, length, snapshot, seen: this.generation };
       this.entries.set(key, e);
     }
-    body.copy(e.bytes, 0, start, end);
+    // A plain loop: Buffer#copy from an offset makes a Uint8Array view of the source per call.
+    const to = e.bytes;
+    for (let i = 0, j = start; j < end; i++, j++) to[i] = body[j]!;
     e.length = length;
     e.snapshot = snapshot;
     e.seen = this.generation;

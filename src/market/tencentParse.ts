@@ -121,16 +121,37 @@ function levels(first: number, prev: readonly Level[] | undefined): readonly Lev
       [v[first + 8]!, v[first + 9]! * 100],
     ];
   }
-  const out: Level[] = [];
+  // A short side (a sealed board's empty asks, a thin book): first see whether it is the previous
+  // side, allocating nothing; else build it at its exact length (a push onto [] reserves 17 slots).
+  let n = 0;
+  let same = prev !== undefined;
   for (let j = first; j < first + 10; j += 2) {
     const price = v[j]!;
     const lots = v[j + 1]!;
-    if (price > 0 && lots > 0) out.push(level(prev?.[out.length], price, lots * 100));
+    if (!(price > 0 && lots > 0)) continue;
+    if (same) {
+      const p = prev![n];
+      same = p !== undefined && p[0] === price && p[1] === lots * 100;
+    }
+    n++;
   }
-  if (prev === undefined || prev.length !== out.length) return out;
-  for (let k = 0; k < out.length; k++) if (out[k] !== prev[k]) return out;
-  return prev; // the same side (often the empty ask side of a sealed board)
+  if (same && prev!.length === n) return prev!;
+  if (n === 0) return NO_LEVELS;
+  const out = new Array<Level>(n);
+  let k = 0;
+  for (let j = first; j < first + 10; j += 2) {
+    const price = v[j]!;
+    const lots = v[j + 1]!;
+    if (price > 0 && lots > 0) {
+      out[k] = level(prev?.[k], price, lots * 100);
+      k++;
+    }
+  }
+  return out;
 }
+
+/** The empty side, shared (sides are read-only). */
+const NO_LEVELS: readonly Level[] = Object.freeze([]);
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
