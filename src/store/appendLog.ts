@@ -7,7 +7,7 @@
  */
 import { mkdir, open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { appendDurable, isErrno } from './durableFile.ts';
+import { APPEND_DSYNC_FLAGS, appendDurable, isErrno } from './durableFile.ts';
 
 interface Opened {
   fh: FileHandle;
@@ -100,7 +100,7 @@ export class AppendLog {
     }
     await this.closeNow();
     await mkdir(dirname(this.file), { recursive: true });
-    const fh = await open(this.file, 'a+', 0o600);
+    const fh = await open(this.file, APPEND_DSYNC_FLAGS, 0o600);
     try {
       const st = await fh.stat();
       const d: Opened = { fh, ino: st.ino, end: -1 };
