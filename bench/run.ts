@@ -28,6 +28,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import iconv from 'iconv-lite';
 import { pino } from 'pino';
 import { BridgeBroker } from '../src/broker/bridge.ts';
@@ -41,7 +42,6 @@ import { openGuardStores } from '../src/engine/state.ts';
 import { FeedManager } from '../src/market/feedManager.ts';
 import { TencentFeed } from '../src/market/tencent.ts';
 import { parseTencent } from '../src/market/tencentParse.ts';
-import { startFakeBridge } from '../test/broker/fakeBridge.ts';
 import { startFakeBotApi } from '../test/helpers/fakeBotApi.ts';
 import { startTencentMarket, tencentLine, type Book } from '../test/helpers/tencentMarket.ts';
 import {
@@ -229,9 +229,8 @@ async function benchDecision(): Promise<{ p50: number; p99: number; batchMs: num
 
 // ---- 3. Quote-to-order through loopback servers ----------------------------------------------
 async function benchQuoteToOrder(runs = 5): Promise<number[]> {
-  const bridge = await startFakeBridge();
   const stocks = codes(runs).map((c) => ({ ...c }));
-  bridge.positions = stocks.map((s) => ({
+  const positions = stocks.map((s) => ({
     symbol: s.symbol,
     name: '测试',
     quantity: 10_000,
@@ -240,6 +239,19 @@ async function benchQuoteToOrder(runs = 5): Promise<number[]> {
     last_price: '10.50',
     market_value: '105000.00',
   }));
+  // The bridge in its own thread (bench/bridgeWorker.ts): it sees the POST when it arrives.
+  const worker = new Worker(new URL('./bridgeWorker.mjs', import.meta.url), {
+    workerData: { positions },
+  });
+  const orderAt = new Map<string, number>();
+  const bridge = await new Promise<{ url: string; token: string }>((resolve, reject) => {
+    worker.once('error', reject);
+    worker.on('message', (m: { url?: string; token?: string; order?: string; at?: number }) => {
+      if (m.url && m.token) resolve({ url: m.url, token: m.token });
+      else if (m.order && m.at !== undefined && !orderAt.has(m.order))
+        orderAt.set(m.order, m.at - performance.timeOrigin);
+    });
+  });
   const books = new Map<string, Book>();
   const start = exchangeTs(DAY, '10:00:00');
   const t0 = Date.now();
@@ -260,17 +272,6 @@ async function benchQuoteToOrder(runs = 5): Promise<number[]> {
       .writeHead(200, { 'content-type': 'text/html; charset=GBK' })
       .end(iconv.encode(lines.join('\n') + '\n', 'gbk'));
   });
-  const orderAt = new Map<string, number>();
-  const origPush = bridge.log.push.bind(bridge.log);
-  bridge.log.push = (...items) => {
-    for (const it of items) {
-      if (it.method === 'POST' && it.path === '/v1/orders') {
-        const sym = String((it.body as { symbol?: string }).symbol);
-        if (!orderAt.has(sym)) orderAt.set(sym, performance.now());
-      }
-    }
-    return origPush(...items);
-  };
   for (const s of stocks) books.set(`${s.exchange}${s.code}`, book(s.code, s.exchange, '10:00:00', null));
 
   const dir = mkdtempSync(join(tmpdir(), 'sg-bench-q2o-'));
@@ -321,7 +322,8 @@ async function benchQuoteToOrder(runs = 5): Promise<number[]> {
     await engine.stopInputs();
     await engine.stop();
     await market.close();
-    await bridge.close();
+    worker.postMessage({ close: true });
+    await new Promise((r) => worker.once('exit', r));
   }
   return out;
 }

@@ -136,15 +136,12 @@ export interface TriggerInput {
   mode: Mode;
   /** The stock's market and position facts as of the snapshot that fired. */
   view: MarketView;
-  /** Must be on disk before the broker call too (the seal journal), written alongside the intent. */
-  durable?: Promise<unknown>;
   /** Called once the broker call has been made, or when none will be: the alerts may go. */
   dispatched?: () => void;
 }
 
 /** What a sell waits for before its broker call, and whom it tells that the call was made. */
 interface SellGate {
-  durable?: Promise<unknown> | undefined;
   dispatched?: (() => void) | undefined;
   /** The facts the trigger decided on; read afresh from the market when absent. */
   view?: MarketView | undefined;
@@ -306,7 +303,7 @@ export class Executor {
     this.o.bus.publish({ type: 'SellTriggered', ...base, mode });
     await this.sell(
       { symbol: t.symbol, segment: e.segment, rule: e.rule, reason: describeEvidence(e) },
-      { durable: t.durable, dispatched: t.dispatched, view: v },
+      { dispatched: t.dispatched, view: v },
     );
   }
 
@@ -464,23 +461,20 @@ export class Executor {
         ...(actionId ? { actionId } : {}),
       };
       const key = `disk:intent:${symbol}`;
-      // The intent and what the caller needs durable (the seal journal) are written side by side;
-      // both are on disk before the broker call. The journal's writer never rejects.
+      // The intent alone is on disk before the broker call; the seal journal follows the call
+      // (Guard.sellFirst says why that is safe).
       const log = this.o.stores.intentLog;
       // Counted before the append is queued: a reset queued behind it must see it pending.
       if (log) this.walPending.add(id);
-      const [written] = await Promise.all([
-        this.tryWrite(
-          key,
-          log
-            ? () => log.append([JSON.stringify(intent)])
-            : () =>
-                this.o.stores.orders.update((d) => {
-                  d.intents[id] = intent;
-                }),
-        ),
-        gate.durable,
-      ]);
+      const written = await this.tryWrite(
+        key,
+        log
+          ? () => log.append([JSON.stringify(intent)])
+          : () =>
+              this.o.stores.orders.update((d) => {
+                d.intents[id] = intent;
+              }),
+      );
       if (written !== true) {
         this.walPending.delete(id);
         // Without its intent on disk an order could be sent twice after a restart: not sending.
