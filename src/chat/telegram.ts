@@ -172,7 +172,10 @@ export class TelegramChannel implements Channel {
   private readonly policy: CallPolicy;
   private readonly health: HealthBoard | undefined;
   private readonly stopper = new AbortController();
-  /** Aborts the long poll: stopReceiving() (input off, sends still drain), or stop(). */
+  /**
+   * Aborts the long poll: stopReceiving() (input off, sends still drain), or stop(). The poll
+   * loop looks at this alone: stop() aborts it too.
+   */
   private readonly pollStopper = new AbortController();
   private me: UserFromGetMe | undefined;
   private connected = false;
@@ -514,21 +517,16 @@ export class TelegramChannel implements Channel {
     let conflicts = 0;
     let failures = 0;
     const timeout = this.o.pollTimeoutS ?? 25;
-    while (!this.stopped && !this.pollStopper.signal.aborted && !this.dead) {
+    const halt = this.pollStopper.signal;
+    while (!halt.aborted && !this.dead) {
       let updates: Update[];
       try {
         updates = await this.bot.api.getUpdates(
           { offset: this.offset, timeout, allowed_updates: ['message', 'callback_query'] },
-          sig(
-            AbortSignal.any([
-              this.stopper.signal,
-              this.pollStopper.signal,
-              AbortSignal.timeout((timeout + 15) * 1000),
-            ]),
-          ),
+          sig(AbortSignal.any([halt, AbortSignal.timeout((timeout + 15) * 1000)])),
         );
       } catch (err) {
-        if (this.stopped || this.pollStopper.signal.aborted) return;
+        if (halt.aborted) return;
         if (isUnauthorized(err)) return this.onUnauthorized();
         let wait: number;
         if (isConflict(err)) {
@@ -562,13 +560,13 @@ export class TelegramChannel implements Channel {
             );
           }
         }
-        await sleep(wait, AbortSignal.any([this.stopper.signal, this.pollStopper.signal]));
+        await sleep(wait, halt);
         continue;
       }
       // Stopped while the long poll was out: these updates are not ours to handle any more. Left
       // unconfirmed (the offset stays), Telegram gives them to the next getUpdates: the guard
       // that runs after us. Handled here, a tap on a confirm could sell from a stopped guard.
-      if (this.stopped || this.pollStopper.signal.aborted) return;
+      if (halt.aborted) return;
       conflicts = 0;
       failures = 0;
       this.connected = true;

@@ -140,7 +140,7 @@ export interface TriggerInput {
   dispatched?: () => void;
 }
 
-/** What a sell waits for before its broker call, and whom it tells that the call was made. */
+/** Whom a sell tells that its broker call was made, and the facts it decides on. */
 interface SellGate {
   dispatched?: (() => void) | undefined;
   /** The facts the trigger decided on; read afresh from the market when absent. */

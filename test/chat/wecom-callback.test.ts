@@ -191,6 +191,14 @@ describe('WeCom template card clicks (POST)', () => {
     ]);
   });
 
+  it('a click arriving once the guard is stopping is refused (503, so WeCom redelivers it to the next guard) and sells nothing', async () => {
+    await callback.close();
+    const res = await post(deliver(clickXml('ZhangSan', 'act-1', 'sell', 1767594725, 'RC-click-1')));
+    expect(res.status).toBe(503);
+    expect(desk.clicks).toEqual([]);
+    expect(desk.orders).toEqual([]);
+  });
+
   it('the same delivery repeated, verbatim or redelivered with a new nonce, does nothing more', async () => {
     const click = clickXml('ZhangSan', 'act-1', 'sell', 1767594725, 'RC-click-1');
     const first = deliver(click);

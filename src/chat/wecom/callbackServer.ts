@@ -98,6 +98,9 @@ export class WecomCallbackServer {
     this.handle = this.handle.bind(this);
   }
 
+  /** close() began: deliveries are refused from then on. */
+  private closing = false;
+
   /**
    * A node:http handler for WECOM_CALLBACK_PATH; returns false (touching nothing) for any other
    * path so several handlers can share HTTP_PORT.
@@ -105,6 +108,13 @@ export class WecomCallbackServer {
   handle(req: IncomingMessage, res: ServerResponse): boolean {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname !== WECOM_CALLBACK_PATH) return false;
+    if (this.closing) {
+      // Shutting down: not acted on here. WeCom retries a delivery that is not answered with
+      // success, so the click reaches the guard that runs next.
+      skipBody(req, res);
+      reply(res, 503, '');
+      return true;
+    }
     void this.serve(req, res, url).catch((e: unknown) => {
       this.log.warn({ err: e }, 'wecom callback failed');
       if (!res.headersSent) reply(res, 500, '');
@@ -134,7 +144,9 @@ export class WecomCallbackServer {
   }
 
   /** Drains, then closes the replay journal (its contents stay for the next start). */
+  /** Refuses new deliveries (503), then waits for those accepted. */
   async close(): Promise<void> {
+    this.closing = true;
     await this.drain();
     this.replay.close();
   }
