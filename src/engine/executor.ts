@@ -469,7 +469,7 @@ export class Executor {
       const written = await this.tryWrite(
         key,
         log
-          ? () => log.append([JSON.stringify(intent)])
+          ? () => log.appendNow([JSON.stringify(intent)])
           : () =>
               this.o.stores.orders.update((d) => {
                 d.intents[id] = intent;

@@ -5,9 +5,11 @@
  * and the next append starts on a fresh line; a file replaced under us (another inode at the
  * path) is opened again rather than written into an unlinked inode.
  */
+import { readSync, statSync } from 'node:fs';
 import { mkdir, open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { APPEND_DSYNC_FLAGS, appendDurable, isErrno } from './durableFile.ts';
+import { performance } from 'node:perf_hooks';
+import { APPEND_DSYNC_FLAGS, appendDurable, appendDurableSync, isErrno } from './durableFile.ts';
 
 interface Opened {
   fh: FileHandle;
@@ -16,9 +18,17 @@ interface Opened {
   end: number;
 }
 
+/** A synchronous append slower than this sends appendNow back through the queue for a while. */
+const SLOW_SYNC_MS = 50;
+const SLOW_SYNC_BACKOFF_MS = 60_000;
+
 export class AppendLog {
   private tail: Promise<unknown> = Promise.resolve();
   private current: Opened | null = null;
+  /** Appends, resets and closes queued or running: appendNow writes at once only with none. */
+  private queued = 0;
+  /** performance.now() before which appendNow queues (the disk was slow). */
+  private syncAfter = 0;
 
   constructor(readonly file: string) {}
 
@@ -61,6 +71,46 @@ export class AppendLog {
   }
 
   /**
+   * As append, but on disk before this returns (the promise it gives is already settled), written
+   * on the calling thread: the order intent in front of a sell. Through the queue the same line
+   * takes two thread-pool round trips (the inode check, the write), 1-5 ms on a loaded 2-core box
+   * against 0.1-0.3 ms for the O_DSYNC write itself (bench poll-to-POST). The write holds the
+   * event loop for as long as the disk takes, but the sell waits on it either way; one slower than
+   * 50 ms sends the next minute's appends back through the queue, so a stalling disk cannot freeze
+   * the process sell after sell. Queued work (an append, a reset, the file not open yet) keeps
+   * its turn: then this is append.
+   */
+  appendNow(lines: string[]): Promise<void> {
+    if (lines.length === 0) return Promise.resolve();
+    const d = this.current;
+    if (d === null || this.queued > 0 || performance.now() < this.syncAfter) return this.append(lines);
+    const started = performance.now();
+    try {
+      // The same checks as the queued path: the file still ours, our last line complete.
+      const st = statSync(this.file, { throwIfNoEntry: false });
+      if (st === undefined || st.ino !== d.ino) return this.append(lines);
+      let sep = '';
+      if (st.size > 0 && st.size !== d.end) {
+        const last = Buffer.alloc(1);
+        readSync(d.fh.fd, last, 0, 1, st.size - 1);
+        if (last[0] !== 0x0a) sep = '\n';
+      }
+      const bytes = Buffer.from(sep + lines.join('\n') + '\n', 'utf8');
+      appendDurableSync(d.fh.fd, bytes);
+      d.end = st.size + bytes.length;
+      return Promise.resolve();
+    } catch (err) {
+      // As append: a failed write (a full disk) may have left part of a line; reopen next time.
+      this.current = null;
+      void d.fh.close().catch(() => undefined);
+      return Promise.reject(err as Error);
+    } finally {
+      if (performance.now() - started > SLOW_SYNC_MS)
+        this.syncAfter = performance.now() + SLOW_SYNC_BACKOFF_MS;
+    }
+  }
+
+  /**
    * Empties the file once `when()` holds at its turn in the queue (so no append queued before it
    * is lost): for when everything the log held is safe elsewhere.
    */
@@ -81,7 +131,8 @@ export class AppendLog {
   }
 
   private serial<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(work);
+    this.queued++;
+    const run = this.tail.then(work).finally(() => this.queued--);
     this.tail = run.catch(() => undefined);
     return run;
   }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
+import { constants as fsConstants, fdatasyncSync, writeSync } from 'node:fs';
 import { mkdir, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -109,4 +109,14 @@ export async function appendDurable(fh: FileHandle, bytes: Uint8Array): Promise<
   await fh.write(bytes, 0, bytes.length, null);
   // fdatasync where O_DSYNC is missing: an append changes the size, which fdatasync flushes too.
   if (!HAS_DSYNC) await fh.datasync();
+}
+
+/**
+ * appendDurable done on the calling thread: on disk when it returns. For the one write a sell
+ * waits on (AppendLog.appendNow says when that is worth blocking for).
+ */
+export function appendDurableSync(fd: number, bytes: Uint8Array): void {
+  let done = 0;
+  while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, null);
+  if (!HAS_DSYNC) fdatasyncSync(fd);
 }

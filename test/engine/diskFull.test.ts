@@ -42,6 +42,16 @@ vi.mock('../../src/store/durableFile.ts', async (importOriginal) => {
         });
       return real.appendDurable(...args);
     },
+    // ... and its synchronous twin, for the intent in front of a sell (AppendLog.appendNow).
+    appendDurableSync: (...args: Parameters<typeof real.appendDurableSync>): void => {
+      if (injected.full)
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), {
+          errno: -28,
+          code: 'ENOSPC',
+          syscall: 'write',
+        });
+      real.appendDurableSync(...args);
+    },
   };
 });
 
