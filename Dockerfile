@@ -26,4 +26,4 @@ VOLUME ["/app/data"]
 EXPOSE 8080
 # Same as `npm start` (with its V8 young-generation cap, see bin/sealguard.js), without npm in
 # the signal path so SIGTERM reaches the process.
-CMD ["node", "--max-semi-space-size=2", "bin/sealguard.js", "start"]
+CMD ["node", "--max-semi-space-size=2", "--v8-pool-size=1", "bin/sealguard.js", "start"]
