@@ -18,6 +18,23 @@ interface Opened {
   end: number;
 }
 
+const NL = 0x0a;
+
+/** The lines as the file holds them: each one ended by a newline. */
+function toText(lines: string[]): string {
+  return lines.join('\n') + '\n';
+}
+
+/** Someone else wrote after our last line (or we never wrote one): its last byte needs a look. */
+function mayBeTorn(d: Opened, size: number): boolean {
+  return size > 0 && size !== d.end;
+}
+
+/** After a torn tail the text starts on a fresh line, never glued to the fragment. */
+function encode(text: string, afterTorn: boolean): Buffer {
+  return Buffer.from(afterTorn ? '\n' + text : text, 'utf8');
+}
+
 /** A synchronous append slower than this sends appendNow back through the queue for a while. */
 const SLOW_SYNC_MS = 50;
 const SLOW_SYNC_BACKOFF_MS = 60_000;
@@ -49,17 +66,17 @@ export class AppendLog {
   /** Appends the lines; resolves once they are on disk. Appends and resets run one at a time. */
   append(lines: string[]): Promise<void> {
     if (lines.length === 0) return Promise.resolve();
-    const text = lines.join('\n') + '\n';
+    const text = toText(lines);
     return this.serial(async () => {
       const { d, size } = await this.openFile();
       try {
-        let sep = '';
-        if (size > 0 && size !== d.end) {
+        let torn = false;
+        if (mayBeTorn(d, size)) {
           const last = Buffer.alloc(1);
           await d.fh.read(last, 0, 1, size - 1);
-          if (last[0] !== 0x0a) sep = '\n';
+          torn = last[0] !== NL;
         }
-        const bytes = Buffer.from(sep + text, 'utf8');
+        const bytes = encode(text, torn);
         await appendDurable(d.fh, bytes);
         d.end = size + bytes.length;
       } catch (err) {
@@ -73,10 +90,10 @@ export class AppendLog {
   /**
    * As append, but on disk before this returns (the promise it gives is already settled), written
    * on the calling thread: the order intent in front of a sell. Through the queue the same line
-   * takes two thread-pool round trips (the inode check, the write), 1-5 ms on a loaded 2-core box
-   * against 0.1-0.3 ms for the O_DSYNC write itself (bench poll-to-POST). The write holds the
-   * event loop for as long as the disk takes, but the sell waits on it either way; one slower than
-   * 50 ms sends the next minute's appends back through the queue, so a stalling disk cannot freeze
+   * takes two thread-pool round trips (the inode check, the write): ~0.4 ms more at the bench's
+   * poll-to-POST p50 on a loaded 2-core box, where the O_DSYNC write itself took 0.5-1 ms. It
+   * holds the event loop for as long as the disk takes, but the sell waits on it either way; a
+   * write slower than 50 ms sends the next minute's appends back through the queue, so a stalling disk cannot freeze
    * the process sell after sell. Queued work (an append, a reset, the file not open yet) keeps
    * its turn: then this is append.
    */
@@ -89,13 +106,13 @@ export class AppendLog {
       // The same checks as the queued path: the file still ours, our last line complete.
       const st = statSync(this.file, { throwIfNoEntry: false });
       if (st === undefined || st.ino !== d.ino) return this.append(lines);
-      let sep = '';
-      if (st.size > 0 && st.size !== d.end) {
+      let torn = false;
+      if (mayBeTorn(d, st.size)) {
         const last = Buffer.alloc(1);
         readSync(d.fh.fd, last, 0, 1, st.size - 1);
-        if (last[0] !== 0x0a) sep = '\n';
+        torn = last[0] !== NL;
       }
-      const bytes = Buffer.from(sep + lines.join('\n') + '\n', 'utf8');
+      const bytes = encode(toText(lines), torn);
       appendDurableSync(d.fh.fd, bytes);
       d.end = st.size + bytes.length;
       return Promise.resolve();
@@ -105,8 +122,8 @@ export class AppendLog {
       void d.fh.close().catch(() => undefined);
       return Promise.reject(err as Error);
     } finally {
-      if (performance.now() - started > SLOW_SYNC_MS)
-        this.syncAfter = performance.now() + SLOW_SYNC_BACKOFF_MS;
+      const now = performance.now();
+      if (now - started > SLOW_SYNC_MS) this.syncAfter = now + SLOW_SYNC_BACKOFF_MS;
     }
   }
 
