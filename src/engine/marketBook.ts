@@ -45,9 +45,12 @@ export class MarketBook {
 
   constructor(private readonly o: MarketBookOptions) {}
 
-  /** Records the snapshot as the symbol's last; undefined for a code that is not a security. */
-  see(s: Snapshot): Slot | undefined {
-    let slot = this.slots.get(s.symbol);
+  /**
+   * Records the snapshot as the symbol's last; undefined for a code that is not a security.
+   * `known`: the symbol's slot when the caller holds it already (no lookup).
+   */
+  see(s: Snapshot, known?: Slot): Slot | undefined {
+    let slot = known ?? this.slots.get(s.symbol);
     if (slot === undefined) {
       try {
         slot = this.slot(s.symbol);

@@ -8,7 +8,7 @@ import type { FetchResult, PollingFeed } from './feed.ts';
 import { eastmoneySecid } from './codes.ts';
 import { EASTMONEY_FIELDS, parseEastmoney } from './eastmoneyParse.ts';
 import type { HttpOptions } from './httpClient.ts';
-import { QuoteHttpError, getAnswer, joinUrl } from './httpClient.ts';
+import { QuoteHttpError, joinUrl, readAnswer } from './httpClient.ts';
 import { checkBatch, splitValid, toFetchResult } from './pollRequest.ts';
 
 export const EASTMONEY_DEFAULT_URL = 'https://push2.eastmoney.com';
@@ -39,13 +39,14 @@ export class EastmoneyFeed implements PollingFeed {
     const sec = valid[0];
     if (!sec) return { snapshots: [], missing: invalid };
     const opts = deadlineMs === undefined ? this.http : { ...this.http, deadlineMs };
-    const { body, timing } = await getAnswer(this.name, this.url(eastmoneySecid(sec)), opts, signal);
-    let outcome;
-    try {
-      outcome = parseEastmoney(body, sec, this.name);
-    } catch (err) {
-      throw new QuoteHttpError(this.name, `${this.name}: ${(err as Error).message}`);
-    }
-    return { ...toFetchResult(outcome, valid, invalid), timing };
+    return readAnswer(this.name, this.url(eastmoneySecid(sec)), opts, signal, (body, timing) => {
+      let outcome;
+      try {
+        outcome = parseEastmoney(body, sec, this.name);
+      } catch (err) {
+        throw new QuoteHttpError(this.name, `${this.name}: ${(err as Error).message}`);
+      }
+      return { ...toFetchResult(outcome, valid, invalid), timing };
+    });
   }
 }

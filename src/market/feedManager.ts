@@ -112,8 +112,12 @@ export class FeedManager implements QuoteSource {
   private probe: Promise<void> | null = null;
   private lastProbeAt = -Infinity;
   private abort = new AbortController();
-  private readonly lastFresh = new Map<string, number>();
-  private readonly stale = new Set<string>();
+  /**
+   * Per watched symbol, when its last fresh quote came and whether it is stale: one object, so
+   * each delivered quote costs one lookup (Map lookups were the largest single cost of a poll),
+   * and the time is written into the object instead of boxed anew into a Map per quote.
+   */
+  private readonly lastFresh = new Map<string, { at: number; stale: boolean }>();
   /** Market time continuous trading last (re)started: quiet time outside it is nobody's fault. */
   private continuousSince = -Infinity;
   /**
@@ -177,13 +181,8 @@ export class FeedManager implements QuoteSource {
     const next = [...new Set(symbols)];
     const now = this.clock.now();
     const keep = new Set(next);
-    for (const s of next) if (!this.lastFresh.has(s)) this.lastFresh.set(s, now);
-    for (const s of [...this.lastFresh.keys()]) {
-      if (!keep.has(s)) {
-        this.lastFresh.delete(s);
-        this.stale.delete(s);
-      }
-    }
+    for (const s of next) if (!this.lastFresh.has(s)) this.lastFresh.set(s, { at: now, stale: false });
+    for (const s of [...this.lastFresh.keys()]) if (!keep.has(s)) this.lastFresh.delete(s);
     this.symbols = next;
     this.stream?.setSymbols(next);
   }
@@ -463,11 +462,13 @@ export class FeedManager implements QuoteSource {
 
   private deliver(snaps: Snapshot[]): void {
     const now = this.clock.now();
+    const staleAfterMs = this.staleAfterMs;
     for (const s of snaps) {
-      if (now - s.ts <= this.staleAfterMs && this.lastFresh.has(s.symbol)) {
-        this.lastFresh.set(s.symbol, now);
-        this.stale.delete(s.symbol);
-      }
+      if (now - s.ts > staleAfterMs) continue;
+      const f = this.lastFresh.get(s.symbol);
+      if (f === undefined) continue;
+      f.at = now;
+      f.stale = false;
     }
     try {
       this.sink.onSnapshots(snaps);
@@ -500,8 +501,9 @@ export class FeedManager implements QuoteSource {
     const continuousSince = this.continuousSince;
     const staleAfterMs = this.staleAfterMs;
     // forEach, not for-of: no [key, value] pair allocated per entry.
-    this.lastFresh.forEach((at, symbol) => {
-      if (this.stale.has(symbol)) return;
+    this.lastFresh.forEach((f, symbol) => {
+      if (f.stale) return;
+      const at = f.at;
       const from = Math.max(at, continuousSince);
       if (now - from > staleAfterMs) {
         fresh.push(symbol);
@@ -511,7 +513,7 @@ export class FeedManager implements QuoteSource {
     // With every symbol stale, the next one freshened is stamped now or later.
     this.staleScanDue = Math.min(earliest, now) + staleAfterMs;
     if (fresh.length === 0) return;
-    for (const s of fresh) this.stale.add(s);
+    for (const s of fresh) this.lastFresh.get(s)!.stale = true;
     this.emit({ type: 'FeedStale', at: now, symbols: fresh, since, source: this.activeSource() });
   }
 

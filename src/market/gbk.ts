@@ -29,7 +29,10 @@ export class NameCache {
       while (i < raw.length && raw[i] === b[from + i]) i++;
       if (i === raw.length) return this.name;
     }
-    this.raw = b.slice(from, to);
+    // A copy, never a view: the body is a lent buffer the next answer overwrites.
+    const copy = new Uint8Array(to - from);
+    for (let i = 0; i < copy.length; i++) copy[i] = b[from + i]!;
+    this.raw = copy;
     this.enc = enc;
     this.name = decoders[enc].decode(this.raw);
     return this.name;

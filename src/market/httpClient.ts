@@ -7,13 +7,20 @@
  * Two limits make a slow or hostile server a failure instead of a silent stall:
  * - a total deadline over all attempts. axios' `timeout` is an idle timer on the socket, so a
  *   server trickling one byte a second never trips it (issue 16: 75 s without failover);
- * - a body cap. axios keeps every chunk until the end: a 200 MB answer cost 1.15 GB of memory.
- *   A real answer is far below it (500 Tencent records are ~300 KB).
+ * - a body cap. A real answer is far below it (500 Tencent records are ~300 KB).
+ *
+ * Why axios' 'stream' and not its 'arraybuffer': with 'arraybuffer' axios keeps every chunk and
+ * then concatenates them into a fresh buffer, ten ~300 KB buffers a second at 5,000 watched
+ * codes. That memory lives outside V8's heap, and V8 answers external memory growth with full
+ * mark-compacts: measured (issue 15), 4-6 whole-heap collections per 10 s and about a third of
+ * the CPU per symbol went to them. Here the chunks are copied into a few buffers kept for reuse
+ * and lent to the caller's synchronous parse (`readAnswer`), so a steady poll allocates no body.
  *
  * Each answer also says when it was sent and received (monotonic ms) and the server's `Date`
  * header, so the caller can check the host clock against the exchange's.
  */
 import { performance } from 'node:perf_hooks';
+import type { Readable } from 'node:stream';
 import axios from 'axios';
 import { SealGuardError } from '../domain/errors.ts';
 
@@ -68,7 +75,10 @@ export class QuoteHttpError extends SealGuardError {
 }
 
 const client = axios.create({
-  responseType: 'arraybuffer',
+  responseType: 'stream',
+  // The cap is enforced while copying (collect below): axios' own for streams wraps the body in
+  // an async generator, a promise per chunk.
+  maxContentLength: -1,
   // Statuses are judged below, where a 5xx can be retried and a 4xx explained.
   validateStatus: () => true,
   // A plain UA is all the sources need (quotes.md §1.1); Sina's Referer comes per request.
@@ -120,23 +130,111 @@ function megabytes(n: number): string {
   return `${Math.round((n / (1024 * 1024)) * 10) / 10} MB`;
 }
 
-/** GET `url` as bytes for `source` (used in error messages). Rejects with QuoteHttpError. */
-export async function getBytes(
-  source: string,
-  url: string,
-  opts: HttpOptions = {},
-  signal?: AbortSignal,
-): Promise<Buffer> {
-  return (await getAnswer(source, url, opts, signal)).body;
+/**
+ * Buffers kept for answer bodies. Ten requests a cycle run at once, so about ten are in use; a
+ * buffer grown for a big answer is kept up to POOL_KEEP_BYTES, a rare larger one is let go.
+ */
+const POOL_SIZE = 16;
+const POOL_FIRST_BYTES = 64 * 1024;
+const POOL_KEEP_BYTES = 2 * 1024 * 1024;
+const pool: Buffer[] = [];
+
+function lease(atLeast: number): Buffer {
+  const b = pool.pop();
+  if (b !== undefined && b.length >= atLeast) return b;
+  // A buffer of its own (not a slice of Node's shared 8 KB pool), never zero-filled: every byte
+  // read is one the answer wrote.
+  return Buffer.allocUnsafeSlow(Math.max(atLeast, b?.length ?? POOL_FIRST_BYTES));
 }
 
-/** As getBytes, with the answer's timing and Date header. */
+function giveBack(b: Buffer): void {
+  if (pool.length < POOL_SIZE && b.length <= POOL_KEEP_BYTES) pool.push(b);
+}
+
+/** A body read into a leased buffer: bytes [0, length) of `buf`. */
+interface Collected {
+  buf: Buffer;
+  length: number;
+}
+
+class BodyTooLarge extends Error {}
+class BodyIdle extends Error {}
+
+/**
+ * Reads a response stream into a leased buffer, growing it as needed. Fails when the body
+ * passes `maxBytes` (the stream is destroyed at once, so the sender is stopped too) or when no
+ * byte arrives for `idleMs` (axios' idle timer stops at the headers).
+ */
+function collect(data: Readable, maxBytes: number, idleMs: number, expected: number): Promise<Collected> {
+  return new Promise((resolve, reject) => {
+    let buf = lease(Math.min(Math.max(expected, 0), maxBytes));
+    let length = 0;
+    let done = false;
+    let lastAt = performance.now();
+    const finish = (err: Error | null): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(idle);
+      data.off('data', onData);
+      data.off('end', onEnd);
+      data.off('close', onClose);
+      if (err === null) return resolve({ buf, length });
+      giveBack(buf);
+      data.destroy();
+      reject(err);
+    };
+    const onIdle = (): void => {
+      const quiet = performance.now() - lastAt;
+      if (quiet >= idleMs) return finish(new BodyIdle());
+      idle = setTimeout(onIdle, idleMs - quiet);
+    };
+    let idle = setTimeout(onIdle, idleMs);
+    const onData = (chunk: Buffer): void => {
+      lastAt = performance.now();
+      const end = length + chunk.length;
+      if (end > maxBytes) return finish(new BodyTooLarge());
+      if (end > buf.length) {
+        const bigger = Buffer.allocUnsafeSlow(Math.min(maxBytes, Math.max(end, buf.length * 2)));
+        buf.copy(bigger, 0, 0, length);
+        giveBack(buf);
+        buf = bigger;
+      }
+      chunk.copy(buf, length);
+      length = end;
+    };
+    const onEnd = (): void => finish(null);
+    // A connection cut mid-body ends in 'close' without 'end' (and an 'error' on some paths).
+    const onClose = (): void => finish(new Error('connection closed before the answer ended'));
+    data.on('data', onData);
+    data.once('end', onEnd);
+    data.once('close', onClose);
+    // Kept after finishing: a late error from a destroyed stream must not go unhandled.
+    data.on('error', (err) => finish(err));
+  });
+}
+
+/** GET `url` for `source` (used in error messages) as a copy of its bytes. Rejects with QuoteHttpError. */
 export async function getAnswer(
   source: string,
   url: string,
   opts: HttpOptions = {},
   signal?: AbortSignal,
 ): Promise<HttpAnswer> {
+  return readAnswer(source, url, opts, signal, (body, timing) => ({ body: Buffer.from(body), timing }));
+}
+
+/**
+ * GET `url` and hand its body to `read`, which must finish with it before returning: the bytes
+ * are a lent buffer, reused by the next answer. The quote parsers read synchronously and keep
+ * copies only (RecordMemo, NameCache), so the steady poll allocates no body at all.
+ */
+export async function readAnswer<T>(
+  source: string,
+  url: string,
+  opts: HttpOptions,
+  signal: AbortSignal | undefined,
+  read: (body: Buffer, timing: ResponseTiming) => T,
+): Promise<T> {
   const timeoutMs = opts.timeoutMs ?? HTTP_DEFAULTS.timeoutMs;
   const deadlineMs = opts.deadlineMs ?? HTTP_DEFAULTS.deadlineMs;
   const retries = opts.retries ?? HTTP_DEFAULTS.retries;
@@ -161,7 +259,7 @@ export async function getAnswer(
     signal?.removeEventListener('abort', forward);
   }
 
-  async function attempts(): Promise<HttpAnswer> {
+  async function attempts(): Promise<T> {
     // The caller's own deadline (FeedManager's) is a deadline too, not a cancellation.
     const stopped = (): QuoteHttpError | null => {
       if (!all.signal.aborted) return null;
@@ -186,20 +284,27 @@ export async function getAnswer(
       const halted = stopped();
       if (halted) throw halted;
       let res;
+      let got: Collected;
       const sentAt = performance.now();
       try {
-        res = await client.get<ArrayBuffer>(url, {
+        res = await client.get<Readable>(url, {
           timeout: timeoutMs,
           headers: opts.headers,
           signal: all.signal,
-          maxContentLength: maxBytes,
           proxy: proxyFor(url),
         });
+        const announced = Number(res.headers['content-length'] ?? -1);
+        if (announced > maxBytes) {
+          // axios may still emit an abort 'error' on it: never an unhandled one.
+          res.data.on('error', () => undefined);
+          res.data.destroy();
+          throw new BodyTooLarge();
+        }
+        got = await collect(res.data, maxBytes, timeoutMs, announced);
       } catch (err) {
-        const e = err as { code?: string; message?: string };
         const late = stopped();
         if (late) throw late;
-        if (e.code === 'ERR_BAD_RESPONSE' && /maxContentLength/.test(e.message ?? '')) {
+        if (err instanceof BodyTooLarge) {
           // Not retried: the same server would send the same flood.
           throw new QuoteHttpError(
             source,
@@ -208,7 +313,8 @@ export async function getAnswer(
             'too-large',
           );
         }
-        const timedOut = e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT';
+        const e = err as { code?: string; message?: string };
+        const timedOut = err instanceof BodyIdle || e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT';
         lastError = new QuoteHttpError(
           source,
           timedOut
@@ -220,39 +326,44 @@ export async function getAnswer(
         continue;
       }
       const receivedAt = performance.now();
-      // On Node, axios already hands back a Buffer for 'arraybuffer': Buffer.from would copy it
-      // (300 KB a request, ten requests a second, all of it garbage the GC must then chase).
-      const data: unknown = res.data;
-      const body = Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer);
-      if (res.status >= 500) {
-        lastError = new QuoteHttpError(
-          source,
-          `${source}: ${where(url)} answered HTTP ${res.status}`,
-          res.status,
-          'status',
-        );
-        continue;
+      const { buf, length } = got;
+      try {
+        if (res.status >= 500) {
+          lastError = new QuoteHttpError(
+            source,
+            `${source}: ${where(url)} answered HTTP ${res.status}`,
+            res.status,
+            'status',
+          );
+          continue;
+        }
+        if (res.status >= 300) {
+          const hint = length < 200 ? `: ${JSON.stringify(buf.toString('latin1', 0, length).trim())}` : '';
+          throw new QuoteHttpError(
+            source,
+            `${source}: ${where(url)} answered HTTP ${res.status}${hint}`,
+            res.status,
+            'status',
+          );
+        }
+        if (length === 0) {
+          lastError = new QuoteHttpError(
+            source,
+            `${source}: ${where(url)} answered an empty body (throttled?)`,
+            res.status,
+            'empty',
+          );
+          continue;
+        }
+        const date = Date.parse(String(res.headers['date'] ?? ''));
+        return read(buf.subarray(0, length), {
+          sentAt,
+          receivedAt,
+          serverDate: Number.isFinite(date) ? date : null,
+        });
+      } finally {
+        giveBack(buf);
       }
-      if (res.status >= 300) {
-        const hint = body.length < 200 ? `: ${JSON.stringify(body.toString('latin1').trim())}` : '';
-        throw new QuoteHttpError(
-          source,
-          `${source}: ${where(url)} answered HTTP ${res.status}${hint}`,
-          res.status,
-          'status',
-        );
-      }
-      if (body.length === 0) {
-        lastError = new QuoteHttpError(
-          source,
-          `${source}: ${where(url)} answered an empty body (throttled?)`,
-          res.status,
-          'empty',
-        );
-        continue;
-      }
-      const date = Date.parse(String(res.headers['date'] ?? ''));
-      return { body, timing: { sentAt, receivedAt, serverDate: Number.isFinite(date) ? date : null } };
     }
     throw lastError ?? new QuoteHttpError(source, `${source}: request failed`);
   }

@@ -6,7 +6,7 @@
 import type { FetchResult, PollingFeed } from './feed.ts';
 import { prefixedCode } from './codes.ts';
 import type { HttpOptions } from './httpClient.ts';
-import { QuoteHttpError, getAnswer, joinUrl } from './httpClient.ts';
+import { QuoteHttpError, joinUrl, readAnswer } from './httpClient.ts';
 import { checkBatch, splitValid, toFetchResult } from './pollRequest.ts';
 import { parseSina } from './sinaParse.ts';
 
@@ -41,14 +41,15 @@ export class SinaFeed implements PollingFeed {
     const { valid, invalid } = splitValid(symbols);
     if (valid.length === 0) return { snapshots: [], missing: invalid };
     const opts = deadlineMs === undefined ? this.http : { ...this.http, deadlineMs };
-    const { body, timing } = await getAnswer(this.name, this.url(valid.map(prefixedCode)), opts, signal);
-    // A 200 "Forbidden" (missing Referer) or "sys_auth=FAILED" has no records at all.
-    if (body.indexOf('hq_str_') < 0) {
-      throw new QuoteHttpError(
-        this.name,
-        `${this.name}: unexpected answer ${JSON.stringify(body.toString('latin1', 0, 40))}`,
-      );
-    }
-    return { ...toFetchResult(parseSina(body, this.name), valid, invalid), timing };
+    return readAnswer(this.name, this.url(valid.map(prefixedCode)), opts, signal, (body, timing) => {
+      // A 200 "Forbidden" (missing Referer) or "sys_auth=FAILED" has no records at all.
+      if (body.indexOf('hq_str_') < 0) {
+        throw new QuoteHttpError(
+          this.name,
+          `${this.name}: unexpected answer ${JSON.stringify(body.toString('latin1', 0, 40))}`,
+        );
+      }
+      return { ...toFetchResult(parseSina(body, this.name), valid, invalid), timing };
+    });
   }
 }

@@ -6,7 +6,7 @@ import type { Security } from '../domain/types.ts';
 import type { FetchResult, PollingFeed } from './feed.ts';
 import { prefixedCode } from './codes.ts';
 import type { HttpOptions } from './httpClient.ts';
-import { QuoteHttpError, getAnswer, joinUrl } from './httpClient.ts';
+import { QuoteHttpError, joinUrl, readAnswer } from './httpClient.ts';
 import { checkBatch, splitValid, toFetchResult } from './pollRequest.ts';
 import { RecordMemo } from './recordMemo.ts';
 import { parseTencent } from './tencentParse.ts';
@@ -50,14 +50,15 @@ export class TencentFeed implements PollingFeed {
     const { valid, invalid, url } = req;
     if (valid.length === 0) return { snapshots: [], missing: [...invalid] };
     const opts = deadlineMs === undefined ? this.opts : { ...this.opts, deadlineMs };
-    const { body, timing } = await getAnswer(this.name, url, opts, signal);
-    // Records always start "v_"; anything else (an HTML error page, "Forbidden") is a failure.
-    if (body.indexOf('v_') < 0) {
-      throw new QuoteHttpError(
-        this.name,
-        `${this.name}: unexpected answer ${JSON.stringify(body.toString('latin1', 0, 40))}`,
-      );
-    }
-    return { ...toFetchResult(parseTencent(body, this.name, this.memo), valid, invalid), timing };
+    return readAnswer(this.name, url, opts, signal, (body, timing) => {
+      // Records always start "v_"; anything else (an HTML error page, "Forbidden") is a failure.
+      if (body.indexOf('v_') < 0) {
+        throw new QuoteHttpError(
+          this.name,
+          `${this.name}: unexpected answer ${JSON.stringify(body.toString('latin1', 0, 40))}`,
+        );
+      }
+      return { ...toFetchResult(parseTencent(body, this.name, this.memo), valid, invalid), timing };
+    });
   }
 }
