@@ -96,11 +96,11 @@ interface Trigger {
  * What one snapshot needs of the guard's per-symbol state, found with one lookup: Map lookups
  * were the largest single cost of a poll (perf, 2026-12-02: ~12% of the main thread, three per
  * snapshot here). Both cached answers carry what they were read from and are read again when it
- * changed: `watched` from the watch book's current set, `monitor` from `monitors` as of an epoch.
+ * changed: `watched` as of the watch book's version, `monitor` from `monitors` as of an epoch.
  */
 interface Tracked {
   readonly slot: Slot;
-  watchedIn: ReadonlySet<string> | undefined;
+  watchedVersion: number;
   watched: boolean;
   epoch: number;
   monitor: MonitorState | undefined;
@@ -295,6 +295,7 @@ export class Guard {
       this.monitorsDay = today;
     }
     const watched = this.watchBook.watchedSet();
+    const watchedVersion = this.watchBook.watchedVersion;
     const triggers: Trigger[] = [];
     const announce: {
       sec: Security;
@@ -320,9 +321,9 @@ export class Guard {
       if (t === undefined) continue;
       const slot = t.slot;
       this.market.see(s, slot);
-      if (t.watchedIn !== watched) {
+      if (t.watchedVersion !== watchedVersion) {
         t.watched = watched.has(s.symbol);
-        t.watchedIn = watched;
+        t.watchedVersion = watchedVersion;
       }
       if (!t.watched) continue;
       if (t.epoch !== epoch) {
@@ -542,7 +543,7 @@ export class Guard {
     } catch {
       return undefined;
     }
-    const t: Tracked = { slot, watchedIn: undefined, watched: false, epoch: -1, monitor: undefined };
+    const t: Tracked = { slot, watchedVersion: -1, watched: false, epoch: -1, monitor: undefined };
     this.tracked.set(symbol, t);
     return t;
   }

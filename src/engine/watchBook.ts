@@ -55,10 +55,16 @@ export class WatchBook {
   private async updateSettings(mutate: (d: Settings) => void): Promise<void> {
     await this.o.settings.update(mutate);
     this.watchedCache = undefined;
+    this.watchedVersion++;
     this.triggerCache.clear();
   }
 
   private watchedCache: Set<string> | undefined;
+  /**
+   * Moves on whenever watchedSet() may answer differently: a cache of "is X watched" taken at
+   * version v holds while the version is still v.
+   */
+  watchedVersion = 0;
   private readonly triggerCache = new Map<string, TriggerConfig>();
 
   /** The watched symbols as a set, cached until settings or holdings change. */
@@ -69,6 +75,7 @@ export class WatchBook {
   /** Settings or holdings changed: drop derived caches and tell the listeners (the feeds). */
   changed(): void {
     this.watchedCache = undefined;
+    this.watchedVersion++;
     this.triggerCache.clear();
     const symbols = this.watchedSymbols();
     for (const l of this.listeners) l(symbols);

@@ -464,7 +464,8 @@ export class FeedManager implements QuoteSource {
     const now = this.clock.now();
     const staleAfterMs = this.staleAfterMs;
     for (const s of snaps) {
-      if (now - s.ts > staleAfterMs) continue;
+      // Written so that a NaN time is never fresh.
+      if (!(now - s.ts <= staleAfterMs)) continue;
       const f = this.lastFresh.get(s.symbol);
       if (f === undefined) continue;
       f.at = now;

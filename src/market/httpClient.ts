@@ -167,7 +167,9 @@ class BodyIdle extends Error {}
  */
 function collect(data: Readable, maxBytes: number, idleMs: number, expected: number): Promise<Collected> {
   return new Promise((resolve, reject) => {
-    let buf = lease(Math.min(Math.max(expected, 0), maxBytes));
+    // Sized from Content-Length up to what the pool keeps, grown past it only by bytes that
+    // came: a server announcing 8 MB and then stalling costs no 8 MB.
+    let buf = lease(Math.min(Math.max(expected, 0), maxBytes, POOL_KEEP_BYTES));
     let length = 0;
     let done = false;
     let lastAt = performance.now();
@@ -188,7 +190,8 @@ function collect(data: Readable, maxBytes: number, idleMs: number, expected: num
       if (quiet >= idleMs) return finish(new BodyIdle());
       idle = setTimeout(onIdle, idleMs - quiet);
     };
-    let idle = setTimeout(onIdle, idleMs);
+    // 0 = no idle limit, as axios reads its `timeout` (the deadline still applies).
+    let idle = idleMs > 0 ? setTimeout(onIdle, idleMs) : undefined;
     const onData = (chunk: Buffer): void => {
       lastAt = performance.now();
       const end = length + chunk.length;
@@ -356,11 +359,15 @@ export async function readAnswer<T>(
           continue;
         }
         const date = Date.parse(String(res.headers['date'] ?? ''));
-        return read(buf.subarray(0, length), {
+        const result = read(buf.subarray(0, length), {
           sentAt,
           receivedAt,
           serverDate: Number.isFinite(date) ? date : null,
         });
+        // The buffer goes back to the pool below: a reader still working on it would share it
+        // with the next answer.
+        if (result instanceof Promise) throw new Error('readAnswer: `read` must be synchronous');
+        return result;
       } finally {
         giveBack(buf);
       }

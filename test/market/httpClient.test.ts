@@ -103,6 +103,31 @@ describe('getAnswer', () => {
     expect(timing.sentAt).toBeGreaterThanOrEqual(before);
     expect(timing.receivedAt).toBeGreaterThanOrEqual(timing.sentAt);
   });
+
+  it('timeoutMs 0 is no idle limit, as axios reads it: a body sent in two parts 50 ms apart arrives whole', async () => {
+    const part = Buffer.alloc(100_000, 0x41);
+    server = await startQuoteServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.write(part);
+      const t = setTimeout(() => res.end(part), 50);
+      timers.push(t);
+    });
+    const { body } = await getAnswer('tencent', server.url + '/q=x', { timeoutMs: 0, retries: 0 });
+    expect(body.length).toBe(200_000);
+  });
+
+  it('a body announced far over what the pool keeps, then stalled, fails at the deadline having held no such buffer', async () => {
+    server = await startQuoteServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html', 'content-length': String(7 * 1024 * 1024) });
+      res.write('v_');
+    });
+    const before = process.memoryUsage().arrayBuffers;
+    const err = await getAnswer('tencent', server.url + '/q=x', { deadlineMs: 300, retries: 0 }).catch(
+      (e: unknown) => e,
+    );
+    expect((err as QuoteHttpError).kind).toBe('deadline');
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(4 * 1024 * 1024);
+  });
 });
 
 describe('proxies from the environment (as axios reads them: <scheme>_proxy, then all_proxy)', () => {
