@@ -224,8 +224,12 @@ export async function createEngine(o: EngineOptions): Promise<Engine> {
       calendar?.onSnapshots(batch);
       // The paper broker fills against what it has seen, before the guard decides on the batch.
       o.sink?.onQuotes(batch);
-      await guard.onSnapshots(batch);
-      if (recorder) for (const s of batch) recorder.onSnapshot(s);
+      if (recorder) {
+        // Only stocks that sealed today are sampled: the guard names them as it steps them.
+        const sealed: Snapshot[] = [];
+        await guard.onSnapshots(batch, sealed);
+        for (const s of sealed) recorder.onSnapshot(s);
+      } else await guard.onSnapshots(batch);
     } catch (err) {
       // A source delivers and moves on: a failure here is logged, never thrown back into it.
       log.error({ err }, 'snapshot handling failed');

@@ -283,8 +283,10 @@ export class Guard {
   /**
    * One cycle's snapshots. Decisions for every symbol are made before anything is awaited, then
    * triggers go to the executor at once: the sell leaves in the cycle that showed the weakness.
+   * `sealedToday`, when given, receives the snapshots of watched stocks whose monitor has sealed
+   * today (after their step): all the day recorder samples, found here without a lookup per quote.
    */
-  async onSnapshots(snaps: Snapshot[]): Promise<void> {
+  async onSnapshots(snaps: Snapshot[], sealedToday?: Snapshot[]): Promise<void> {
     const now = this.now();
     const today = exchangeDate(now);
     const phase: Phase = phaseAt(now);
@@ -334,7 +336,10 @@ export class Guard {
       if (st0 !== undefined && st0.lastTs !== null && s.ts <= st0.lastTs) {
         // A repeat (polled faster than the exchange's 3 s): most need nothing but the time.
         ctx.limits = this.market.limitsFor(slot, s);
-        if (repeatStep(st0, s, ctx)) continue;
+        if (repeatStep(st0, s, ctx)) {
+          if (st0.segment > 0) sealedToday?.push(s);
+          continue;
+        }
       }
       const sec = slot.sec;
       const limits = this.market.limitsFor(slot, s);
@@ -353,6 +358,7 @@ export class Guard {
       ctx.triggers = this.effectiveTriggers(s.symbol);
       ctx.held = held;
       advance(st, s, ctx, events);
+      if (st.segment > 0) sealedToday?.push(s);
       if (events.length === 0) {
         // A quiet step can still raise the segment's peak, which dropFromPeak measures from.
         if (st.segmentPeak !== peakBefore || st.status !== statusBefore) {

@@ -14,6 +14,7 @@ import type { Snapshot } from '../../src/domain/types.ts';
 import type { GuardApi } from '../../src/engine/api.ts';
 import type { EventBus } from '../../src/engine/bus.ts';
 import { createEngine, type Engine } from '../../src/engine/engine.ts';
+import type { EventLog } from '../../src/store/eventLog.ts';
 import type { Mode } from '../../src/domain/modes.ts';
 import type { GuardEvent } from '../../src/engine/events.ts';
 import type { Guard } from '../../src/engine/guard.ts';
@@ -55,6 +56,8 @@ export interface HarnessOptions {
   sellBlocked?: () => string | undefined;
   /** DEFAULT_FLOOR in hundredths of % from the previous close. */
   defaultFloorCenti?: number;
+  /** The day history: with it the engine builds its day recorder, as the app does. */
+  eventLog?: EventLog;
 }
 
 export const silent = pino({ level: 'silent' });
@@ -92,6 +95,7 @@ export async function harness(o: HarnessOptions = {}): Promise<Harness> {
     ...(o.redact ? { redact: o.redact } : {}),
     ...(o.sellBlocked ? { sellBlocked: o.sellBlocked } : {}),
     ...(o.defaultFloorCenti !== undefined ? { defaultFloorCenti: o.defaultFloorCenti } : {}),
+    ...(o.eventLog ? { eventLog: o.eventLog } : {}),
   });
   const { bus, guard, api } = engine;
   const events: GuardEvent[] = [];
