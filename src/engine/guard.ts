@@ -14,6 +14,7 @@ import {
   cloneMonitorState,
   repeatStep,
   initialMonitorState,
+  NEVER,
   type MonitorContext,
   type MonitorEvent,
   type MonitorState,
@@ -333,7 +334,7 @@ export class Guard {
         t.epoch = epoch;
       }
       const st0 = t.monitor;
-      if (st0 !== undefined && st0.lastTs !== null && s.ts <= st0.lastTs) {
+      if (st0 !== undefined && st0.lastTs !== NEVER && s.ts <= st0.lastTs) {
         // A repeat (polled faster than the exchange's 3 s): most need nothing but the time.
         ctx.limits = this.market.limitsFor(slot, s);
         if (repeatStep(st0, s, ctx)) {

@@ -9,7 +9,7 @@
  * states, then fsync, is O(changed). A torn last line (kill -9 mid-write) is skipped on load.
  */
 import { join } from 'node:path';
-import type { MonitorState } from '../domain/sealMonitor.ts';
+import { NEVER, type MonitorState } from '../domain/sealMonitor.ts';
 import { AppendLog } from '../store/appendLog.ts';
 
 export class MonitorJournal {
@@ -33,8 +33,12 @@ export class MonitorJournal {
       } catch {
         continue; // a line that is not a state: the state before it stands
       }
-      if (st && typeof st.symbol === 'string' && st.day === day && typeof st.segment === 'number')
+      if (st && typeof st.symbol === 'string' && st.day === day && typeof st.segment === 'number') {
+        // Journals written before NEVER existed say null for "no step yet".
+        if ((st.lastStepAt as number | null) === null) st.lastStepAt = NEVER;
+        if ((st.lastTs as number | null) === null) st.lastTs = NEVER;
         out.set(st.symbol, st);
+      }
     }
     return out;
   }

@@ -2,7 +2,7 @@ import { appendFileSync, mkdtempSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { initialMonitorState } from '../../src/domain/sealMonitor.ts';
+import { initialMonitorState, NEVER } from '../../src/domain/sealMonitor.ts';
 import { MonitorJournal } from '../../src/engine/monitorJournal.ts';
 
 const DAY = '2026-11-23';
@@ -28,6 +28,16 @@ describe('the seal-monitor journal', () => {
     // The next append after the torn line starts a fresh line and is read normally.
     await j.append(DAY, [{ ...initialMonitorState('002116.SZ', DAY), segment: 4 }]);
     expect((await j.load(DAY)).get('002116.SZ')?.segment).toBe(4);
+  });
+
+  it('a journal from before NEVER (null for "no step yet") loads as NEVER', async () => {
+    const j = new MonitorJournal(mkdtempSync(join(tmpdir(), 'sg-journal-')));
+    const old = { ...initialMonitorState('002116.SZ', DAY), segment: 2, lastStepAt: null, lastTs: null };
+    await j.append(DAY, [initialMonitorState('600000.SH', DAY)]);
+    appendFileSync(j.file(DAY), JSON.stringify(old) + '\n');
+    const st = (await j.load(DAY)).get('002116.SZ')!;
+    expect(st).toMatchObject({ segment: 2, lastStepAt: NEVER, lastTs: NEVER });
+    expect((await j.load(DAY)).get('600000.SH')).toMatchObject({ lastStepAt: NEVER, lastTs: NEVER });
   });
 
   it('a journal replaced between appends is written at its path, not into the file that was moved away', async () => {
