@@ -30,9 +30,7 @@ export class NameCache {
       if (i === raw.length) return this.name;
     }
     // A copy, never a view: the body is a lent buffer the next answer overwrites.
-    const copy = new Uint8Array(to - from);
-    for (let i = 0; i < copy.length; i++) copy[i] = b[from + i]!;
-    this.raw = copy;
+    this.raw = new Uint8Array(b.subarray(from, to));
     this.enc = enc;
     this.name = decoders[enc].decode(this.raw);
     return this.name;

@@ -162,14 +162,23 @@ class BodyIdle extends Error {}
 
 /**
  * Reads a response stream into a leased buffer, growing it as needed. Fails when the body
- * passes `maxBytes` (the stream is destroyed at once, so the sender is stopped too) or when no
- * byte arrives for `idleMs` (axios' idle timer stops at the headers).
+ * passes `maxBytes`, or announces more (`expected`, its Content-Length, -1 when none), with the
+ * stream destroyed at once, so the sender is stopped too; or when no byte arrives for `idleMs`
+ * (axios' idle timer stops at the headers).
  */
 function collect(data: Readable, maxBytes: number, idleMs: number, expected: number): Promise<Collected> {
+  if (expected > maxBytes) {
+    // axios may still emit an abort 'error' on it: never an unhandled one.
+    data.on('error', () => undefined);
+    data.destroy();
+    return Promise.reject(new BodyTooLarge());
+  }
   return new Promise((resolve, reject) => {
     // Sized from Content-Length up to what the pool keeps, grown past it only by bytes that
     // came: a server announcing 8 MB and then stalling costs no 8 MB.
-    let buf = lease(Math.min(Math.max(expected, 0), maxBytes, POOL_KEEP_BYTES));
+    let buf = lease(
+      Number.isFinite(expected) ? Math.min(Math.max(expected, 0), maxBytes, POOL_KEEP_BYTES) : 0,
+    );
     let length = 0;
     let done = false;
     let lastAt = performance.now();
@@ -296,14 +305,7 @@ export async function readAnswer<T>(
           signal: all.signal,
           proxy: proxyFor(url),
         });
-        const announced = Number(res.headers['content-length'] ?? -1);
-        if (announced > maxBytes) {
-          // axios may still emit an abort 'error' on it: never an unhandled one.
-          res.data.on('error', () => undefined);
-          res.data.destroy();
-          throw new BodyTooLarge();
-        }
-        got = await collect(res.data, maxBytes, timeoutMs, announced);
+        got = await collect(res.data, maxBytes, timeoutMs, Number(res.headers['content-length'] ?? -1));
       } catch (err) {
         const late = stopped();
         if (late) throw late;

@@ -106,33 +106,40 @@ const symbolsOf = (rows: Row[], re: RegExp): string[] =>
   });
 
 describe('answer bodies are lent, and nothing parsed from one points into it', () => {
-  it('Tencent: 12 polls of the 900-row capture, reordered and renamed, parse as fresh copies do', async () => {
-    const bodies = polls(tencentRows, 12, 7).map((lines) => iconv.encode(lines.join('\n') + '\n', 'gbk'));
-    server = await serveInTurn(bodies);
-    const symbols = symbolsOf(tencentRows, /^v_(sh|sz|bj)(\d{6})/);
-    const feed = new TencentFeed({ baseUrl: server.url, maxBatch: 1000 });
-    // Parsed first, all of them: the parsers' name caches are shared, and a parse between polls
-    // would refresh them from a private copy and hide a stale view.
-    const expected = bodies.map((body) => bySymbol(parseTencent(Buffer.from(body), 'tencent').snapshots));
-    for (const want of expected) {
-      const got = await feed.fetch(symbols);
-      expect(bySymbol(got.snapshots)).toEqual(want);
-    }
-  });
-
-  it('Sina: 12 polls of the 850-row capture, reordered and renamed, parse as fresh copies do', async () => {
-    const bodies = polls(sinaRows, 12, 11).map((lines) => iconv.encode(lines.join('\n') + '\n', 'gbk'));
-    server = await serveInTurn(bodies);
-    const symbols = symbolsOf(sinaRows, /^var hq_str_(sh|sz|bj)(\d{6})/);
-    const feed = new SinaFeed({ baseUrl: server.url, maxBatch: 1000 });
-    // Parsed first, all of them: the parsers' name caches are shared, and a parse between polls
-    // would refresh them from a private copy and hide a stale view.
-    const expected = bodies.map((body) => bySymbol(parseSina(Buffer.from(body), 'sina').snapshots));
-    for (const want of expected) {
-      const got = await feed.fetch(symbols);
-      expect(bySymbol(got.snapshots)).toEqual(want);
-    }
-  });
+  const cases = [
+    {
+      name: 'Tencent',
+      capture: '900-row',
+      rows: tencentRows,
+      seed: 7,
+      key: /^v_(sh|sz|bj)(\d{6})/,
+      feed: (url: string) => new TencentFeed({ baseUrl: url, maxBatch: 1000 }),
+      parse: (b: Buffer) => parseTencent(b, 'tencent'),
+    },
+    {
+      name: 'Sina',
+      capture: '850-row',
+      rows: sinaRows,
+      seed: 11,
+      key: /^var hq_str_(sh|sz|bj)(\d{6})/,
+      feed: (url: string) => new SinaFeed({ baseUrl: url, maxBatch: 1000 }),
+      parse: (b: Buffer) => parseSina(b, 'sina'),
+    },
+  ];
+  for (const { name, capture, rows, seed, key, feed: makeFeed, parse } of cases)
+    it(`${name}: 12 polls of the ${capture} capture, reordered and renamed, parse as fresh copies do`, async () => {
+      const bodies = polls(rows, 12, seed).map((lines) => iconv.encode(lines.join('\n') + '\n', 'gbk'));
+      server = await serveInTurn(bodies);
+      const symbols = symbolsOf(rows, key);
+      const feed = makeFeed(server.url);
+      // Parsed first, all of them: the parsers' name caches are shared, and a parse between polls
+      // would refresh them from a private copy and hide a stale view.
+      const expected = bodies.map((body) => bySymbol(parse(Buffer.from(body)).snapshots));
+      for (const want of expected) {
+        const got = await feed.fetch(symbols);
+        expect(bySymbol(got.snapshots)).toEqual(want);
+      }
+    });
 
   it('the lent buffer is reused by the next answer; getAnswer hands out a copy that stays', async () => {
     const a = Buffer.from('v_sz002116="51~A~002116~10.02";\n'.repeat(2000));
