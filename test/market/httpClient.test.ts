@@ -4,9 +4,12 @@
  * The Date header is the one every HTTP/1.1 origin server sends (RFC 9110 §6.6.1; node:http
  * sets it by default, `sendDate`), at second resolution.
  */
+import type http from 'node:http';
+import zlib from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { getAnswer, QuoteHttpError } from '../../src/market/httpClient.ts';
 import { TencentFeed } from '../../src/market/tencent.ts';
+import { fixtureBytes } from '../helpers/fixtures.ts';
 import type { QuoteServer } from './quoteServer.ts';
 import { startQuoteServer } from './quoteServer.ts';
 
@@ -163,5 +166,147 @@ describe('proxies from the environment (as axios reads them: <scheme>_proxy, the
     delete process.env.ALL_PROXY;
     await getAnswer('tencent', `${server.url}/q=sz002116`, { retries: 0 });
     expect(server.requests[1]!.url).toBe('/q=sz002116');
+  });
+});
+
+/**
+ * Straight to the server on node:http (no proxy set): the same bytes axios gave. What axios'
+ * http adapter (lib/adapters/http.js, 1.x) asks for and decodes is the rule: Accept-Encoding
+ * "gzip, compress, deflate, br"; gzip/x-gzip/compress/x-compress through zlib's unzip, deflate
+ * the same after its ZlibHeaderTransformStream adds the 78 9C header a raw deflate stream lacks,
+ * br through brotli, all with Z_SYNC_FLUSH so a body cut just short still yields what came; no
+ * decoding on 204; redirects not followed (we set maxRedirects 0).
+ */
+describe('straight to the server: the headers, encodings and failures axios handled', () => {
+  const body = fixtureBytes('tencent_20221122_gbk.txt');
+  const encoders: Record<string, (b: Buffer) => Buffer> = {
+    gzip: (b) => zlib.gzipSync(b),
+    'x-gzip': (b) => zlib.gzipSync(b),
+    deflate: (b) => zlib.deflateSync(b),
+    'deflate (raw, no zlib header)': (b) => zlib.deflateRawSync(b),
+    br: (b) => zlib.brotliCompressSync(b),
+    identity: (b) => b,
+  };
+  const compressed = (res: http.ServerResponse, name: string): void => {
+    const coding = name.startsWith('deflate') ? 'deflate' : name;
+    res.writeHead(200, { 'content-type': 'text/html; charset=GBK', 'content-encoding': coding });
+    res.end(encoders[name]!(body));
+  };
+
+  it("asks as axios asked: a plain UA, Accept */*, the encodings it can decode, and the caller's own headers", async () => {
+    server = await startQuoteServer((_req, res) => res.end('x'));
+    await getAnswer('sina', `${server.url}/list=sh600519`, {
+      retries: 0,
+      headers: { Referer: 'https://finance.sina.com.cn/' },
+    });
+    const h = server.requests[0]!.headers;
+    expect(h['user-agent']).toBe('Mozilla/5.0 (SealGuard)');
+    expect(h['accept']).toBe('*/*');
+    expect(h['accept-encoding']).toBe('gzip, compress, deflate, br');
+    expect(h['referer']).toBe('https://finance.sina.com.cn/');
+    expect(h['connection']).toBe('keep-alive');
+  });
+
+  it.each(Object.keys(encoders))('a %s body comes back as the exact captured bytes', async (name) => {
+    server = await startQuoteServer((_req, res) => compressed(res, name));
+    const a = await getAnswer('tencent', `${server.url}/q=sz002116`, { retries: 0 });
+    expect(a.body.equals(body)).toBe(true);
+  });
+
+  it('a corrupt gzip body fails as a network error with the source named, and is retried', async () => {
+    server = await startQuoteServer((_req, res, n) => {
+      if (n === 1) {
+        res.writeHead(200, { 'content-encoding': 'gzip' });
+        return res.end(Buffer.from('not gzip at all, just text'));
+      }
+      compressed(res, 'gzip');
+    });
+    const a = await getAnswer('tencent', `${server.url}/q=sz002116`, { retries: 1, backoffMs: 1 });
+    expect(a.body.equals(body)).toBe(true);
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it('a corrupt gzip body with no retry left is reported, not handed on', async () => {
+    server = await startQuoteServer((_req, res) => {
+      res.writeHead(200, { 'content-encoding': 'gzip' });
+      res.end(Buffer.from('not gzip at all, just text'));
+    });
+    const err = (await getAnswer('tencent', `${server.url}/q=sz002116`, { retries: 0 }).catch(
+      (e: unknown) => e,
+    )) as QuoteHttpError;
+    expect(err).toBeInstanceOf(QuoteHttpError);
+    expect(err.kind).toBe('network');
+    expect(err.message).toMatch(/^tencent: cannot reach http:\/\/127\.0\.0\.1:\d+ \(Z_DATA_ERROR\)/);
+  });
+
+  it('a 302 is not followed: one request, an error naming the status and the short body', async () => {
+    server = await startQuoteServer((_req, res) => {
+      res.writeHead(302, { location: '/elsewhere' });
+      res.end('moved');
+    });
+    const err = (await getAnswer('tencent', `${server.url}/q=sz002116`, { retries: 2 }).catch(
+      (e: unknown) => e,
+    )) as QuoteHttpError;
+    expect(err).toBeInstanceOf(QuoteHttpError);
+    expect(err.status).toBe(302);
+    expect(err.message).toMatch(/answered HTTP 302: "moved"/);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('no answer at all within the idle timeout is a network failure, retried, then reported', async () => {
+    server = await startQuoteServer(() => undefined);
+    const t0 = performance.now();
+    const err = (await getAnswer('tencent', `${server.url}/q=sz002116`, {
+      timeoutMs: 150,
+      retries: 1,
+      backoffMs: 1,
+    }).catch((e: unknown) => e)) as QuoteHttpError;
+    expect(err.kind).toBe('network');
+    expect(err.message).toMatch(/tencent: no answer from http:\/\/127\.0\.0\.1:\d+ within 150 ms/);
+    expect(server.requests).toHaveLength(2);
+    expect(performance.now() - t0).toBeLessThan(1500);
+  });
+
+  it('a connection cut mid-body fails, never hands back half an answer', async () => {
+    server = await startQuoteServer((_req, res) => {
+      res.writeHead(200, { 'content-length': String(body.length) });
+      res.write(body.subarray(0, 100), () => res.destroy());
+    });
+    const err = (await getAnswer('tencent', `${server.url}/q=sz002116`, { retries: 0 }).catch(
+      (e: unknown) => e,
+    )) as QuoteHttpError;
+    expect(err).toBeInstanceOf(QuoteHttpError);
+    expect(err.kind).toBe('network');
+  });
+
+  it('nothing listening: a network error naming the refused connection', async () => {
+    server = await startQuoteServer(() => undefined);
+    const url = server.url;
+    await server.close();
+    server = undefined;
+    const err = (await getAnswer('tencent', `${url}/q=sz002116`, { retries: 0 }).catch(
+      (e: unknown) => e,
+    )) as QuoteHttpError;
+    expect(err.kind).toBe('network');
+    expect(err.message).toMatch(/cannot reach http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
+  });
+
+  it('through a proxy (axios) the same encodings give the same bytes', async () => {
+    const saved = process.env.HTTP_PROXY;
+    server = await startQuoteServer((req, res) => compressed(res, new URL(req.url!).searchParams.get('e')!));
+    process.env.HTTP_PROXY = server.url;
+    try {
+      for (const name of Object.keys(encoders)) {
+        const a = await getAnswer(
+          'tencent',
+          `http://qt.gtimg.invalid/q=sz002116?e=${encodeURIComponent(name)}`,
+          { retries: 0 },
+        );
+        expect(a.body.equals(body), name).toBe(true);
+      }
+    } finally {
+      if (saved === undefined) delete process.env.HTTP_PROXY;
+      else process.env.HTTP_PROXY = saved;
+    }
   });
 });
