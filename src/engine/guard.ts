@@ -105,6 +105,11 @@ interface Tracked {
   watched: boolean;
   epoch: number;
   monitor: MonitorState | undefined;
+  /**
+   * The symbol's effective triggers, valid with `watched` (WatchBook drops its trigger cache
+   * exactly when watchedVersion moves): one Map lookup fewer per stock per poll.
+   */
+  triggers: TriggerConfig | undefined;
 }
 
 export class Guard {
@@ -326,6 +331,7 @@ export class Guard {
       this.market.see(s, slot);
       if (t.watchedVersion !== watchedVersion) {
         t.watched = watched.has(s.symbol);
+        t.triggers = undefined;
         t.watchedVersion = watchedVersion;
       }
       if (!t.watched) continue;
@@ -356,7 +362,7 @@ export class Guard {
       const peakBefore = st.segmentPeak;
       const statusBefore = st.status;
       ctx.limits = limits;
-      ctx.triggers = this.effectiveTriggers(s.symbol);
+      ctx.triggers = t.triggers ??= this.effectiveTriggers(s.symbol);
       ctx.held = held;
       advance(st, s, ctx, events);
       if (st.segment > 0) sealedToday?.push(s);
@@ -550,7 +556,14 @@ export class Guard {
     } catch {
       return undefined;
     }
-    const t: Tracked = { slot, watchedVersion: -1, watched: false, epoch: -1, monitor: undefined };
+    const t: Tracked = {
+      slot,
+      watchedVersion: -1,
+      watched: false,
+      epoch: -1,
+      monitor: undefined,
+      triggers: undefined,
+    };
     this.tracked.set(symbol, t);
     return t;
   }

@@ -61,6 +61,19 @@ describe('guard in auto mode', () => {
     expect(await h.paper.todayOrders()).toHaveLength(1);
   });
 
+  it('a threshold changed while the stock is being watched applies from the next snapshot (no stale trigger cached)', async () => {
+    const h = await make();
+    // Stepped under the default 2000万: the guard has taken its triggers for this stock.
+    await feedAll(h, sealedRun('10:00:00', 3, [100_000_000, 60_000_000, 45_000_000]));
+    expect(await h.paper.todayOrders()).toHaveLength(0);
+    await h.guard.watchBook.watch(SYMBOL, { threshold: 50_000_000 });
+    await h.feed(sealed(t('10:00:09'), 44_000_000));
+    const orders = await h.paper.todayOrders();
+    expect(orders).toHaveLength(1);
+    const trig = h.events.find((e) => e.type === 'SellTriggered');
+    expect(trig?.type === 'SellTriggered' && trig.evidence.sealAmount).toBe(44_000_000);
+  });
+
   it('pause turns auto into alert: the trigger is reported, nothing is sold', async () => {
     const h = await make();
     await h.api.pause();
