@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-import { setFlagsFromString } from 'node:v8';
+import { applyV8Flags } from './v8flags.js';
 import { register } from 'tsx/esm/api';
 
-// Measure with the same V8 setting the product runs with (see bin/sealguard.js).
-setFlagsFromString('--heap-growing-percent=20');
+// Measure with the V8 settings the product runs with (bin/v8flags.js, as bin/sealguard.js).
+applyV8Flags();
 
 register();
 await import('../bench/run.ts');
