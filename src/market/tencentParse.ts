@@ -3,7 +3,8 @@
  *
  * Why not `split('~')`: a record has 82-88 fields and we need 30 of the first 49, so splitting
  * allocates ~85 strings per record to keep a handful. This parser reads fields 0-48 in one pass
- * over the GBK bytes, numbers as it goes, and decodes only the name (when it changed).
+ * over the GBK bytes, numbers as it goes (fields 2-48 in WebAssembly: tencentFields.ts), and
+ * decodes only the name (when it changed).
  * Measured 2026-12-02 on the 900-row capture as GBK bytes, one core, CPU time, best of 200
  * rounds with the box shared (medians under load about half): ~1.15M records/s; the previous
  * parser ~0.57M and iconv decode + split('\n') + split('~') ~0.23M in the same runs.
@@ -22,19 +23,12 @@ import { bodyBytes, gbkFieldEnd, NameCache } from './gbk.ts';
 import type { ParseOutcome } from './quoteBody.ts';
 import { forEachRecord, KeyTable } from './quoteBody.ts';
 import type { RecordMemo } from './recordMemo.ts';
-import { bytesEqual, scanCompactStamp, scanFixed, scanInt } from './scan.ts';
+import { bytesEqual, scanCompactStamp, scanInt } from './scan.ts';
+import { begin as beginFields, fields, readFields } from './tencentFields.ts';
 
 const TILDE = 126;
 const SLASH = 47;
-const ZERO = 48;
-const NINE = 57;
-const DOT = 46;
 const TOO_FEW = 'too few fields';
-// Scratch reused for every record: field k spans [starts[k], ends[k]) and, when it is a number
-// parseRecord reads, vals[k] holds it (NaN for garbage, as scan.ts reads it).
-const starts = new Int32Array(49);
-const ends = new Int32Array(49);
-const vals = new Float64Array(49);
 
 export type TencentStatus = QuoteStatus;
 
@@ -75,14 +69,14 @@ function level(p: Level | undefined, price: number, shares: number): Level {
  * them (a snapshot lives the ~3 s until its code changes again).
  */
 function levels(first: number, prev: readonly Level[] | undefined): readonly Level[] | null {
+  const v = fields.vals;
   let whole = true;
   for (let j = first; j < first + 10; j += 2) {
-    const price = vals[j]!;
-    const lots = vals[j + 1]!;
+    const price = v[j]!;
+    const lots = v[j + 1]!;
     if (Number.isNaN(price) || Number.isNaN(lots) || price < 0) return null;
     if (!(price > 0 && lots > 0)) whole = false;
   }
-  const v = vals;
   // A full five-level side, the usual case, as one literal: pushing onto [] allocates a
   // 17-slot backing store per side, which was a tenth of the parse.
   if (whole) {
@@ -153,35 +147,6 @@ function levels(first: number, prev: readonly Level[] | undefined): readonly Lev
 /** The empty side, shared (sides are read-only). */
 const NO_LEVELS: readonly Level[] = Object.freeze([]);
 
-const MAX_SAFE = Number.MAX_SAFE_INTEGER;
-
-/*
- * How parseRecord reads field k, per security decimals: SKIP = passed over, RANGE = only its
- * byte range (starts/ends), else a number with (how & 7) decimals, read as scanInt reads it when
- * AS_INT is set, and with its range kept too when KEEP_RANGE is (an empty limit field means "not
- * published"). One table lookup per field: branching on a field kind cost more.
- */
-const SKIP = -2;
-const RANGE = -1;
-const AS_INT = 8;
-const KEEP_RANGE = 16;
-function fieldTable(d: 2 | 3): Int8Array {
-  const t = new Int8Array(49).fill(SKIP);
-  for (const k of [2, 30, 35, 37, 40]) t[k] = RANGE; // code, time, amount, 万元 amount, status
-  for (const k of [3, 4, 5, 33, 34]) t[k] = d; // last, prevClose, open, high, low
-  t[6] = AS_INT; // volume
-  for (let k = 9; k <= 28; k += 2) {
-    t[k] = d; // book price
-    t[k + 1] = AS_INT; // book lots
-  }
-  t[44] = 2; // float market cap, 亿元
-  t[47] = d | KEEP_RANGE; // limit up
-  t[48] = d | KEEP_RANGE; // limit down
-  return t;
-}
-const HOW2 = fieldTable(2);
-const HOW3 = fieldTable(3);
-
 function parseRecord(
   s: Uint8Array,
   start: number,
@@ -193,7 +158,6 @@ function parseRecord(
   prev: Snapshot | undefined,
 ): Snapshot | string {
   const d = sec.decimals;
-  const how_ = d === 2 ? HOW2 : HOW3;
   let i = start;
   while (i < end && s[i] !== TILDE) i++;
   if (i === end) return TOO_FEW;
@@ -203,65 +167,9 @@ function parseRecord(
   else while (i < end && s[i] !== TILDE) i++;
   if (i < 0 || i === end) return TOO_FEW;
   const nameEnd = i++;
-  // Fields 2..48 in one pass, numbers read while their closing '~' is looked for, so no byte is
-  // visited twice (a pass noting every '~' and number reads after it cost half as much again).
-  // Only plain unsigned decimals are read here; anything else goes to scan.ts's readers over the
-  // whole field, so every number reads exactly as scanFixed/scanInt say.
-  for (let k = 2; ; k++) {
-    const from = i;
-    const how = how_[k]!;
-    if (how < 0) {
-      while (i < end && s[i] !== TILDE) i++;
-      if (how === RANGE) {
-        starts[k] = from;
-        ends[k] = i;
-      }
-    } else {
-      const dec = how & 7;
-      let n = 0;
-      let frac = 0;
-      // No `i < end` in the digit loops: s[end] is the record's closing '"', which stops them.
-      let c: number;
-      for (; ; i++) {
-        c = s[i]!;
-        if (c < ZERO || c > NINE) break;
-        n = n * 10 + (c - ZERO);
-      }
-      let plain = i > from;
-      if (plain && c === DOT) {
-        if (how & AS_INT) plain = false;
-        else {
-          // Past `dec`, fraction digits may only be zeros.
-          for (i++; ; i++) {
-            c = s[i]!;
-            if (c < ZERO || c > NINE) break;
-            if (frac < dec) {
-              n = n * 10 + (c - ZERO);
-              frac++;
-            } else if (c !== ZERO) {
-              plain = false;
-              break;
-            }
-          }
-        }
-      }
-      // Each loop above stops with c = s[i]; s[end] is '"', not '~'.
-      if (plain && (c === TILDE || i === end)) {
-        for (; frac < dec; frac++) n *= 10;
-        vals[k] = n > MAX_SAFE ? NaN : n;
-      } else {
-        while (i < end && s[i] !== TILDE) i++;
-        vals[k] = how & AS_INT ? scanInt(s, from, i) : scanFixed(s, from, i, dec);
-      }
-      if (how & KEEP_RANGE) {
-        starts[k] = from;
-        ends[k] = i;
-      }
-    }
-    if (k === 48) break;
-    if (i === end) return TOO_FEW;
-    i++;
-  }
+  // Fields 2..48 in one pass (tencentFields.ts): their ranges and numbers, in `fields`.
+  if (readFields(s, i, end, d) < 0) return TOO_FEW;
+  const { vals, starts, ends } = fields;
   let last = vals[3]!;
   const prevClose = vals[4]!;
   const open = vals[5]!;
@@ -297,8 +205,8 @@ function parseRecord(
     amount = Number.isNaN(wan) ? 0 : wan * 10_000;
   }
 
-  const limitUp = limitField(47, d);
-  const limitDown = limitField(48, d);
+  const limitUp = limitField(47, d, vals, starts, ends);
+  const limitDown = limitField(48, d, vals, starts, ends);
   if (Number.isNaN(limitUp) || Number.isNaN(limitDown)) return 'bad limit price';
 
   const name = names.read(s, nameStart, nameEnd, enc);
@@ -351,7 +259,13 @@ function parseRecord(
 }
 
 /** undefined = field empty (not published); null = a no-limit sentinel such as -1; NaN = garbage. */
-function limitField(k: number, d: 2 | 3): number | null | undefined {
+function limitField(
+  k: number,
+  d: 2 | 3,
+  vals: Float64Array,
+  starts: Int32Array,
+  ends: Int32Array,
+): number | null | undefined {
   if (starts[k] === ends[k]) return undefined;
   const v = vals[k]!;
   if (Number.isNaN(v)) return NaN;
@@ -369,6 +283,7 @@ export function parseTencent(body: string | Uint8Array, source = 'tencent', memo
   const out: ParseOutcome = { snapshots: [], empty: [], rejected: [] };
   const buf = memo ? (Buffer.isBuffer(s) ? s : Buffer.from(s.buffer, s.byteOffset, s.byteLength)) : null;
   memo?.beginBody();
+  beginFields();
   forEachRecord(
     s,
     'v_',
