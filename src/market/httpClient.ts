@@ -32,6 +32,16 @@ import { pipeline, Transform } from 'node:stream';
 import { constants as zlibConstants, createBrotliDecompress, createUnzip } from 'node:zlib';
 import axios from 'axios';
 import { SealGuardError } from '../domain/errors.ts';
+import {
+  append,
+  BodyIdle,
+  BodyTooLarge,
+  type Collected,
+  giveBack,
+  lease,
+  POOL_KEEP_BYTES,
+} from './bodyPool.ts';
+import { getPlain } from './plainHttp.ts';
 
 export interface HttpOptions {
   /** Idle timeout per attempt, ms. */
@@ -245,36 +255,6 @@ function megabytes(n: number): string {
 }
 
 /**
- * Buffers kept for answer bodies. Ten requests a cycle run at once, so about ten are in use; a
- * buffer grown for a big answer is kept up to POOL_KEEP_BYTES, a rare larger one is let go.
- */
-const POOL_SIZE = 16;
-const POOL_FIRST_BYTES = 64 * 1024;
-const POOL_KEEP_BYTES = 2 * 1024 * 1024;
-const pool: Buffer[] = [];
-
-function lease(atLeast: number): Buffer {
-  const b = pool.pop();
-  if (b !== undefined && b.length >= atLeast) return b;
-  // A buffer of its own (not a slice of Node's shared 8 KB pool), never zero-filled: every byte
-  // read is one the answer wrote.
-  return Buffer.allocUnsafeSlow(Math.max(atLeast, b?.length ?? POOL_FIRST_BYTES));
-}
-
-function giveBack(b: Buffer): void {
-  if (pool.length < POOL_SIZE && b.length <= POOL_KEEP_BYTES) pool.push(b);
-}
-
-/** A body read into a leased buffer: bytes [0, length) of `buf`. */
-interface Collected {
-  buf: Buffer;
-  length: number;
-}
-
-class BodyTooLarge extends Error {}
-class BodyIdle extends Error {}
-
-/**
  * Reads a response stream into a leased buffer, growing it as needed. Fails when the body
  * passes `maxBytes`, or announces more (`expected`, its Content-Length, -1 when none), with the
  * stream destroyed at once, so the sender is stopped too; or when no byte arrives for `idleMs`
@@ -290,10 +270,11 @@ function collect(data: Readable, maxBytes: number, idleMs: number, expected: num
   return new Promise((resolve, reject) => {
     // Sized from Content-Length up to what the pool keeps, grown past it only by bytes that
     // came: a server announcing 8 MB and then stalling costs no 8 MB.
-    let buf = lease(
-      Number.isFinite(expected) ? Math.min(Math.max(expected, 0), maxBytes, POOL_KEEP_BYTES) : 0,
-    );
-    let length = 0;
+    const got: Collected = {
+      buf: lease(Number.isFinite(expected) ? Math.min(Math.max(expected, 0), maxBytes, POOL_KEEP_BYTES) : 0),
+      length: 0,
+      leased: true,
+    };
     let done = false;
     let lastAt = performance.now();
     const finish = (err: Error | null): void => {
@@ -303,8 +284,8 @@ function collect(data: Readable, maxBytes: number, idleMs: number, expected: num
       data.off('data', onData);
       data.off('end', onEnd);
       data.off('close', onClose);
-      if (err === null) return resolve({ buf, length });
-      giveBack(buf);
+      if (err === null) return resolve(got);
+      if (got.leased) giveBack(got.buf);
       data.destroy();
       reject(err);
     };
@@ -317,16 +298,7 @@ function collect(data: Readable, maxBytes: number, idleMs: number, expected: num
     let idle = idleMs > 0 ? setTimeout(onIdle, idleMs) : undefined;
     const onData = (chunk: Buffer): void => {
       lastAt = performance.now();
-      const end = length + chunk.length;
-      if (end > maxBytes) return finish(new BodyTooLarge());
-      if (end > buf.length) {
-        const bigger = Buffer.allocUnsafeSlow(Math.min(maxBytes, Math.max(end, buf.length * 2)));
-        buf.copy(bigger, 0, 0, length);
-        giveBack(buf);
-        buf = bigger;
-      }
-      chunk.copy(buf, length);
-      length = end;
+      if (!append(got, chunk, 0, chunk.length, maxBytes)) finish(new BodyTooLarge());
     };
     const onEnd = (): void => finish(null);
     // A connection cut mid-body ends in 'close' without 'end' (and an 'error' on some paths).
@@ -402,6 +374,9 @@ export async function readAnswer<T>(
       return new QuoteHttpError(source, `${source}: request cancelled`, undefined, 'cancelled');
     };
     let lastError: QuoteHttpError | undefined;
+    // Plain http straight to the server goes on plainHttp.ts (see there why); https and proxied
+    // requests on node's clients.
+    const plain = url.startsWith('http://') && !proxied(url);
     for (let attempt = 0; attempt <= retries; attempt++) {
       if (attempt > 0) {
         const jitter = 0.5 + Math.random();
@@ -409,12 +384,19 @@ export async function readAnswer<T>(
       }
       const halted = stopped();
       if (halted) throw halted;
-      let res: Answered;
+      let res: { status: number; headers: IncomingHttpHeaders };
       let got: Collected;
       const sentAt = performance.now();
       try {
-        res = await (proxied(url) ? getViaAxios : getDirect)(url, opts.headers, timeoutMs, all.signal);
-        got = await collect(res.body, maxBytes, timeoutMs, Number(res.headers['content-length'] ?? -1));
+        if (plain) {
+          const a = await getPlain(url, DIRECT_HEADERS, opts.headers, timeoutMs, maxBytes, all.signal);
+          res = a;
+          got = a.got;
+        } else {
+          const a = await (proxied(url) ? getViaAxios : getDirect)(url, opts.headers, timeoutMs, all.signal);
+          res = a;
+          got = await collect(a.body, maxBytes, timeoutMs, Number(a.headers['content-length'] ?? -1));
+        }
       } catch (err) {
         const late = stopped();
         if (late) throw late;
@@ -440,7 +422,7 @@ export async function readAnswer<T>(
         continue;
       }
       const receivedAt = performance.now();
-      const { buf, length } = got;
+      const { buf, length, leased } = got;
       try {
         if (res.status >= 500) {
           lastError = new QuoteHttpError(
@@ -480,7 +462,7 @@ export async function readAnswer<T>(
         if (result instanceof Promise) throw new Error('readAnswer: `read` must be synchronous');
         return result;
       } finally {
-        giveBack(buf);
+        if (leased) giveBack(buf);
       }
     }
     throw lastError ?? new QuoteHttpError(source, `${source}: request failed`);
