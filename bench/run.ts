@@ -602,6 +602,13 @@ function cpuSeconds(pid: number, ticksPerSec: number): number {
   return (Number(f[11]) + Number(f[12])) / ticksPerSec;
 }
 
+/** stime alone (the kernel's share: sockets, wake-ups, timers). */
+function sysSeconds(pid: number, ticksPerSec: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[12]) / ticksPerSec;
+}
+
 /** utime + stime of one thread (the main thread's id is the process id). */
 function threadCpuSeconds(pid: number, tid: number, ticksPerSec: number): number {
   const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
@@ -624,10 +631,15 @@ function clockTicksPerSec(): number {
  * over at least `seconds` of steady polling, divided by the codes the market was asked for, is the
  * CPU per watched symbol per poll, everything included (HTTP, parse, guard, paper broker, GC).
  */
+/** Seconds of steady polling before the CPU window opens (see benchCpu). */
+const WARM_SECONDS = 20;
+
 async function benchCpu(o: { n: number; moveMs: number; sealedEvery: number; seconds: number }): Promise<{
   cpuUs: number;
   /** Of cpuUs, the JavaScript thread's share (the rest: V8's GC and compiler threads). */
   mainThreadUs: number;
+  /** Of cpuUs, the kernel's (system time, all threads). */
+  sysUs: number;
   cores: number;
   cycles: number;
 }> {
@@ -663,9 +675,13 @@ async function benchCpu(o: { n: number; moveMs: number; sealedEvery: number; sec
   const hz = clockTicksPerSec();
   try {
     // Start-up (loading, the first cycles, JIT warm-up) is not the steady cost being budgeted.
+    // V8 keeps optimising the hot path for the first ~20 s of polling (traced with --trace-opt
+    // and --trace-gc, 2026-12-04: 9 TurboFan compiles in seconds 5-10, 4, 6, 2, then none after
+    // 25 s), and each compile is milliseconds on the one helper thread: a window that starts
+    // earlier bills an all-day process for its first minute. BENCH_WARM_SECONDS for experiments.
     const warmUntil = Date.now() + 30_000;
     while (asked() < 3 * o.n && Date.now() < warmUntil) await sleep(250);
-    await sleep(2000);
+    await sleep((Number(process.env.BENCH_WARM_SECONDS) || WARM_SECONDS) * 1000);
     const main0 = threadCpuSeconds(child.pid!, child.pid!, hz);
     const tids = () =>
       readdirSync(`/proc/${child.pid}/task`).map(
@@ -678,10 +694,12 @@ async function benchCpu(o: { n: number; moveMs: number; sealedEvery: number; sec
       );
     const th0 = new Map(tids().map(([t, , c]) => [t, c]));
     const cpu0 = cpuSeconds(child.pid!, hz);
+    const sys0 = sysSeconds(child.pid!, hz);
     const asked0 = asked();
     const t0 = performance.now();
     await sleep(o.seconds * 1000);
     const cpu1 = cpuSeconds(child.pid!, hz);
+    const sys1 = sysSeconds(child.pid!, hz);
     const main1 = threadCpuSeconds(child.pid!, child.pid!, hz);
     if (process.env.BENCH_THREADS)
       process.stderr.write(
@@ -696,6 +714,7 @@ async function benchCpu(o: { n: number; moveMs: number; sealedEvery: number; sec
     return {
       cpuUs: ((cpu1 - cpu0) * 1e6) / codesAsked,
       mainThreadUs: ((main1 - main0) * 1e6) / codesAsked,
+      sysUs: ((sys1 - sys0) * 1e6) / codesAsked,
       cores: (cpu1 - cpu0) / wall,
       cycles: codesAsked / o.n,
     };

@@ -7,15 +7,28 @@
  * replays moving books both ways and compares).
  *
  * Why copies and not references into the previous body: a key that stopped changing would keep
- * its whole ~300 KB body alive. Each key owns one buffer, rewritten in place while the record
- * fits, so the steady state allocates nothing (about 600 bytes per watched code in all).
+ * its whole ~300 KB body alive. Each key owns one fixed slot in the parser's WebAssembly memory
+ * (tencentFields.ts says why there), rewritten in place, so the steady state allocates nothing.
  */
 import type { Snapshot } from '../domain/types.ts';
+import {
+  begin as beginFields,
+  MEMO_SLOT_BYTES,
+  memoLoad,
+  slabEpoch,
+  slotAlloc,
+  slotFree,
+  slotSame,
+  slotWrite,
+} from './tencentFields.ts';
 
 interface Entry {
   key: string;
-  bytes: Buffer;
+  /** Its slot's address. */
+  slot: number;
   length: number;
+  /** tencentFields' slabEpoch when the slot was written. */
+  epoch: number;
   snapshot: Snapshot;
   /** The generation (parse count) that last saw this key: unseen keys are swept. */
   seen: number;
@@ -24,26 +37,40 @@ interface Entry {
 /** Keys unseen for this many parses are dropped (with 10 batches a cycle, about 25 polls). */
 const SWEEP_EVERY = 256;
 
+// A memo dropped with its feed gives its slots back.
+const released = new FinalizationRegistry<Map<string, Entry>>((entries) => {
+  for (const e of entries.values()) slotFree(e.slot);
+});
+
 export class RecordMemo {
   private readonly entries = new Map<string, Entry>();
   private generation = 0;
   /** The entry unchanged() looked up last: previous() and remember() use it without a lookup. */
   private looked: Entry | undefined;
 
+  constructor() {
+    released.register(this, this.entries);
+  }
+
   /** Call once per body before lookups: ages the entries and sweeps now and then. */
   beginBody(): void {
+    // A pooled buffer comes back with new bytes: the body is copied in afresh at its first lookup.
+    beginFields();
     this.generation++;
     if (this.generation % SWEEP_EVERY !== 0) return;
     const oldest = this.generation - SWEEP_EVERY;
-    for (const [key, e] of this.entries) if (e.seen < oldest) this.entries.delete(key);
+    for (const [key, e] of this.entries) if (e.seen < oldest) this.drop(key, e);
   }
 
-  /** The snapshot last parsed from exactly these bytes of `body`, or undefined. */
-  unchanged(key: string, body: Buffer, start: number, end: number): Snapshot | undefined {
+  /**
+   * The snapshot last parsed from exactly these bytes of `body`, or undefined. `body` is the one
+   * the parser reads (tencentFields' begin() was called for it): it is copied in once.
+   */
+  unchanged(key: string, body: Uint8Array, start: number, end: number): Snapshot | undefined {
     const e = this.entries.get(key);
     this.looked = e;
-    if (e === undefined || e.length !== end - start) return undefined;
-    if (body.compare(e.bytes, 0, e.length, start, end) !== 0) return undefined;
+    if (e === undefined || e.length !== end - start || e.epoch !== slabEpoch) return undefined;
+    if (!memoLoad(body) || !slotSame(e.slot, start, e.length)) return undefined;
     e.seen = this.generation;
     return e.snapshot;
   }
@@ -57,27 +84,35 @@ export class RecordMemo {
   }
 
   /** Remembers the snapshot parsed from bytes [start, end) of `body`. */
-  remember(key: string, body: Buffer, start: number, end: number, snapshot: Snapshot): void {
+  remember(key: string, body: Uint8Array, start: number, end: number, snapshot: Snapshot): void {
     const length = end - start;
     let e = this.looked !== undefined && this.looked.key === key ? this.looked : this.entries.get(key);
-    if (e === undefined || e.bytes.length < length) {
-      // Room for a record growing a little (a longer price, a name change) without a new buffer.
-      const bytes = Buffer.allocUnsafeSlow(Math.max(64, Math.ceil((length * 1.25) / 64) * 64));
-      e = { key, bytes, length, snapshot, seen: this.generation };
+    // Too long for a slot, or a body too large to copy in: parsed afresh next time.
+    if (length > MEMO_SLOT_BYTES || !memoLoad(body)) {
+      if (e !== undefined) this.drop(key, e);
+      return;
+    }
+    if (e === undefined) {
+      e = { key, slot: slotAlloc(), length, epoch: slabEpoch, snapshot, seen: this.generation };
       this.entries.set(key, e);
     }
-    // A plain loop: Buffer#copy from an offset makes a Uint8Array view of the source per call.
-    const to = e.bytes;
-    for (let i = 0, j = start; j < end; i++, j++) to[i] = body[j]!;
+    slotWrite(e.slot, start, length);
     e.length = length;
+    e.epoch = slabEpoch;
     e.snapshot = snapshot;
     e.seen = this.generation;
   }
 
   /** Forgets a key (its record was rejected or empty: parse it afresh next time). */
   forget(key: string): void {
-    if (this.looked?.key === key) this.looked = undefined;
+    const e = this.entries.get(key);
+    if (e !== undefined) this.drop(key, e);
+  }
+
+  private drop(key: string, e: Entry): void {
+    if (this.looked === e) this.looked = undefined;
     this.entries.delete(key);
+    slotFree(e.slot);
   }
 
   get size(): number {

@@ -60,15 +60,18 @@ const PAGE = 65_536;
 interface FieldsModule {
   memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
   fields(i: number, end: number, table: number): number;
+  same(a: number, b: number, len: number): number;
 }
 interface WasmApi {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object) => { exports: FieldsModule };
 }
 const { WebAssembly: wasm } = globalThis as unknown as { WebAssembly: WasmApi };
-const { memory, fields: scan } = new wasm.Instance(
-  new wasm.Module(Buffer.from(TENCENT_FIELDS_WASM, 'base64')),
-).exports;
+const {
+  memory,
+  fields: scan,
+  same,
+} = new wasm.Instance(new wasm.Module(Buffer.from(TENCENT_FIELDS_WASM, 'base64'))).exports;
 
 /**
  * The pass's results for the record last read: field k spans [starts[k], ends[k]) where its table
@@ -108,14 +111,70 @@ export function begin(): void {
   loaded = null;
 }
 
-function load(s: Uint8Array): void {
-  const need = BODY + s.length + 1;
+function reserve(need: number): void {
   if (memory.buffer.byteLength < need) {
     memory.grow(Math.ceil((need - memory.buffer.byteLength) / PAGE));
     views();
   }
+}
+
+function load(s: Uint8Array): void {
+  reserve(BODY + s.length + 1);
+  // A body this large reaches into the memo's slots: what they held is gone.
+  if (s.length > MEMO_MAX_BODY) slabEpoch++;
   heap.set(s, BODY);
   loaded = s;
+}
+
+// ---- RecordMemo's record copies ---------------------------------------------------------------
+// They live in this module's memory so that "same bytes as last poll?" is one call to `same`
+// over the body already copied in, instead of Buffer#compare's argument checks and a C++ call
+// per record, and a changed record is copied with one copyWithin. Before this (issue 15), each
+// watched code owned a Buffer of its own: 5,000 ArrayBuffers for the GC to track, and the
+// compare and the per-byte copy were ~12% of the guard's JavaScript time at 5,000 watched.
+// Fixed slots: a Tencent record is ~450-560 bytes (quotes.md's captures); a longer one is simply
+// not remembered (parsed every poll, still exact). The slots start above the largest body the
+// memo works with, so loading a body never touches them.
+
+/** Bytes per slot. */
+export const MEMO_SLOT_BYTES = 768;
+const SLAB = BODY + 16 * 1024 * 1024;
+/** Bodies longer than this are parsed without the memo (their copy would reach the slots). */
+export const MEMO_MAX_BODY = SLAB - BODY - 1;
+let slotCount = 0;
+const freeSlots: number[] = [];
+/** Bumped when a large body overwrote the slots: entries from before compare unequal. */
+export let slabEpoch = 0;
+
+/** A slot's address. */
+export function slotAlloc(): number {
+  const free = freeSlots.pop();
+  if (free !== undefined) return free;
+  const at = SLAB + slotCount * MEMO_SLOT_BYTES;
+  reserve(at + MEMO_SLOT_BYTES);
+  slotCount++;
+  return at;
+}
+
+export function slotFree(at: number): void {
+  freeSlots.push(at);
+}
+
+/** Copies `s` in (once per body) for the memo; false when it is too large for the memo. */
+export function memoLoad(s: Uint8Array): boolean {
+  if (s.length > MEMO_MAX_BODY) return false;
+  if (loaded !== s) load(s);
+  return true;
+}
+
+/** Whether bytes [start, start + len) of the loaded body equal the slot's first `len` bytes. */
+export function slotSame(at: number, start: number, len: number): boolean {
+  return same(at, BODY + start, len) === 1;
+}
+
+/** Copies bytes [start, start + len) of the loaded body into the slot. */
+export function slotWrite(at: number, start: number, len: number): void {
+  heap.copyWithin(at, BODY + start, BODY + start + len);
 }
 
 /**

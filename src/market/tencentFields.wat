@@ -9,6 +9,7 @@
 ;;   800   slow    u8[49]   1 = field k is a number this pass did not read (JS reads it)
 ;;   900   table   i8[49]   how to read each field at 2 decimals; 960 the same at 3
 ;;   1024  the body; positions passed in and stored are offsets into it
+;;   1024 + 16 MiB  RecordMemo's record copies, in fixed slots (tencentFields.ts allocates them)
 ;;
 ;; Table entries: -2 skip, -1 keep the range only, else (decimals | 8 for an integer | 16 to
 ;; keep the range too). A number is read here only when it is a plain unsigned decimal of at
@@ -123,4 +124,28 @@
         (local.set $k (i32.add (local.get $k) (i32.const 1)))
         (br $field)))
     (i32.or (i32.shl (local.get $i) (i32.const 1)) (local.get $slow)))
+
+  ;; 1 when the $len bytes at address $a equal those at $b, else 0 (addresses, not body
+  ;; offsets): RecordMemo's "same bytes as last time", eight bytes a step.
+  (func (export "same") (param $a i32) (param $b i32) (param $len i32) (result i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $a) (i32.and (local.get $len) (i32.const -8))))
+    (block $words
+      (loop $w
+        (br_if $words (i32.ge_u (local.get $a) (local.get $end)))
+        (if (i64.ne (i64.load (local.get $a)) (i64.load (local.get $b)))
+          (then (return (i32.const 0))))
+        (local.set $a (i32.add (local.get $a) (i32.const 8)))
+        (local.set $b (i32.add (local.get $b) (i32.const 8)))
+        (br $w)))
+    (local.set $end (i32.add (local.get $end) (i32.and (local.get $len) (i32.const 7))))
+    (block $bytes
+      (loop $c
+        (br_if $bytes (i32.ge_u (local.get $a) (local.get $end)))
+        (if (i32.ne (i32.load8_u (local.get $a)) (i32.load8_u (local.get $b)))
+          (then (return (i32.const 0))))
+        (local.set $a (i32.add (local.get $a) (i32.const 1)))
+        (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (br $c)))
+    (i32.const 1))
 )

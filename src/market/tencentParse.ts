@@ -281,7 +281,6 @@ function limitField(
 export function parseTencent(body: string | Uint8Array, source = 'tencent', memo?: RecordMemo): ParseOutcome {
   const { b: s, enc } = bodyBytes(body);
   const out: ParseOutcome = { snapshots: [], empty: [], rejected: [] };
-  const buf = memo ? (Buffer.isBuffer(s) ? s : Buffer.from(s.buffer, s.byteOffset, s.byteLength)) : null;
   memo?.beginBody();
   beginFields();
   forEachRecord(
@@ -291,7 +290,7 @@ export function parseTencent(body: string | Uint8Array, source = 'tencent', memo
     ({ key, data }, start, end) => {
       if (key === 'pv_none_match') return;
       // The bytes are those that gave this snapshot last time: it is the same snapshot.
-      const same = buf && end > start ? memo!.unchanged(key, buf, start, end) : undefined;
+      const same = memo && end > start ? memo.unchanged(key, s, start, end) : undefined;
       if (same !== undefined) {
         out.snapshots.push(same);
         return;
@@ -306,12 +305,12 @@ export function parseTencent(body: string | Uint8Array, source = 'tencent', memo
         out.empty.push(sec.id);
         return;
       }
-      const r = parseRecord(s, start, end, sec, data.name, enc, source, buf ? memo!.previous() : undefined);
+      const r = parseRecord(s, start, end, sec, data.name, enc, source, memo?.previous());
       if (typeof r === 'string') {
         memo?.forget(key);
         out.rejected.push({ key: sec.id, reason: r });
       } else {
-        if (buf) memo!.remember(key, buf, start, end, r);
+        memo?.remember(key, s, start, end, r);
         out.snapshots.push(r);
       }
     },
