@@ -1,6 +1,7 @@
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
 import { RecordMemo } from '../../src/market/recordMemo.ts';
+import { MEMO_SLOT_BYTES } from '../../src/market/tencentFields.ts';
 import { parseTencent } from '../../src/market/tencentParse.ts';
 import { fixtureText } from '../helpers/fixtures.ts';
 
@@ -89,5 +90,35 @@ describe('unchanged records (RecordMemo)', () => {
     expect(kept).toBeGreaterThan(50);
     for (let k = 0; k < 600; k++) parseTencent(gbk(ROWS.slice(100, 110)), 'tencent', memo);
     expect(memo.size).toBeLessThanOrEqual(10);
+  });
+});
+
+describe('where the memo keeps its copies (fixed slots in the parser memory)', () => {
+  it('a record longer than a slot is never answered from the memo, and still parses exactly every poll', () => {
+    const memo = new RecordMemo();
+    const row = ROWS.find((r) => moved(r, 3) !== r)!;
+    // Field 49 onwards carry nothing the parser reads: padding them past a slot changes no snapshot.
+    const long = row.replace(/";$/, '~' + 'x'.repeat(MEMO_SLOT_BYTES) + '";');
+    const plain = parseTencent(gbk([long])).snapshots;
+    const a = parseTencent(gbk([long]), 'tencent', memo).snapshots;
+    const b = parseTencent(gbk([long]), 'tencent', memo).snapshots;
+    expect(a).toEqual(plain);
+    expect(b).toEqual(plain);
+    expect(b[0]).not.toBe(a[0]);
+    expect(memo.size).toBe(0);
+  });
+
+  it('memos side by side (two feeds) never answer with each other’s snapshots', () => {
+    const one = new RecordMemo();
+    const two = new RecordMemo();
+    const rows = ROWS.slice(0, 50);
+    const a1 = parseTencent(gbk(rows), 'tencent', one).snapshots;
+    const movedRows = rows.map((r) => moved(r, 3));
+    const b1 = parseTencent(gbk(movedRows), 'tencent', two).snapshots;
+    expect(parseTencent(gbk(rows), 'tencent', one).snapshots.every((s, i) => s === a1[i])).toBe(true);
+    expect(parseTencent(gbk(movedRows), 'tencent', two).snapshots.every((s, i) => s === b1[i])).toBe(true);
+    expect(parseTencent(gbk(movedRows), 'tencent', one).snapshots).toEqual(
+      parseTencent(gbk(movedRows)).snapshots,
+    );
   });
 });
