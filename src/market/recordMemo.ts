@@ -23,6 +23,9 @@ import {
 } from './tencentFields.ts';
 
 interface Entry {
+  owner: RecordMemo;
+  /** False once dropped (its slot may be another key's by now). */
+  live: boolean;
   key: string;
   /** Its slot's address. */
   slot: number;
@@ -32,6 +35,14 @@ interface Entry {
   snapshot: Snapshot;
   /** The generation (parse count) that last saw this key: unseen keys are swept. */
   seen: number;
+}
+
+/**
+ * Where a parser keeps, with what else it knows about a key, the memo entry found for it last:
+ * found again with no lookup by key (a Map of 5,000 string keys, cold in cache each poll).
+ */
+export interface MemoHolder {
+  memo: unknown;
 }
 
 /** Keys unseen for this many parses are dropped (with 10 batches a cycle, about 25 polls). */
@@ -66,8 +77,18 @@ export class RecordMemo {
    * The snapshot last parsed from exactly these bytes of `body`, or undefined. `body` is the one
    * the parser reads (tencentFields' begin() was called for it): it is copied in once.
    */
-  unchanged(key: string, body: Uint8Array, start: number, end: number): Snapshot | undefined {
-    const e = this.entries.get(key);
+  unchanged(
+    key: string,
+    body: Uint8Array,
+    start: number,
+    end: number,
+    holder?: MemoHolder,
+  ): Snapshot | undefined {
+    let e = holder?.memo as Entry | undefined;
+    if (e === undefined || e.owner !== this || !e.live) {
+      e = this.entries.get(key);
+      if (holder !== undefined && e !== undefined) holder.memo = e;
+    }
     this.looked = e;
     if (e === undefined || e.length !== end - start || e.epoch !== slabEpoch) return undefined;
     if (!memoLoad(body) || !slotSame(e.slot, start, e.length)) return undefined;
@@ -84,7 +105,14 @@ export class RecordMemo {
   }
 
   /** Remembers the snapshot parsed from bytes [start, end) of `body`. */
-  remember(key: string, body: Uint8Array, start: number, end: number, snapshot: Snapshot): void {
+  remember(
+    key: string,
+    body: Uint8Array,
+    start: number,
+    end: number,
+    snapshot: Snapshot,
+    holder?: MemoHolder,
+  ): void {
     const length = end - start;
     let e = this.looked !== undefined && this.looked.key === key ? this.looked : this.entries.get(key);
     // Too long for a slot, or a body too large to copy in: parsed afresh next time.
@@ -93,8 +121,18 @@ export class RecordMemo {
       return;
     }
     if (e === undefined) {
-      e = { key, slot: slotAlloc(), length, epoch: slabEpoch, snapshot, seen: this.generation };
+      e = {
+        owner: this,
+        live: true,
+        key,
+        slot: slotAlloc(),
+        length,
+        epoch: slabEpoch,
+        snapshot,
+        seen: this.generation,
+      };
       this.entries.set(key, e);
+      if (holder !== undefined) holder.memo = e;
     }
     slotWrite(e.slot, start, length);
     e.length = length;
@@ -111,6 +149,7 @@ export class RecordMemo {
 
   private drop(key: string, e: Entry): void {
     if (this.looked === e) this.looked = undefined;
+    e.live = false;
     this.entries.delete(key);
     slotFree(e.slot);
   }

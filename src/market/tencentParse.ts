@@ -22,7 +22,7 @@ import type { NameEncoding } from './gbk.ts';
 import { bodyBytes, gbkFieldEnd, NameCache } from './gbk.ts';
 import type { ParseOutcome } from './quoteBody.ts';
 import { forEachRecord, KeyTable } from './quoteBody.ts';
-import type { RecordMemo } from './recordMemo.ts';
+import type { MemoHolder, RecordMemo } from './recordMemo.ts';
 import { bytesEqual, scanCompactStamp, scanInt } from './scan.ts';
 import { begin as beginFields, fields, readFields } from './tencentFields.ts';
 
@@ -32,11 +32,15 @@ const TOO_FEW = 'too few fields';
 
 export type TencentStatus = QuoteStatus;
 
-interface KeyInfo {
+interface KeyInfo extends MemoHolder {
   sec: Security | null;
   name: NameCache;
 }
-const keys = new KeyTable<KeyInfo>((key) => ({ sec: securityFromPrefixed(key), name: new NameCache() }));
+const keys = new KeyTable<KeyInfo>((key) => ({
+  sec: securityFromPrefixed(key),
+  name: new NameCache(),
+  memo: undefined,
+}));
 
 function statusOf(s: Uint8Array, from: number, to: number): QuoteStatus | null {
   while (from < to && s[from] === 32) from++;
@@ -290,7 +294,7 @@ export function parseTencent(body: string | Uint8Array, source = 'tencent', memo
     ({ key, data }, start, end) => {
       if (key === 'pv_none_match') return;
       // The bytes are those that gave this snapshot last time: it is the same snapshot.
-      const same = memo && end > start ? memo.unchanged(key, s, start, end) : undefined;
+      const same = memo && end > start ? memo.unchanged(key, s, start, end, data) : undefined;
       if (same !== undefined) {
         out.snapshots.push(same);
         return;
@@ -310,7 +314,7 @@ export function parseTencent(body: string | Uint8Array, source = 'tencent', memo
         memo?.forget(key);
         out.rejected.push({ key: sec.id, reason: r });
       } else {
-        memo?.remember(key, s, start, end, r);
+        memo?.remember(key, s, start, end, r, data);
         out.snapshots.push(r);
       }
     },
