@@ -242,3 +242,33 @@ describe('crash safety', () => {
     expect(types(h)).toContain('OrderPlaced');
   });
 });
+
+describe('polled batches (the guard finds each stock again by its place in the batch)', () => {
+  it('a batch answered in another order than last time still reaches each stock’s own monitor: one sell, the held stock’s, at its limit', async () => {
+    const h = await make();
+    const others = [
+      '002117.SZ',
+      '002118.SZ',
+      '002119.SZ',
+      '002120.SZ',
+      '002121.SZ',
+      '002122.SZ',
+      '002123.SZ',
+      '002124.SZ',
+    ];
+    for (const [i, s] of DRAIN.entries()) {
+      // The same batch each poll, led by the same stock: the held one second on even polls and
+      // last on odd ones, so each place holds another stock than the poll before.
+      const rest = others.map((symbol) => sealed(s.ts, 100_000_000, { symbol }));
+      const batch = i % 2 === 0 ? [rest[0]!, s, ...rest.slice(1)] : [...rest, s];
+      h.clock.set(s.ts);
+      await h.engine.onSnapshots(batch);
+      await h.bus.idle();
+    }
+    const orders = await h.paper.todayOrders();
+    expect(orders).toHaveLength(1);
+    expect(orders[0]).toMatchObject({ symbol: SYMBOL, quantity: 10_000, limitPrice: '10.00' });
+    const trig = h.events.find((e) => e.type === 'SellTriggered');
+    expect(trig?.at).toBe(t('10:00:21'));
+  });
+});

@@ -208,6 +208,42 @@ describe('FeedManager', () => {
     expect(events.length).toBe(2);
   });
 
+  it('a batch answered in another order each poll still marks each stock fresh by its own quote: the one gone quiet is flagged, alone', async () => {
+    const clock = new TestClock();
+    const keys = TENCENT_LINES.map((l) => l.slice(2, l.indexOf('=')));
+    const quiet = 'sz002150';
+    let poll = 0;
+    const srv = await server((_req, res) => {
+      // Led by the same stock every time; the quiet one (fresh on the first poll only) second on
+      // even polls, last on odd ones, so its place holds another stock every other poll.
+      const lines = TENCENT_LINES.map((l) =>
+        l.replace(
+          /~\d{14}~/,
+          `~${stamp(l.startsWith(`v_${quiet}=`) && poll > 0 ? clock.t - 60_000 : clock.t)}~`,
+        ),
+      );
+      const q = lines.splice(keys.indexOf(quiet), 1)[0]!;
+      const ordered = poll++ % 2 === 0 ? [lines[0]!, q, ...lines.slice(1)] : [...lines, q];
+      res.end(iconv.encode(ordered.join('\n') + '\n', 'gbk'));
+    });
+    let delivered = 0;
+    const { m, events } = manager({
+      clock,
+      feeds: [new TencentFeed({ baseUrl: srv.url })],
+      onSnapshots: (snaps) => {
+        delivered = Math.max(delivered, snaps.length);
+      },
+    });
+    m.setSymbols(keys.map((k) => `${k.slice(2)}.${k.slice(0, 2).toUpperCase()}`));
+    for (let i = 0; i < 12; i++) {
+      await m.cycle();
+      clock.t += 1000;
+    }
+    expect(delivered).toBe(8); // a batch, as polls deliver them
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ type: 'FeedStale', symbols: ['002150.SZ'] });
+  });
+
   it('raises no FeedStale outside continuous trading (lunch), and allows a fresh window after it', async () => {
     const clock = new TestClock(Date.parse('2026-11-24T11:40:00+08:00'));
     const srv = await server((_req, res) => res.end('v_pv_none_match="1";\n'));
