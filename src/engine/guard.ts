@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { Broker, Position } from '../broker/broker.ts';
+import { BatchPositions } from '../domain/batchPositions.ts';
 import type { Clock } from '../domain/clock.ts';
 import { floorFromPrevClose } from '../domain/followThrough.ts';
 import { formatTicks, toTicks } from '../domain/prices.ts';
@@ -121,7 +122,8 @@ export class Guard {
   /** Moves on whenever `monitors` loses entries or is reloaded: Tracked.monitor is then stale. */
   private monitorsEpoch = 0;
   private readonly tracked = new Map<string, Tracked>();
-  private readonly batches = new Map<string, (Tracked | undefined)[]>();
+  /** Trackers of a polled batch by position: no lookup by symbol per snapshot. */
+  private readonly batches = new BatchPositions<Tracked>();
   private monitorsDay = '';
   private readonly dirty = new Set<string>();
   private readonly journal: MonitorJournal;
@@ -326,7 +328,7 @@ export class Guard {
     };
     let changed = false;
     const epoch = this.monitorsEpoch;
-    const byPosition = this.batchTrackers(snaps);
+    const byPosition = this.batches.of(snaps);
     for (let i = 0; i < snaps.length; i++) {
       const s = snaps[i]!;
       let t = byPosition?.[i];
@@ -575,25 +577,6 @@ export class Guard {
     };
     this.tracked.set(symbol, t);
     return t;
-  }
-
-  /**
-   * The trackers of a polled batch by position, kept from the batch's last delivery: a source
-   * answers a batch in the order it was asked, so each is found again by index, checked by
-   * symbol, with no lookup by key (the Map of 5,000 string keys, cold in cache each poll, was ~5%
-   * of the guard's CPU in `perf`, 2026-12-04). Keyed by the batch's first symbol; a lone streamed
-   * quote takes the Map.
-   */
-  private batchTrackers(snaps: readonly Snapshot[]): (Tracked | undefined)[] | undefined {
-    if (snaps.length < 8) return undefined;
-    const first = snaps[0]!.symbol;
-    let byPosition = this.batches.get(first);
-    if (byPosition === undefined) {
-      if (this.batches.size >= 256) this.batches.clear();
-      byPosition = [];
-      this.batches.set(first, byPosition);
-    }
-    return byPosition;
   }
 
   monitorStates(): Map<string, MonitorState> {

@@ -19,6 +19,7 @@
  * A StreamingFeed first in the list is the primary; polling runs only while the stream is not open.
  */
 import { performance } from 'node:perf_hooks';
+import { BatchPositions } from '../domain/batchPositions.ts';
 import type { Clock, TimeEvidence } from '../domain/clock.ts';
 import { isContinuous } from '../domain/session.ts';
 import type { Snapshot } from '../domain/types.ts';
@@ -126,8 +127,8 @@ export class FeedManager implements QuoteSource {
    * and the time is written into the object instead of boxed anew into a Map per quote.
    */
   private readonly lastFresh = new Map<string, Freshness>();
-  /** Freshness entries of a polled batch by position (see freshByPosition). */
-  private readonly batches = new Map<string, (Freshness | undefined)[]>();
+  /** Freshness entries of a polled batch by position: no lookup by symbol per snapshot. */
+  private readonly batches = new BatchPositions<Freshness>();
   /** Market time continuous trading last (re)started: quiet time outside it is nobody's fault. */
   private continuousSince = -Infinity;
   /**
@@ -478,7 +479,7 @@ export class FeedManager implements QuoteSource {
   private deliver(snaps: Snapshot[]): void {
     const now = this.clock.now();
     const staleAfterMs = this.staleAfterMs;
-    const byPosition = this.freshByPosition(snaps);
+    const byPosition = this.batches.of(snaps);
     for (let i = 0; i < snaps.length; i++) {
       const s = snaps[i]!;
       // Written so that a NaN time is never fresh.
@@ -497,24 +498,6 @@ export class FeedManager implements QuoteSource {
     } catch (err) {
       this.opts.onError?.(err);
     }
-  }
-
-  /**
-   * A polled batch's freshness entries by position, kept from its last delivery: a source
-   * answers in the order it was asked, so each is found again by index, checked by symbol,
-   * instead of by a lookup in a Map of 5,000 string keys per snapshot (~2.5% of the guard's CPU in
-   * `perf`, 2026-12-04). Keyed by the batch's first symbol; a lone streamed quote takes the Map.
-   */
-  private freshByPosition(snaps: readonly Snapshot[]): (Freshness | undefined)[] | undefined {
-    if (snaps.length < 8) return undefined;
-    const first = snaps[0]!.symbol;
-    let byPosition = this.batches.get(first);
-    if (byPosition === undefined) {
-      if (this.batches.size >= 256) this.batches.clear();
-      byPosition = [];
-      this.batches.set(first, byPosition);
-    }
-    return byPosition;
   }
 
   private checkStale(): void {

@@ -503,12 +503,14 @@ function exchange(
             if (failed !== null) return finish(failed);
             break;
           }
-          case Stage.Fixed: {
+          case Stage.Fixed:
+          case Stage.ChunkData: {
+            // A Content-Length body or one chunk: `remaining` bytes still to come.
             const take = Math.min(remaining, n - at);
             if (!put(buf, at, at + take)) return;
             at += take;
             remaining -= take;
-            if (remaining === 0) stage = Stage.Done;
+            if (remaining === 0) stage = stage === Stage.Fixed ? Stage.Done : Stage.ChunkDataEnd;
             break;
           }
           case Stage.UntilClose:
@@ -527,14 +529,6 @@ function exchange(
             if (remaining > maxBytes - body!.length) return finish(new BodyTooLarge());
             break;
           }
-          case Stage.ChunkData: {
-            const take = Math.min(remaining, n - at);
-            if (!put(buf, at, at + take)) return;
-            at += take;
-            remaining -= take;
-            if (remaining === 0) stage = Stage.ChunkDataEnd;
-            break;
-          }
           case Stage.ChunkDataEnd: {
             const [l, next] = lineFrom(buf, at, n);
             at = next;
@@ -550,13 +544,9 @@ function exchange(
             if (l === '') stage = Stage.Done;
             break;
           }
-          case Stage.Done:
-            // Bytes past the answer: nothing was asked for them, so this connection is not reused.
-            keepAlive = false;
-            at = n;
-            break;
         }
         if (stage === Stage.Done) {
+          // Bytes past the answer: nothing was asked for them, so this connection is not reused.
           if (at < n) keepAlive = false;
           return finish(null);
         }
